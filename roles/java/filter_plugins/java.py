@@ -1,0 +1,28 @@
+"""Filters of the java role."""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
+
+
+def java_major_version(output: str) -> int:
+    """The major version from `java -version` output: 'version "1.8.0_292"' is 8,
+    'version "11.0.20"' is 11, 'version "17"' is 17."""
+    match = _VERSION.search(output or "")
+    if not match:
+        raise AnsibleFilterError(f"cannot read a Java version from: {output!r}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):
+        return int(match.group(2))
+    return major
+
+
+class FilterModule:
+    """Java filters."""
+
+    def filters(self) -> dict:
+        return {"java_major_version": java_major_version}

@@ -1,0 +1,143 @@
+"""Filters of the zookeeper role.
+
+The ensemble has one source of truth: the hosts of the inventory group and each
+host's `zookeeper_id`. `zookeeper_members` turns that into the member list that
+zoo.cfg's server.N lines, myid and the /etc/hosts block are all rendered from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+HOSTS_BEGIN = "# BEGIN zookeeper ensemble (managed by Ansible)"
+HOSTS_END = "# END zookeeper ensemble"
+
+
+def _member_id(host: str, value: Any) -> int:
+    if isinstance(value, bool) or value is None:
+        raise AnsibleFilterError(
+            f"{host}: zookeeper_id is {'missing' if value is None else repr(value)}; "
+            "give every ensemble member an integer zookeeper_id from 1 to 255 in the inventory")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise AnsibleFilterError(
+            f"{host}: zookeeper_id={value!r} is not an integer; use a number from 1 to 255"
+        ) from None
+    if not 1 <= number <= 255:
+        raise AnsibleFilterError(
+            f"{host}: zookeeper_id={number} is outside 1-255; pick an unused id in that range")
+    return number
+
+
+def zookeeper_members(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    """The ensemble sorted by id: [{'id': 1, 'name': 'zookeeper01', 'address': '10.0.0.11'}].
+
+    `address` is zookeeper_address, else ansible_host, else the inventory name; it must be
+    an IP address because it goes into /etc/hosts.
+    """
+    members: list[dict[str, Any]] = []
+    seen: dict[int, str] = {}
+    for host in hosts:
+        hvars = hostvars[host]
+        number = _member_id(host, hvars.get("zookeeper_id"))
+        if number in seen:
+            raise AnsibleFilterError(
+                f"{host}: zookeeper_id={number} is already used by {seen[number]}; "
+                "every member needs its own id")
+        seen[number] = host
+        address = str(hvars.get("zookeeper_address") or hvars.get("ansible_host") or host)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise AnsibleFilterError(
+                f"{host}: address {address!r} is not an IP address; set ansible_host or "
+                "zookeeper_address to the address the other members reach this host at"
+            ) from None
+        members.append({"id": number, "name": str(host), "address": address})
+    if not members:
+        raise AnsibleFilterError("the ensemble group has no hosts")
+    return sorted(members, key=lambda m: m["id"])
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def zookeeper_etc_hosts(content: str, members: list[dict[str, Any]]) -> str:
+    """/etc/hosts with one managed block for the members and every other line kept.
+
+    Member names are taken off loopback lines (Debian maps its own name to 127.0.1.1,
+    which would make a server bind its quorum ports on loopback); a loopback line left
+    with no name at all is dropped. Everything else stays byte for byte.
+    """
+    names = {m["name"] for m in members}
+    block = [HOSTS_BEGIN] + [f"{m['address']}\t{m['name']}" for m in members] + [HOSTS_END]
+    out: list[str] = []
+    inside = False
+    placed = False
+    for line in (content or "").splitlines():
+        if line.strip() == HOSTS_BEGIN:
+            inside = True
+            continue
+        if inside:
+            if line.strip() == HOSTS_END:
+                inside = False
+                out.extend(block)
+                placed = True
+            continue
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and _is_loopback(fields[0]) and names & set(fields[1:]):
+            kept = [f for f in fields[1:] if f not in names]
+            if kept:
+                out.append("\t".join([fields[0], *kept]))
+            continue
+        out.append(line)
+    if not placed:
+        if out and out[-1].strip():
+            out.append("")
+        out.extend(block)
+    return "\n".join(out) + "\n"
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def zookeeper_sha512(text: str) -> str:
+    """The sha512 digest from a .sha512 file, in either format Apache has used:
+    `<hex>  <file>` (sha512sum) or `<file>: 0123ABCD 4567EF01 ...` (gpg --print-md)."""
+    body = text or ""
+    if ":" in body.split("\n", 1)[0]:
+        body = body.split(":", 1)[1]
+    tokens = body.split()
+    digest = ""
+    for token in tokens:
+        if not _HEX.fullmatch(token):
+            break
+        digest += token
+    digest = digest.lower()
+    if len(digest) != 128:
+        raise AnsibleFilterError(
+            f"no sha512 digest in the checksum file (read {text[:200]!r}); set "
+            "zookeeper_checksum to the release's sha512")
+    return digest
+
+
+class FilterModule:
+    """ZooKeeper filters."""
+
+    def filters(self) -> dict:
+        return {
+            "zookeeper_members": zookeeper_members,
+            "zookeeper_etc_hosts": zookeeper_etc_hosts,
+            "zookeeper_sha512": zookeeper_sha512,
+        }

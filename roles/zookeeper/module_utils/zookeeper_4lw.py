@@ -1,0 +1,157 @@
+"""ZooKeeper four-letter words: one small client shared by the zookeeper role's module
+(on the hosts) and tools/zk-status (on the controller). Standard library only, so it
+runs with whatever Python 3 the hosts have.
+
+A server outside a quorum gives no client session (so kazoo's `command()` cannot ask
+it), but it still answers `srvr` on its client port, with "not currently serving
+requests": that is why this talks plain TCP.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from typing import Any
+
+MAX_REPLY_BYTES = 1 << 20
+NOT_SERVING_TEXT = "not currently serving requests"
+WHITELIST_RE = re.compile(r"^(\w+) is not executed because it is not in the whitelist")
+SRVR_INT_FIELDS = {
+    "Received": "received",
+    "Sent": "sent",
+    "Connections": "connections",
+    "Outstanding": "outstanding",
+    "Node count": "node_count",
+}
+
+
+def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
+    """Send a four-letter word to ``host:port`` and return the full reply.
+
+    Connects, sends the four ASCII bytes and reads until the server closes the
+    connection.  ``timeout`` bounds the whole exchange (connect + every read),
+    not each read.  Raises ``TimeoutError`` when the deadline passes and
+    ``OSError`` (e.g. ``ConnectionRefusedError``) for network failures.
+    """
+    if len(word) != 4 or not word.isascii():
+        raise ValueError(f"not a four-letter word: {word!r}")
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(word.encode("ascii"))
+        chunks: list[bytes] = []
+        received = 0
+        while received < MAX_REPLY_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{word} on {host}:{port} timed out")
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            received += len(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def refused_word(text: str) -> str | None:
+    """Return the word a whitelist refused (``"mntr is not executed ..."``)."""
+    match = WHITELIST_RE.match(text.strip())
+    return match.group(1) if match else None
+
+
+# --------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------
+
+
+def _number(value: str) -> int | float | str:
+    """Convert ``value`` to int or float when it looks numeric."""
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _parse_latency(value: str) -> tuple[Any, Any, Any]:
+    """Parse ``min/avg/max`` into three numbers (None when malformed)."""
+    parts = value.split("/")
+    if len(parts) != 3:
+        return None, None, None
+    numbers = tuple(_number(part.strip()) for part in parts)
+    if any(isinstance(n, str) for n in numbers):
+        return None, None, None
+    return numbers[0], numbers[1], numbers[2]
+
+
+def parse_srvr(text: str) -> dict[str, Any]:
+    """Parse the reply to ``srvr``.
+
+    Always returns the keys ``version``, ``mode`` (lower case), ``zxid`` (hex
+    string as printed), ``connections``, ``outstanding``, ``received``,
+    ``sent``, ``node_count``, ``latency_min``, ``latency_avg``,
+    ``latency_max`` and ``error``.  Missing values are None.  ``error`` is
+    None for a normal reply, ``"not serving"`` when the server is not serving
+    requests, ``"srvr not allowed"`` when a whitelist refused the word and
+    ``"unexpected reply"`` when no ``Mode:`` line was found.
+    """
+    result: dict[str, Any] = {
+        "version": None,
+        "mode": None,
+        "zxid": None,
+        "connections": None,
+        "outstanding": None,
+        "received": None,
+        "sent": None,
+        "node_count": None,
+        "latency_min": None,
+        "latency_avg": None,
+        "latency_max": None,
+        "error": None,
+    }
+    if NOT_SERVING_TEXT in text:
+        result["error"] = "not serving"
+        return result
+    refused = refused_word(text)
+    if refused:
+        result["error"] = f"{refused} not allowed"
+        return result
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "Zookeeper version":
+            result["version"] = value
+        elif key == "Mode":
+            result["mode"] = value.lower()
+        elif key == "Zxid":
+            result["zxid"] = value
+        elif key == "Latency min/avg/max":
+            lat = _parse_latency(value)
+            result["latency_min"], result["latency_avg"], result["latency_max"] = lat
+        elif key in SRVR_INT_FIELDS:
+            number = _number(value)
+            result[SRVR_INT_FIELDS[key]] = number if isinstance(number, int) else None
+    if not result["mode"]:
+        result["error"] = "unexpected reply"
+    return result
+
+
+def parse_mntr(text: str) -> dict[str, int | float | str]:
+    """Parse the tab-separated ``key<TAB>value`` reply to ``mntr``.
+
+    Numeric values become int/float, the rest stay strings.  Lines without a
+    tab (for instance a whitelist refusal) are ignored, so a refused ``mntr``
+    yields an empty dict.
+    """
+    metrics: dict[str, int | float | str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("\t")
+        if sep and key.strip():
+            metrics[key.strip()] = _number(value.strip())
+    return metrics

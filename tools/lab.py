@@ -1,0 +1,525 @@
+"""Local lab: systemd containers that stand in for real ZooKeeper hosts.
+
+`tools/lab up` builds (once, cached) a Debian base image with systemd, python3 and
+an SSH server, an offline ZooKeeper mirror, a dedicated Podman network and one
+systemd container per host, reached by Ansible over SSH like any real machine.
+Several labs (the interactive lab, each Molecule scenario, the benchmark) live side
+by side: each has its own name, container names, network and subnet.
+
+Podman runs with the runc runtime (crun fails on these machines, see LAB-NOTES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("ZK_LAB_STATE", REPO / ".lab"))
+TEMPLATES = REPO / "templates"
+DEBIAN_MIRROR = os.environ.get("ZK_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+PODMAN = ["podman", "--runtime", "runc"]
+RUN_LIMITS = ["--ulimit", "nofile=1024:20000", "--ulimit", "nproc=4096:4096"]
+IMAGE_PACKAGES = [
+    "systemd", "systemd-sysv", "dbus", "python3", "python3-apt", "iproute2",
+    "procps", "openssh-server", "ca-certificates",
+]
+# ZooKeeper 3.4.13 as Debian 11 ships it: the jars a QuorumPeerMain needs at run time.
+MIRROR_VERSION = "3.4.13"
+MIRROR_DEBIAN_PACKAGE = "libzookeeper-java"
+MIRROR_JARS = {
+    "zookeeper-3.4.13.jar": None,  # top level of the release, as upstream lays it out
+    "log4j-1.2-1.2.17.jar": "lib",
+    "slf4j-api-1.7.30.jar": "lib",
+    "slf4j-log4j12-1.7.30.jar": "lib",
+    "jline-1.0.jar": "lib",
+}
+MIRROR_PORT = 8080
+MIRROR_HOST_OCTET = 250
+DISTROS = {"bullseye": "11", "bookworm": "12"}
+DEBIAN_ETC_HOSTS = """127.0.0.1\tlocalhost
+127.0.1.1\t{hostname}
+
+# The following lines are desirable for IPv6 capable hosts
+::1     localhost ip6-localhost ip6-loopback
+ff02::1 ip6-allnodes
+ff02::2 ip6-allrouters
+"""
+
+
+class LabError(RuntimeError):
+    """A failure the user can act on; printed without a traceback."""
+
+
+@dataclass
+class Lab:
+    """One lab environment: its name decides every resource name it owns."""
+
+    name: str
+    subnet: ipaddress.IPv4Network
+    hosts: int = 3
+    distro: str = "bullseye"
+    prefix: str = ""
+    java: bool = False
+    members: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.hosts < 1 or self.hosts > 200:
+            raise LabError(f"--hosts must be between 1 and 200, not {self.hosts}")
+        if self.distro not in DISTROS:
+            raise LabError(f"--distro must be one of {', '.join(DISTROS)}, not {self.distro}")
+        self.members = [f"zookeeper{i:02d}" for i in range(1, self.hosts + 1)]
+
+    @property
+    def network(self) -> str:
+        return f"zk-{self.name}"
+
+    @property
+    def image(self) -> str:
+        return f"localhost/zk-lab:{self.distro}{'-java' if self.java else ''}"
+
+    @property
+    def mirror_container(self) -> str:
+        return f"zk-{self.name}-mirror"
+
+    def container(self, member: str) -> str:
+        return f"{self.prefix}{member}"
+
+    def address(self, member: str) -> str:
+        index = self.members.index(member) + 1
+        return str(self.subnet.network_address + 10 + index)
+
+    @property
+    def mirror_address(self) -> str:
+        return str(self.subnet.network_address + MIRROR_HOST_OCTET)
+
+    @property
+    def mirror_url(self) -> str:
+        return f"http://{self.mirror_address}:{MIRROR_PORT}"
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "network": self.network,
+            "subnet": str(self.subnet),
+            "image": self.image,
+            "mirror_url": self.mirror_url,
+            "zookeeper_version": MIRROR_VERSION,
+            "ssh_key": str(ssh_key_path()),
+            "hosts": [
+                {"name": m, "container": self.container(m), "address": self.address(m),
+                 "zookeeper_id": i}
+                for i, m in enumerate(self.members, start=1)
+            ],
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+def log(message: str) -> None:
+    print(f"lab: {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], *, check: bool = True, capture: bool = True,
+        stdin: bytes | None = None, timeout: float | None = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, input=stdin, capture_output=capture, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        err = (proc.stderr or b"").decode(errors="replace").strip()
+        raise LabError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return proc
+
+
+def podman(*args: str, check: bool = True, stdin: bytes | None = None,
+           timeout: float | None = 900) -> str:
+    proc = run([*PODMAN, *args], check=check, stdin=stdin, timeout=timeout)
+    return (proc.stdout or b"").decode(errors="replace").strip()
+
+
+def require_tools(tools: list[str]) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise LabError(
+            f"missing system tools: {', '.join(missing)}. Install them with "
+            "`apt-get install podman runc debootstrap` (as root), or run `make lab` as root.")
+    if os.geteuid() != 0:
+        raise LabError("the lab runs rootful Podman and debootstrap: run it as root")
+
+
+def ssh_key_path() -> Path:
+    return STATE / "ssh" / "id_ed25519"
+
+
+def ensure_ssh_key() -> Path:
+    key = ssh_key_path()
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "zookeeper-lab", "-f", str(key)])
+    return key
+
+
+def wait_for_port(address: str, port: int, timeout: float) -> bool:
+    """Poll a TCP port of one of the lab's own containers, bounded by `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+# --------------------------------------------------------------------------- image
+
+def image_exists(image: str) -> bool:
+    return run([*PODMAN, "image", "exists", image], check=False).returncode == 0
+
+
+def build_image(lab: Lab) -> None:
+    """Debootstrap a Debian root with systemd and sshd and import it as an image."""
+    base = Lab(lab.name, lab.subnet, lab.hosts, lab.distro, lab.prefix, java=False)
+    if not image_exists(base.image):
+        log(f"building {base.image} with debootstrap (about a minute, cached afterwards)")
+        build = STATE / "build"
+        build.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=build) as tmp:
+            root = Path(tmp) / "rootfs"
+            run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
+                 lab.distro, str(root), DEBIAN_MIRROR], timeout=1800)
+            customise_rootfs(root)
+            tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+            imp = subprocess.run([*PODMAN, "import", "--change", "CMD=/sbin/init", "-", base.image],
+                                 stdin=tar.stdout, capture_output=True, check=False)
+            tar.wait()
+            if imp.returncode != 0 or tar.returncode != 0:
+                raise LabError(f"podman import failed: {imp.stderr.decode(errors='replace')}")
+    if lab.java and not image_exists(lab.image):
+        build_java_image(base, lab.image)
+
+
+def customise_rootfs(root: Path) -> None:
+    """What a freshly installed Debian server has that debootstrap leaves out."""
+    sshd = root / "etc/ssh/sshd_config.d"
+    sshd.mkdir(parents=True, exist_ok=True)
+    (sshd / "lab.conf").write_text("PermitRootLogin prohibit-password\nUseDNS no\n")
+    (root / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
+    # No console on a container: a getty would only fail and mark the system degraded.
+    for unit in ("getty@tty1.service", "console-getty.service"):
+        (root / "etc/systemd/system" / unit).unlink(missing_ok=True)
+        (root / "etc/systemd/system" / unit).symlink_to("/dev/null")
+    apt_conf = root / "etc/apt/apt.conf.d/99lab"
+    apt_conf.write_text('Acquire::Languages "none";\nAPT::Install-Recommends "false";\n')
+
+
+def build_java_image(base: Lab, image: str) -> None:
+    """The base image with the distribution's default JDK, for measurements that
+    need Java already present (the benchmark's untimed prepare step)."""
+    package = {"bullseye": "openjdk-11-jre-headless", "bookworm": "openjdk-17-jre-headless"}
+    log(f"building {image} ({package[base.distro]} preinstalled)")
+    name = f"zk-build-{os.getpid()}"
+    podman("run", "--name", name, *RUN_LIMITS, base.image, "sh", "-c",
+           "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+           f"{package[base.distro]} >/dev/null", timeout=1800)
+    try:
+        podman("commit", "--change", "CMD=/sbin/init", name, image)
+    finally:
+        podman("rm", "-f", name, check=False)
+
+
+# --------------------------------------------------------------------------- offline mirror
+
+def mirror_dir() -> Path:
+    return STATE / "mirror"
+
+
+def mirror_tarball() -> Path:
+    return mirror_dir() / f"zookeeper-{MIRROR_VERSION}" / f"zookeeper-{MIRROR_VERSION}.tar.gz"
+
+
+def build_mirror(image: str) -> Path:
+    """Assemble zookeeper-3.4.13.tar.gz in the upstream layout from Debian 11's jars."""
+    tarball = mirror_tarball()
+    checksum = tarball.with_name(tarball.name + ".sha512")
+    if tarball.exists() and checksum.exists():
+        return tarball
+    log(f"building the offline mirror: zookeeper-{MIRROR_VERSION}.tar.gz from Debian 11's "
+        f"{MIRROR_DEBIAN_PACKAGE}")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = " ".join(f"/usr/share/java/{jar}" for jar in MIRROR_JARS)
+        podman("run", "--rm", *RUN_LIMITS, "-v", f"{tmp}:/out", image, "sh", "-c",
+               "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+               f"--no-install-recommends {MIRROR_DEBIAN_PACKAGE} >/dev/null && "
+               f"cp -L {copy} /out/", timeout=1800)
+        data = release_tarball(Path(tmp))
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    tarball.write_bytes(data)
+    checksum.write_text(f"{hashlib.sha512(data).hexdigest()}  {tarball.name}\n")
+    return tarball
+
+
+def release_tarball(jars: Path) -> bytes:
+    """A reproducible .tar.gz laid out like an upstream ZooKeeper 3.4 release."""
+    top = f"zookeeper-{MIRROR_VERSION}"
+    entries: list[tuple[str, bytes, int]] = []
+    for jar, sub in MIRROR_JARS.items():
+        entries.append((f"{top}/{sub + '/' if sub else ''}{jar}", (jars / jar).read_bytes(), 0o644))
+    mirror_templates = TEMPLATES / "mirror"
+    for path in sorted(mirror_templates.rglob("*")):
+        if path.is_file():
+            mode = 0o755 if path.parent.name == "bin" else 0o644
+            entries.append((f"{top}/{path.relative_to(mirror_templates)}", path.read_bytes(), mode))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        dirs = sorted({str(Path(n).parent) for n, _, _ in entries} | {top})
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+            tar.addfile(info)
+        for name, data, mode in sorted(entries):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, 0
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+# --------------------------------------------------------------------------- containers
+
+def container_state(name: str) -> str | None:
+    proc = run([*PODMAN, "container", "inspect", "--format", "{{.State.Status}}", name],
+               check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def network_subnet(name: str) -> str | None:
+    proc = run([*PODMAN, "network", "inspect", "--format",
+                "{{range .Subnets}}{{.Subnet}}{{end}}", name], check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def lab_containers(lab: Lab) -> list[str]:
+    """Every container attached to the lab's network, whatever its name."""
+    out = podman("ps", "-a", "--filter", f"network={lab.network}", "--format", "{{.Names}}",
+                 check=False)
+    return [n for n in out.split() if n]
+
+
+def ensure_network(lab: Lab) -> None:
+    subnet = network_subnet(lab.network)
+    if subnet == str(lab.subnet):
+        return
+    if subnet is not None:
+        log(f"network {lab.network} has subnet {subnet}, not {lab.subnet}: recreating it")
+        remove_lab(lab)
+    proc = run([*PODMAN, "network", "create", "--subnet", str(lab.subnet), lab.network],
+               check=False)
+    if proc.returncode != 0:
+        raise LabError(
+            f"cannot create network {lab.network} ({lab.subnet}): "
+            f"{proc.stderr.decode(errors='replace').strip()}\n"
+            "Another Podman network may use that subnet (`podman network ls`); pick another "
+            "with --subnet.")
+
+
+def healthy(name: str) -> bool:
+    """A running container whose systemd is up (not a leftover whose processes died)."""
+    if container_state(name) != "running":
+        return False
+    proc = run([*PODMAN, "exec", name, "systemctl", "is-system-running"], check=False, timeout=30)
+    return proc.stdout.decode().strip() in {"running", "degraded"}
+
+
+def start_member(lab: Lab, member: str, pubkey: bytes) -> bool:
+    """Create the container of one member unless a healthy one is there; True if created."""
+    name = lab.container(member)
+    if healthy(name):
+        return False
+    if container_state(name) is not None:
+        log(f"removing leftover container {name} ({container_state(name)})")
+        podman("rm", "-f", "-t", "0", name)
+    podman("run", "-d", "--name", name, "--hostname", member, "--network", lab.network,
+           "--ip", lab.address(member), "--no-hosts", "--systemd=always", "--privileged",
+           *RUN_LIMITS, "--label", f"zk-lab={lab.name}", lab.image, "/sbin/init")
+    podman("exec", "-i", name, "sh", "-c",
+           "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys", stdin=pubkey)
+    podman("exec", "-i", name, "sh", "-c", "cat > /etc/hosts",
+           stdin=DEBIAN_ETC_HOSTS.format(hostname=member).encode())
+    return True
+
+
+def start_mirror(lab: Lab) -> None:
+    name = lab.mirror_container
+    if container_state(name) == "running":
+        return
+    if container_state(name) is not None:
+        podman("rm", "-f", "-t", "0", name)
+    podman("run", "-d", "--name", name, "--network", lab.network, "--ip", lab.mirror_address,
+           *RUN_LIMITS, "--label", f"zk-lab={lab.name}", "-v", f"{mirror_dir()}:/srv:ro",
+           lab.image, "python3", "-m", "http.server", str(MIRROR_PORT), "--directory", "/srv")
+
+
+def remove_lab(lab: Lab) -> None:
+    names = set(lab_containers(lab)) | {lab.container(m) for m in lab.members}
+    names.add(lab.mirror_container)
+    existing = [n for n in sorted(names) if container_state(n) is not None]
+    if existing:
+        podman("rm", "-f", "-t", "0", *existing)
+    if network_subnet(lab.network) is not None:
+        podman("network", "rm", "-f", lab.network)
+
+
+def write_inventory(lab: Lab, path: Path) -> None:
+    """The inventory Ansible uses for this lab; the same bytes on every `up`."""
+    key = os.path.relpath(ssh_key_path(), path.parent)
+    lines = [
+        "---",
+        f"# Written by `tools/lab up` for the lab `{lab.name}` (network {lab.network}, "
+        f"{lab.subnet}).",
+        "# The offline mirror serves a ZooKeeper 3.4.13 tarball rebuilt from Debian 11's jars.",
+        "all:",
+        "  children:",
+        "    zookeeper:",
+        "      hosts:",
+    ]
+    for index, member in enumerate(lab.members, start=1):
+        lines += [f"        {member}:", f"          ansible_host: {lab.address(member)}",
+                  f"          zookeeper_id: {index}"]
+    lines += [
+        "      vars:",
+        f"        zookeeper_version: \"{MIRROR_VERSION}\"",
+        f"        zookeeper_mirror: {lab.mirror_url}",
+        "  vars:",
+        "    ansible_user: root",
+        f"    ansible_ssh_private_key_file: \"{{{{ inventory_dir }}}}/{key}\"",
+        "    ansible_ssh_common_args: >-",
+        "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(lines) + "\n"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_up(lab: Lab, inventory: Path | None) -> dict:
+    require_tools(["podman", "runc", "debootstrap", "ssh-keygen"])
+    started = time.monotonic()
+    build_image(lab)
+    build_mirror(lab.image)
+    key = ensure_ssh_key()
+    ensure_network(lab)
+    start_mirror(lab)
+    created = [m for m in lab.members if start_member(lab, m, key.with_suffix(".pub").read_bytes())]
+    for member in lab.members:
+        if not wait_for_port(lab.address(member), 22, timeout=60):
+            raise LabError(f"{lab.container(member)} ({lab.address(member)}): SSH did not come up "
+                           f"within 60 s; see `podman logs {lab.container(member)}`")
+    if not wait_for_port(lab.mirror_address, MIRROR_PORT, timeout=30):
+        raise LabError(f"mirror {lab.mirror_container} did not answer on {lab.mirror_url}")
+    if inventory is not None:
+        write_inventory(lab, inventory)
+    log(f"up in {time.monotonic() - started:.1f} s: {len(lab.members)} hosts "
+        f"({len(created)} created), mirror {lab.mirror_url}")
+    return lab.describe()
+
+
+def cmd_status(lab: Lab) -> int:
+    rows = []
+    ok = True
+    for member in lab.members:
+        name = lab.container(member)
+        state = container_state(name) or "absent"
+        system = "-"
+        if state == "running":
+            proc = run([*PODMAN, "exec", name, "systemctl", "is-system-running"], check=False)
+            system = proc.stdout.decode().strip() or "unknown"
+        ssh = "yes" if state == "running" and wait_for_port(lab.address(member), 22, 1) else "no"
+        ok = ok and ssh == "yes"
+        rows.append((name, lab.address(member), state, system, ssh))
+    mirror = container_state(lab.mirror_container) or "absent"
+    rows.append((lab.mirror_container, lab.mirror_address, mirror, "-", "-"))
+    print(f"lab {lab.name}: network {lab.network} ({network_subnet(lab.network) or 'absent'})")
+    print(f"{'container':<28} {'address':<15} {'state':<10} {'systemd':<10} ssh")
+    for row in rows:
+        print(f"{row[0]:<28} {row[1]:<15} {row[2]:<10} {row[3]:<10} {row[4]}")
+    return 0 if ok and mirror == "running" else 1
+
+
+def default_subnet(name: str) -> str:
+    """The interactive lab is 10.213.10.0/24; other labs must say which subnet they own."""
+    if name == "lab":
+        return "10.213.10.0/24"
+    raise LabError(f"lab {name!r} needs --subnet (each lab owns its own subnet)")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tools/lab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--name", default="lab", help="lab name; decides network and mirror names")
+    parser.add_argument("--subnet", help="IPv4 /24 owned by this lab (lab: 10.213.10.0/24)")
+    parser.add_argument("--hosts", type=int, default=3, help="number of hosts zookeeper01..NN")
+    parser.add_argument("--distro", default="bullseye", choices=sorted(DISTROS),
+                        help="Debian release of the hosts")
+    parser.add_argument("--prefix", default=None,
+                        help="container name prefix (default: none for `lab`, NAME- otherwise)")
+    parser.add_argument("--java", action="store_true",
+                        help="hosts start with the distribution's OpenJDK already installed")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build what is missing and start the lab")
+    up.add_argument("--inventory", type=Path,
+                    help="write an Ansible inventory here (default for `lab`: inventories/lab)")
+    up.add_argument("--json", action="store_true", help="print the lab description as JSON")
+    sub.add_parser("down", help="remove the lab's containers and network (images stay cached)")
+    sub.add_parser("status", help="show containers, addresses and SSH reachability")
+    sub.add_parser("mirror", help="only build the offline mirror tarball")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        subnet = ipaddress.IPv4Network(args.subnet or default_subnet(args.name))
+        if subnet.prefixlen > 24:
+            raise LabError(f"--subnet {subnet} is too small: use a /24")
+        prefix = args.prefix if args.prefix is not None else (
+            "" if args.name == "lab" else f"{args.name}-")
+        lab = Lab(args.name, subnet, args.hosts, args.distro, prefix, args.java)
+        if args.command == "up":
+            inventory = args.inventory
+            if inventory is None and args.name == "lab":
+                inventory = REPO / "inventories" / "lab" / "hosts.yml"
+            description = cmd_up(lab, inventory)
+            if args.json:
+                print(json.dumps(description, indent=2))
+            return 0
+        if args.command == "down":
+            require_tools(["podman"])
+            remove_lab(lab)
+            log(f"removed lab {lab.name}")
+            return 0
+        if args.command == "mirror":
+            require_tools(["podman", "runc", "debootstrap"])
+            build_image(lab)
+            print(build_mirror(lab.image))
+            return 0
+        return cmd_status(lab)
+    except (LabError, ValueError) as err:
+        print(f"lab: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,605 @@
+"""Unit and end-to-end tests for tools/zk_status.py.
+
+The end-to-end tests start tiny fake four-letter-word servers on 127.0.0.1
+(ephemeral ports) that answer canned ``srvr``/``mntr`` texts; nothing else is
+ever contacted.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import zk_status
+
+LEADER_SRVR = """\
+Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT
+Latency min/avg/max: 0/0/5
+Received: 12
+Sent: 11
+Connections: 1
+Outstanding: 0
+Zxid: 0x100000002
+Mode: leader
+Node count: 4
+Proposal sizes last/min/max: 32/32/90
+"""
+
+FOLLOWER_SRVR = """\
+Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT
+Latency min/avg/max: 1/2/7
+Received: 40
+Sent: 39
+Connections: 3
+Outstanding: 1
+Zxid: 0x100000002
+Mode: follower
+Node count: 4
+"""
+
+STANDALONE_SRVR = """\
+Zookeeper version: 3.4.14-4c25d480e66aadd371de8bd2fd8da255ac140bcf, built on 03/06/2019 16:18 GMT
+Latency min/avg/max: 0/0/0
+Received: 2
+Sent: 1
+Connections: 1
+Outstanding: 0
+Zxid: 0x2a
+Mode: standalone
+Node count: 5
+"""
+
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+LEADER_MNTR = (
+    "zk_version\t3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT\n"
+    "zk_avg_latency\t0\n"
+    "zk_max_latency\t5\n"
+    "zk_server_state\tleader\n"
+    "zk_znode_count\t4\n"
+    "zk_approximate_data_size\t27\n"
+    "zk_followers\t2\n"
+    "zk_synced_followers\t2\n"
+    "zk_pending_syncs\t0\n"
+)
+
+MNTR_REFUSED = "mntr is not executed because it is not in the whitelist.\n"
+SRVR_REFUSED = "srvr is not executed because it is not in the whitelist.\n"
+
+
+# --------------------------------------------------------------------------
+# Fake servers
+# --------------------------------------------------------------------------
+
+
+class _FourLetterHandler(socketserver.BaseRequestHandler):
+    """Read a four-letter word, answer the canned reply, close."""
+
+    def handle(self) -> None:
+        word = b""
+        while len(word) < 4:
+            chunk = self.request.recv(4 - len(word))
+            if not chunk:
+                return
+            word += chunk
+        reply = self.server.replies.get(word.decode("ascii"), "")  # type: ignore[attr-defined]
+        self.request.sendall(reply.encode("utf-8"))
+
+
+class _FakeZk(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, replies: dict[str, str]) -> None:
+        super().__init__(("127.0.0.1", 0), _FourLetterHandler)
+        self.replies = replies
+
+
+@pytest.fixture
+def fake_zk() -> Iterator[Callable[[dict[str, str]], int]]:
+    """Factory: start a fake 4lw server with canned replies, return its port."""
+    servers: list[_FakeZk] = []
+
+    def start(replies: dict[str, str]) -> int:
+        server = _FakeZk(replies)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A 127.0.0.1 port that is bound but not listening: connect is refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (kernel backlog) but never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
+def dribble_port() -> Iterator[int]:
+    """A server that keeps sending one byte every 50 ms and never closes."""
+    stop = threading.Event()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.1)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                while not stop.is_set():
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+                    time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    listener.close()
+
+
+def leader_replies(mntr: str = LEADER_MNTR) -> dict[str, str]:
+    return {"srvr": LEADER_SRVR, "mntr": mntr}
+
+
+def follower_replies() -> dict[str, str]:
+    return {"srvr": FOLLOWER_SRVR, "mntr": "zk_server_state\tfollower\n"}
+
+
+def servers_arg(*ports: int) -> str:
+    return ",".join(f"127.0.0.1:{port}" for port in ports)
+
+
+# --------------------------------------------------------------------------
+# parse_srvr / parse_mntr
+# --------------------------------------------------------------------------
+
+
+def test_parse_srvr_leader() -> None:
+    info = zk_status.parse_srvr(LEADER_SRVR)
+    assert info["mode"] == "leader"
+    assert info["zxid"] == "0x100000002"
+    assert info["connections"] == 1
+    assert info["outstanding"] == 0
+    assert (info["latency_min"], info["latency_avg"], info["latency_max"]) == (0, 0, 5)
+    assert info["received"] == 12 and info["sent"] == 11 and info["node_count"] == 4
+    assert info["version"].startswith("3.4.13-")
+    assert info["error"] is None
+
+
+def test_parse_srvr_follower_without_proposal_line() -> None:
+    info = zk_status.parse_srvr(FOLLOWER_SRVR)
+    assert info["mode"] == "follower"
+    assert info["connections"] == 3
+    assert info["outstanding"] == 1
+    assert (info["latency_min"], info["latency_avg"], info["latency_max"]) == (1, 2, 7)
+    assert info["error"] is None
+
+
+def test_parse_srvr_standalone() -> None:
+    info = zk_status.parse_srvr(STANDALONE_SRVR)
+    assert info["mode"] == "standalone"
+    assert info["zxid"] == "0x2a"
+    assert info["error"] is None
+
+
+def test_parse_srvr_not_serving() -> None:
+    info = zk_status.parse_srvr(NOT_SERVING)
+    assert info["error"] == "not serving"
+    assert info["mode"] is None
+    assert info["zxid"] is None
+
+
+def test_parse_srvr_whitelist_refusal() -> None:
+    info = zk_status.parse_srvr(SRVR_REFUSED)
+    assert info["error"] == "srvr not allowed"
+    assert info["mode"] is None
+
+
+@pytest.mark.parametrize("text", ["", "garbage\x00\x01", "HTTP/1.1 400 Bad Request\r\n\r\n",
+                                  "Latency min/avg/max: x/y\nConnections: many\n"])
+def test_parse_srvr_garbage(text: str) -> None:
+    info = zk_status.parse_srvr(text)
+    assert info["mode"] is None
+    assert info["error"] == "unexpected reply"
+    assert info["connections"] is None
+    assert info["latency_min"] is None
+
+
+def test_parse_mntr() -> None:
+    metrics = zk_status.parse_mntr(LEADER_MNTR)
+    assert metrics["zk_server_state"] == "leader"
+    assert metrics["zk_synced_followers"] == 2
+    assert metrics["zk_followers"] == 2
+    assert metrics["zk_approximate_data_size"] == 27
+    assert metrics["zk_version"].startswith("3.4.13-")
+
+
+def test_parse_mntr_refused_or_garbage_is_empty() -> None:
+    assert zk_status.parse_mntr(MNTR_REFUSED) == {}
+    assert zk_status.parse_mntr("") == {}
+
+
+# --------------------------------------------------------------------------
+# assess / summarize
+# --------------------------------------------------------------------------
+
+
+def make_results(*modes: str) -> list[dict]:
+    results = []
+    for i, mode in enumerate(modes, start=1):
+        result = zk_status.empty_result(f"zookeeper0{i}", f"10.0.0.{i}", 2181)
+        result["mode"] = mode
+        if mode == "down":
+            result["error"] = "connection refused"
+        results.append(result)
+    return results
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected", "status", "code"),
+    [
+        (("leader", "follower", "follower"), 3, "healthy", 0),
+        (("follower", "leader", "down"), 3, "degraded", 1),
+        (("leader", "down", "down"), 3, "no-quorum", 2),
+        (("follower", "down", "down"), 3, "no-quorum", 2),
+        (("follower", "follower", "follower"), 3, "no-quorum", 2),
+        (("leader", "leader", "follower"), 3, "no-quorum", 2),
+        (("down", "down", "down"), 3, "no-quorum", 2),
+        (("standalone",), 1, "healthy", 0),
+        (("down",), 1, "no-quorum", 2),
+        (("follower",), 1, "no-quorum", 2),
+        (("leader", "follower", "standalone"), 3, "degraded", 1),
+        (("leader", "follower", "follower", "follower", "follower"), 5, "healthy", 0),
+        (("leader", "follower", "follower", "down", "down"), 5, "degraded", 1),
+        (("leader", "follower", "down", "down", "down"), 5, "no-quorum", 2),
+        (("follower", "follower", "follower", "follower", "follower"), 5, "no-quorum", 2),
+        (("leader", "follower", "leader", "follower", "follower"), 5, "no-quorum", 2),
+        (("leader", "follower", "follower", "observer"), 4, "healthy", 0),
+        (("leader", "follower"), 3, "degraded", 1),
+    ],
+)
+def test_assess(modes: tuple[str, ...], expected: int, status: str, code: int) -> None:
+    assert zk_status.assess(make_results(*modes), expected) == (status, code)
+
+
+def test_summary_healthy() -> None:
+    results = make_results("follower", "leader", "follower")
+    assert zk_status.summarize(results, 3) == "healthy: 3/3 serving, leader zookeeper02"
+
+
+def test_summary_degraded() -> None:
+    results = make_results("leader", "follower", "down")
+    assert zk_status.summarize(results, 3) == (
+        "degraded: 2/3 serving, leader zookeeper01; down: zookeeper03 (connection refused)"
+    )
+
+
+def test_summary_no_quorum() -> None:
+    results = make_results("follower", "down", "down")
+    summary = zk_status.summarize(results, 3)
+    assert summary.startswith("no quorum: 1/3 serving")
+    assert "zookeeper02 (connection refused)" in summary
+
+
+def test_summary_names_no_leader_and_two_leaders() -> None:
+    assert "no leader" in zk_status.summarize(make_results("follower", "follower", "follower"), 3)
+    two = zk_status.summarize(make_results("leader", "leader", "follower"), 3)
+    assert two == "no quorum: 3/3 serving, 2 leaders (zookeeper01, zookeeper02)"
+
+
+def test_summary_standalone() -> None:
+    assert zk_status.summarize(make_results("standalone"), 1) == "healthy: 1/1 serving, standalone"
+
+
+# --------------------------------------------------------------------------
+# --servers parsing
+# --------------------------------------------------------------------------
+
+
+def test_parse_servers() -> None:
+    servers = zk_status.parse_servers("zk1:2181, zk2:2182,zk3,[::1]:2183")
+    assert servers == [
+        zk_status.Server("zk1", "zk1", 2181),
+        zk_status.Server("zk2", "zk2", 2182),
+        zk_status.Server("zk3", "zk3", 2181),
+        zk_status.Server("::1", "::1", 2183),
+    ]
+
+
+def test_parse_servers_same_host_gets_port_in_name() -> None:
+    servers = zk_status.parse_servers("127.0.0.1:2181,127.0.0.1:2182,zk9:2181")
+    assert [s.name for s in servers] == ["127.0.0.1:2181", "127.0.0.1:2182", "zk9"]
+
+
+@pytest.mark.parametrize("spec", ["", ",", "zk1:", "zk1:abc", "zk1:0", "zk1:70000",
+                                  ":2181", "a:b:c", "[::1", "[::1]x", "zk 1:2181"])
+def test_parse_servers_rejects(spec: str) -> None:
+    with pytest.raises(zk_status.UsageError):
+        zk_status.parse_servers(spec)
+
+
+# --------------------------------------------------------------------------
+# four_letter_word / query_server against fake servers
+# --------------------------------------------------------------------------
+
+
+def test_four_letter_word_reads_until_close(fake_zk) -> None:
+    port = fake_zk(leader_replies())
+    assert zk_status.four_letter_word("127.0.0.1", port, "srvr", 2.0) == LEADER_SRVR
+    assert zk_status.four_letter_word("127.0.0.1", port, "mntr", 2.0) == LEADER_MNTR
+
+
+def test_four_letter_word_refused(refused_port: int) -> None:
+    with pytest.raises(ConnectionRefusedError):
+        zk_status.four_letter_word("127.0.0.1", refused_port, "srvr", 1.0)
+
+
+def test_four_letter_word_timeout_is_bounded(silent_port: int) -> None:
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        zk_status.four_letter_word("127.0.0.1", silent_port, "srvr", 0.3)
+    assert 0.25 <= time.monotonic() - start < 1.5
+
+
+def test_four_letter_word_deadline_covers_slow_trickle(dribble_port: int) -> None:
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        zk_status.four_letter_word("127.0.0.1", dribble_port, "srvr", 0.4)
+    assert time.monotonic() - start < 1.5
+
+
+def test_four_letter_word_rejects_bad_word() -> None:
+    with pytest.raises(ValueError):
+        zk_status.four_letter_word("127.0.0.1", 1, "status", 1.0)
+
+
+def test_query_server_leader_with_mntr(fake_zk) -> None:
+    port = fake_zk(leader_replies())
+    result = zk_status.query_server("zk1", "127.0.0.1", port, 2.0)
+    assert result["mode"] == "leader"
+    assert result["zxid"] == "0x100000002"
+    assert result["synced_followers"] == 2 and result["followers"] == 2
+    assert result["error"] is None
+    assert set(result) == set(zk_status.RESULT_KEYS)
+
+
+def test_query_server_leader_mntr_not_whitelisted(fake_zk) -> None:
+    port = fake_zk(leader_replies(mntr=MNTR_REFUSED))
+    result = zk_status.query_server("zk1", "127.0.0.1", port, 2.0)
+    assert result["mode"] == "leader"
+    assert result["synced_followers"] is None
+    assert result["error"] is None
+
+
+def test_query_server_not_serving(fake_zk) -> None:
+    port = fake_zk({"srvr": NOT_SERVING})
+    result = zk_status.query_server("zk1", "127.0.0.1", port, 2.0)
+    assert (result["mode"], result["error"]) == ("down", "not serving")
+
+
+def test_query_server_down_reasons(refused_port: int, silent_port: int) -> None:
+    refused = zk_status.query_server("a", "127.0.0.1", refused_port, 0.5)
+    silent = zk_status.query_server("b", "127.0.0.1", silent_port, 0.3)
+    assert (refused["mode"], refused["error"]) == ("down", "connection refused")
+    assert (silent["mode"], silent["error"]) == ("down", "timeout")
+
+
+# --------------------------------------------------------------------------
+# main() end to end
+# --------------------------------------------------------------------------
+
+
+def test_main_healthy_table(fake_zk, capsys) -> None:
+    ports = [fake_zk(follower_replies()), fake_zk(leader_replies()), fake_zk(follower_replies())]
+    assert zk_status.main(["--servers", servers_arg(*ports)]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:3] == ["HOST", "ADDRESS", "MODE"]
+    leader_row = next(line for line in lines if " leader " in line)
+    assert f"127.0.0.1:{ports[1]}" in leader_row
+    assert "0x100000002" in leader_row and "0/0/5" in leader_row and "2/2" in leader_row
+    assert sum(" follower " in line for line in lines) == 2
+    assert lines[-1] == f"healthy: 3/3 serving, leader 127.0.0.1:{ports[1]}"
+
+
+def test_main_degraded(fake_zk, refused_port: int, capsys) -> None:
+    ports = [fake_zk(leader_replies()), fake_zk(follower_replies()), refused_port]
+    assert zk_status.main(["--servers", servers_arg(*ports), "--timeout", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "down (connection refused)" in out
+    assert out.strip().splitlines()[-1] == (
+        f"degraded: 2/3 serving, leader 127.0.0.1:{ports[0]}; "
+        f"down: 127.0.0.1:{refused_port} (connection refused)"
+    )
+
+
+def test_main_no_quorum_is_bounded_by_one_timeout(
+    fake_zk, refused_port: int, silent_port: int, capsys
+) -> None:
+    ports = [fake_zk({"srvr": NOT_SERVING}), refused_port, silent_port]
+    start = time.monotonic()
+    code = zk_status.main(["--servers", servers_arg(*ports), "--timeout", "0.5"])
+    elapsed = time.monotonic() - start
+    assert code == 2
+    assert elapsed < 1.4
+    out = capsys.readouterr().out
+    assert "down (not serving)" in out and "down (timeout)" in out
+    assert out.strip().splitlines()[-1].startswith("no quorum: 0/3 serving")
+
+
+def test_main_silent_servers_are_queried_concurrently(silent_port: int, capsys) -> None:
+    spec = ",".join(f"127.0.0.1:{silent_port}" for _ in range(4))
+    start = time.monotonic()
+    assert zk_status.main(["--servers", spec, "--timeout", "0.5"]) == 2
+    assert time.monotonic() - start < 1.5  # sequential would take >= 2 s
+    assert capsys.readouterr().out.count("down (timeout)") == 4
+
+
+def test_main_json(fake_zk, refused_port: int, capsys) -> None:
+    ports = [fake_zk(leader_replies(mntr=MNTR_REFUSED)), fake_zk(follower_replies()),
+             refused_port]
+    assert zk_status.main(["--servers", servers_arg(*ports), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "degraded"
+    assert doc["exit_code"] == 1
+    assert doc["serving"] == 2 and doc["expected"] == 3
+    assert doc["leader"] == f"127.0.0.1:{ports[0]}"
+    leader, follower, down = doc["servers"]
+    assert set(zk_status.RESULT_KEYS) <= set(leader)
+    assert leader["mode"] == "leader" and leader["synced_followers"] is None
+    assert leader["zxid"] == "0x100000002" and leader["latency_max"] == 5
+    assert follower["mode"] == "follower" and follower["connections"] == 3
+    assert follower["error"] is None
+    assert down["mode"] == "down" and down["error"] == "connection refused"
+    assert down["address"] == "127.0.0.1" and down["port"] == refused_port
+
+
+def test_main_json_standalone(fake_zk, capsys) -> None:
+    port = fake_zk({"srvr": STANDALONE_SRVR})
+    assert zk_status.main(["--servers", f"127.0.0.1:{port}", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["status"], doc["serving"], doc["expected"]) == ("healthy", 1, 1)
+    assert doc["servers"][0]["name"] == "127.0.0.1"
+    assert doc["servers"][0]["mode"] == "standalone"
+
+
+def test_main_two_leaders(fake_zk, capsys) -> None:
+    ports = [fake_zk(leader_replies()), fake_zk(leader_replies()), fake_zk(follower_replies())]
+    assert zk_status.main(["--servers", servers_arg(*ports)]) == 2
+    assert "2 leaders" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--servers", "zk1:nope"],
+        ["--servers", ""],
+        ["--servers", "zk1:2181", "--timeout", "0"],
+        ["--servers", "zk1:2181", "--inventory", "hosts.yml"],
+        ["--servers", "zk1:2181", "--bogus"],
+    ],
+)
+def test_main_usage_errors(argv: list[str], capsys) -> None:
+    assert zk_status.main(argv) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "zk-status: error:" in captured.err
+
+
+def test_main_help(capsys) -> None:
+    assert zk_status.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--inventory" in out and "--servers" in out and "exit codes" in out
+
+
+# --------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------
+
+needs_ansible = pytest.mark.skipif(
+    zk_status.find_ansible_inventory() is None, reason="ansible-inventory not installed"
+)
+
+INVENTORY = """\
+all:
+  children:
+    zookeeper:
+      hosts:
+        zookeeper01:
+          ansible_host: 10.0.0.11
+        zookeeper02:
+          ansible_host: 10.0.0.12
+          zookeeper_client_port: 2182
+      children:
+        zookeeper_extra:
+          hosts:
+            zookeeper03:
+    empty_group: {}
+    web:
+      hosts:
+        web01:
+"""
+
+
+@needs_ansible
+def test_servers_from_inventory(tmp_path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY)
+    servers = zk_status.servers_from_inventory(str(path), "zookeeper")
+    assert sorted(servers) == [
+        zk_status.Server("zookeeper01", "10.0.0.11", 2181),
+        zk_status.Server("zookeeper02", "10.0.0.12", 2182),
+        zk_status.Server("zookeeper03", "zookeeper03", 2181),
+    ]
+    assert zk_status.servers_from_inventory(str(path), "web") == [
+        zk_status.Server("web01", "web01", 2181)
+    ]
+
+
+@needs_ansible
+@pytest.mark.parametrize(("group", "message"), [("nosuch", "not found"),
+                                                ("empty_group", "no hosts")])
+def test_servers_from_inventory_bad_group(tmp_path, group: str, message: str) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY)
+    with pytest.raises(zk_status.UsageError, match=message):
+        zk_status.servers_from_inventory(str(path), group)
+
+
+@needs_ansible
+def test_main_inventory_errors_exit_3(tmp_path, capsys) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY)
+    assert zk_status.main(["--inventory", str(path), "--group", "nosuch"]) == 3
+    assert "'nosuch' not found" in capsys.readouterr().err
+    assert zk_status.main(["--inventory", str(tmp_path / "missing.yml")]) == 3
+    assert "ansible-inventory failed" in capsys.readouterr().err
+
+
+@needs_ansible
+def test_main_inventory_end_to_end(tmp_path, fake_zk, refused_port: int, capsys) -> None:
+    leader, follower = fake_zk(leader_replies()), fake_zk(follower_replies())
+    path = tmp_path / "hosts.yml"
+    path.write_text(
+        "zookeeper:\n"
+        "  hosts:\n"
+        f"    zk-a: {{ansible_host: 127.0.0.1, zookeeper_client_port: {leader}}}\n"
+        f"    zk-b: {{ansible_host: 127.0.0.1, zookeeper_client_port: {follower}}}\n"
+        f"    zk-c: {{ansible_host: 127.0.0.1, zookeeper_client_port: {refused_port}}}\n"
+    )
+    assert zk_status.main(["-i", str(path), "--json", "--timeout", "1"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in doc["servers"]] == ["zk-a", "zk-b", "zk-c"]
+    assert doc["leader"] == "zk-a"
+    assert doc["summary"] == "degraded: 2/3 serving, leader zk-a; down: zk-c (connection refused)"
