@@ -1,0 +1,32 @@
+"""Unit tests of the java role's filters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
+from java import java_major_version  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("output", "major"),
+    [
+        ('openjdk version "1.8.0_292"\nOpenJDK Runtime Environment (build 1.8.0_292-b10)', 8),
+        ('openjdk version "11.0.20" 2023-07-18\nOpenJDK Runtime Environment', 11),
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+        ('java version "1.7.0_80"', 7),
+    ],
+)
+def test_major_version(output: str, major: int) -> None:
+    assert java_major_version(output) == major
+
+
+@pytest.mark.parametrize("output", ["", "bash: java: command not found", None])
+def test_major_version_unreadable(output: str | None) -> None:
+    with pytest.raises(AnsibleFilterError, match="cannot read a Java version"):
+        java_major_version(output)

@@ -1,0 +1,124 @@
+"""Unit tests of the zookeeper role's filters: membership, /etc/hosts, checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
+from zookeeper import (  # noqa: E402
+    HOSTS_BEGIN,
+    HOSTS_END,
+    zookeeper_etc_hosts,
+    zookeeper_members,
+    zookeeper_sha512,
+)
+
+HOSTVARS = {
+    "zookeeper01": {"zookeeper_id": 1, "ansible_host": "10.0.0.11"},
+    "zookeeper02": {"zookeeper_id": "2", "ansible_host": "10.0.0.12"},
+    "zookeeper03": {"zookeeper_id": 3, "ansible_host": "10.0.0.13",
+                    "zookeeper_address": "192.168.56.114"},
+}
+MEMBERS = zookeeper_members(["zookeeper03", "zookeeper01", "zookeeper02"], HOSTVARS)
+DEBIAN_HOSTS = (
+    "127.0.0.1\tlocalhost\n"
+    "127.0.1.1\tzookeeper01.example.org zookeeper01\n"
+    "\n"
+    "# The following lines are desirable for IPv6 capable hosts\n"
+    "::1     localhost ip6-localhost ip6-loopback\n"
+    "10.9.9.9  backup  # the backup host\n"
+)
+
+
+def test_members_sorted_by_id_with_addresses() -> None:
+    assert MEMBERS == [
+        {"id": 1, "name": "zookeeper01", "address": "10.0.0.11"},
+        {"id": 2, "name": "zookeeper02", "address": "10.0.0.12"},
+        {"id": 3, "name": "zookeeper03", "address": "192.168.56.114"},
+    ]
+
+
+def test_member_without_ansible_host_needs_an_ip_name() -> None:
+    assert zookeeper_members(["10.1.1.1"], {"10.1.1.1": {"zookeeper_id": 7}})[0]["address"] == (
+        "10.1.1.1")
+
+
+@pytest.mark.parametrize(
+    ("hostvars", "message"),
+    [
+        ({"a": {"ansible_host": "10.0.0.1"}}, r"a: zookeeper_id is missing"),
+        ({"a": {"zookeeper_id": "one", "ansible_host": "10.0.0.1"}},
+         r"a: zookeeper_id='one' is not an integer"),
+        ({"a": {"zookeeper_id": 0, "ansible_host": "10.0.0.1"}}, r"a: zookeeper_id=0 is outside 1-255"),
+        ({"a": {"zookeeper_id": 256, "ansible_host": "10.0.0.1"}}, r"zookeeper_id=256 is outside"),
+        ({"a": {"zookeeper_id": True, "ansible_host": "10.0.0.1"}}, r"a: zookeeper_id is True"),
+        ({"a": {"zookeeper_id": 1, "ansible_host": "10.0.0.1"},
+          "b": {"zookeeper_id": 1, "ansible_host": "10.0.0.2"}},
+         r"b: zookeeper_id=1 is already used by a"),
+        ({"a": {"zookeeper_id": 1, "ansible_host": "zk-a.example.org"}},
+         r"a: address 'zk-a.example.org' is not an IP address"),
+        ({}, r"the ensemble group has no hosts"),
+    ],
+)
+def test_member_errors_name_host_and_variable(hostvars: dict, message: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=message):
+        zookeeper_members(list(hostvars), hostvars)
+
+
+def test_etc_hosts_takes_member_names_off_loopback_and_keeps_the_rest() -> None:
+    result = zookeeper_etc_hosts(DEBIAN_HOSTS, MEMBERS)
+    lines = result.splitlines()
+    assert "127.0.0.1\tlocalhost" in lines
+    # The member's name leaves the 127.0.1.1 line; the other name on it stays.
+    assert "127.0.1.1\tzookeeper01.example.org" in lines
+    assert not [line for line in lines if line.startswith("127.") and "zookeeper01" in line.split()]
+    assert "10.9.9.9  backup  # the backup host" in lines
+    assert "::1     localhost ip6-localhost ip6-loopback" in lines
+    block = lines[lines.index(HOSTS_BEGIN):lines.index(HOSTS_END) + 1]
+    assert block[1:-1] == ["10.0.0.11\tzookeeper01", "10.0.0.12\tzookeeper02",
+                           "192.168.56.114\tzookeeper03"]
+
+
+def test_etc_hosts_drops_a_loopback_line_left_without_names() -> None:
+    result = zookeeper_etc_hosts("127.0.0.1 localhost\n127.0.1.1 zookeeper02\n", MEMBERS)
+    assert "127.0.1.1" not in result
+
+
+def test_etc_hosts_is_idempotent_and_replaces_its_block() -> None:
+    once = zookeeper_etc_hosts(DEBIAN_HOSTS, MEMBERS)
+    assert zookeeper_etc_hosts(once, MEMBERS) == once
+    moved = [dict(m, address="10.0.0.99") if m["id"] == 2 else m for m in MEMBERS]
+    changed = zookeeper_etc_hosts(once, moved)
+    assert changed.count(HOSTS_BEGIN) == 1
+    assert "10.0.0.99\tzookeeper02" in changed
+    assert "10.0.0.12\tzookeeper02" not in changed
+    # Only the block changed.
+    assert changed.replace("10.0.0.99", "10.0.0.12") == once
+
+
+def test_etc_hosts_from_nothing() -> None:
+    assert zookeeper_etc_hosts("", MEMBERS).startswith(HOSTS_BEGIN)
+
+
+def test_sha512_sha512sum_format() -> None:
+    digest = hashlib.sha512(b"zk").hexdigest()
+    assert zookeeper_sha512(f"{digest}  zookeeper-3.4.14.tar.gz\n") == digest
+
+
+def test_sha512_gpg_print_md_format() -> None:
+    digest = hashlib.sha512(b"zk").hexdigest().upper()
+    groups = [digest[i:i + 8] for i in range(0, 128, 8)]
+    text = ("zookeeper-3.4.14.tar.gz: " + " ".join(groups[:6]) + "\n"
+            + " " * 25 + " ".join(groups[6:12]) + "\n" + " " * 25 + " ".join(groups[12:]) + "\n")
+    assert zookeeper_sha512(text) == digest.lower()
+
+
+@pytest.mark.parametrize("text", ["", "<html>404 Not Found</html>", "abc123  file.tar.gz"])
+def test_sha512_garbage(text: str) -> None:
+    with pytest.raises(AnsibleFilterError, match="set zookeeper_checksum"):
+        zookeeper_sha512(text)

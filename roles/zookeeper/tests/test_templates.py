@@ -1,0 +1,161 @@
+"""The role's templates rendered by ansible-playbook itself (real Ansible templating,
+the role's defaults and vars), for inventories of different shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+TEMPLATES = ["zoo.cfg", "zookeeper.service", "log4j.properties"]
+PLAY = """
+- name: Render the zookeeper role's templates
+  hosts: zookeeper
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Validate as site.yml does
+      ansible.builtin.import_role:
+        name: zookeeper
+        tasks_from: validate.yml
+    - name: Render
+      ansible.builtin.template:
+        src: "{{ roles_dir }}/zookeeper/templates/{{ item }}.j2"
+        dest: "{{ out }}/{{ inventory_hostname }}-{{ item }}"
+        mode: "0644"
+      loop: %s
+""" % json.dumps(TEMPLATES)
+
+
+def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None) -> dict[str, dict[str, str]]:
+    inventory = {"all": {"children": {"zookeeper": {"hosts": hosts, "vars": group_vars or {}}},
+                         "vars": {"ansible_python_interpreter": sys.executable}}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(PLAY)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               ANSIBLE_ROLES_PATH=str(REPO / "roles"))
+    bindir = Path(sys.executable).parent
+    proc = subprocess.run(
+        [str(bindir / "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
+         str(tmp_path / "play.yml"), "-e", f"out={tmp_path} roles_dir={REPO / 'roles'}"],
+        capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        return {"_error": {"rc": str(proc.returncode), "out": proc.stdout + proc.stderr}}
+    return {host: {t: (tmp_path / f"{host}-{t}").read_text() for t in TEMPLATES} for host in hosts}
+
+
+def settings(text: str) -> dict[str, str]:
+    pairs = [line.split("=", 1) for line in text.splitlines()
+             if line.strip() and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+THREE = {f"zookeeper0{i}": {"ansible_host": f"10.0.0.{10 + i}", "zookeeper_id": i}
+         for i in (1, 2, 3)}
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    return render(tmp_path_factory.mktemp("three"), THREE)
+
+
+def test_three_members_defaults(three: dict) -> None:
+    assert "_error" not in three, three.get("_error")
+    configs = {host: settings(files["zoo.cfg"]) for host, files in three.items()}
+    # Every host gets the same server lines, from the inventory group and zookeeper_id.
+    for cfg in configs.values():
+        assert {k: v for k, v in cfg.items() if k.startswith("server.")} == {
+            "server.1": "zookeeper01:2888:3888",
+            "server.2": "zookeeper02:2888:3888",
+            "server.3": "zookeeper03:2888:3888",
+        }
+    cfg = configs["zookeeper01"]
+    assert cfg["tickTime"] == "2000"
+    assert cfg["initLimit"] == "10"
+    assert cfg["syncLimit"] == "5"
+    assert cfg["dataDir"] == "/var/lib/zookeeper"
+    assert cfg["clientPort"] == "2181"
+    assert cfg["maxClientCnxns"] == "60"
+    assert cfg["maxSessionTimeout"] == "40000"
+    assert cfg["autopurge.snapRetainCount"] == "3"
+    assert cfg["autopurge.purgeInterval"] == "24"
+    assert cfg["4lw.commands.whitelist"] == "srvr,mntr,ruok"
+    # Optional keys stay out when not set.
+    assert "dataLogDir" not in cfg
+    assert "clientPortAddress" not in cfg
+
+
+def test_unit_runs_quorumpeermain_in_the_foreground(three: dict) -> None:
+    unit = three["zookeeper02"]["zookeeper.service"]
+    assert "User=zookeeper\n" in unit
+    assert "Restart=on-failure\n" in unit
+    assert "LimitNOFILE=16384\n" in unit
+    assert "After=network-online.target\n" in unit
+    assert "-Xms512m -Xmx512m" in unit
+    assert "org.apache.zookeeper.server.quorum.QuorumPeerMain /etc/zookeeper/zoo.cfg" in unit
+    assert "zkServer.sh" not in unit
+    assert "Description=Apache ZooKeeper 3.4.14 (server.2)" in unit
+
+
+def test_log4j_rolls_in_the_log_dir(three: dict) -> None:
+    log4j = settings(three["zookeeper03"]["log4j.properties"])
+    assert log4j["log4j.rootLogger"] == "INFO, ROLLINGFILE"
+    assert log4j["log4j.appender.ROLLINGFILE"] == "org.apache.log4j.RollingFileAppender"
+    assert log4j["log4j.appender.ROLLINGFILE.File"] == "/var/log/zookeeper/zookeeper.log"
+    assert log4j["log4j.appender.ROLLINGFILE.MaxBackupIndex"] == "10"
+
+
+def test_five_members_ids_out_of_order_extra_and_optional_keys(tmp_path: Path) -> None:
+    hosts = {
+        "zk-a": {"ansible_host": "10.1.0.1", "zookeeper_id": 5},
+        "zk-b": {"ansible_host": "10.1.0.2", "zookeeper_id": 1},
+        "zk-c": {"ansible_host": "10.1.0.3", "zookeeper_id": 12},
+        "zk-d": {"ansible_host": "10.1.0.4", "zookeeper_id": 2},
+        "zk-e": {"ansible_host": "10.1.0.5", "zookeeper_id": 200},
+    }
+    group_vars = {
+        "zookeeper_data_log_dir": "/srv/zk-txlog",
+        "zookeeper_client_port_address": "0.0.0.0",
+        "zookeeper_quorum_port": 12888,
+        "zookeeper_election_port": 13888,
+        "zookeeper_tick_time": 3000,
+        "zookeeper_config_extra": {"snapCount": 50000, "globalOutstandingLimit": 2000,
+                                   "leaderServes": "no"},
+        "zookeeper_jvm_opts": ["-XX:+UseG1GC", "-Djute.maxbuffer=4194304"],
+        "zookeeper_heap_size": "2g",
+    }
+    rendered = render(tmp_path, hosts, group_vars)
+    assert "_error" not in rendered, rendered.get("_error")
+    text = rendered["zk-c"]["zoo.cfg"]
+    servers = [line for line in text.splitlines() if line.startswith("server.")]
+    assert servers == [
+        "server.1=zk-b:12888:13888",
+        "server.2=zk-d:12888:13888",
+        "server.5=zk-a:12888:13888",
+        "server.12=zk-c:12888:13888",
+        "server.200=zk-e:12888:13888",
+    ]
+    cfg = settings(text)
+    assert cfg["dataLogDir"] == "/srv/zk-txlog"
+    assert cfg["clientPortAddress"] == "0.0.0.0"
+    assert cfg["tickTime"] == "3000"
+    assert cfg["snapCount"] == "50000"
+    assert cfg["globalOutstandingLimit"] == "2000"
+    assert cfg["leaderServes"] == "no"
+    unit = rendered["zk-c"]["zookeeper.service"]
+    assert "-Xms2g -Xmx2g" in unit
+    assert "  -XX:+UseG1GC \\\n  -Djute.maxbuffer=4194304 \\\n" in unit
+
+
+def test_a_bad_inventory_stops_before_rendering(tmp_path: Path) -> None:
+    hosts = {"zk-a": {"ansible_host": "10.1.0.1", "zookeeper_id": 1},
+             "zk-b": {"ansible_host": "10.1.0.2", "zookeeper_id": 1}}
+    rendered = render(tmp_path, hosts)
+    assert "_error" in rendered
+    assert "zk-b: zookeeper_id=1 is already used by zk-a" in rendered["_error"]["out"]
+    assert not list(tmp_path.glob("zk-*-zoo.cfg"))
