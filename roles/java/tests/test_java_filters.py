@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
-from java import java_major_version  # noqa: E402
+from java import java_major_version
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
-from zookeeper import (  # noqa: E402
+from zookeeper import (
     HOSTS_BEGIN,
     HOSTS_END,
     zookeeper_etc_hosts,
@@ -54,7 +54,8 @@ def test_member_without_ansible_host_needs_an_ip_name() -> None:
         ({"a": {"ansible_host": "10.0.0.1"}}, r"a: zookeeper_id is missing"),
         ({"a": {"zookeeper_id": "one", "ansible_host": "10.0.0.1"}},
          r"a: zookeeper_id='one' is not an integer"),
-        ({"a": {"zookeeper_id": 0, "ansible_host": "10.0.0.1"}}, r"a: zookeeper_id=0 is outside 1-255"),
+        ({"a": {"zookeeper_id": 0, "ansible_host": "10.0.0.1"}},
+         r"a: zookeeper_id=0 is outside 1-255"),
         ({"a": {"zookeeper_id": 256, "ansible_host": "10.0.0.1"}}, r"zookeeper_id=256 is outside"),
         ({"a": {"zookeeper_id": True, "ansible_host": "10.0.0.1"}}, r"a: zookeeper_id is True"),
         ({"a": {"zookeeper_id": 1, "ansible_host": "10.0.0.1"},

@@ -28,11 +28,12 @@ PLAY = """
         src: "{{ roles_dir }}/zookeeper/templates/{{ item }}.j2"
         dest: "{{ out }}/{{ inventory_hostname }}-{{ item }}"
         mode: "0644"
-      loop: %s
-""" % json.dumps(TEMPLATES)
+      loop: [zoo.cfg, zookeeper.service, log4j.properties]
+"""
 
 
-def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None) -> dict[str, dict[str, str]]:
+def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None
+           ) -> dict[str, dict[str, str]]:
     inventory = {"all": {"children": {"zookeeper": {"hosts": hosts, "vars": group_vars or {}}},
                          "vars": {"ansible_python_interpreter": sys.executable}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))

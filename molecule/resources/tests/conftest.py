@@ -1,0 +1,186 @@
+"""Shared fixtures of the Molecule scenarios' verification.
+
+The ensemble under test comes from an Ansible inventory: ZK_INVENTORY, else the one
+Molecule generated (MOLECULE_INVENTORY_FILE). Host facts are checked over SSH with
+testinfra, client behaviour with kazoo, connecting only to the scenario's own
+containers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+from kazoo.client import KazooClient
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tools"))
+import zk_status  # noqa: E402
+
+GROUP = "zookeeper"
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    address: str
+    zookeeper_id: int
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+class Ensemble:
+    """The members of the inventory group, their hosts and their live state."""
+
+    def __init__(self, inventory: str) -> None:
+        self.inventory = inventory
+        data = zk_status.load_inventory(inventory)
+        hostvars = data["_meta"]["hostvars"]
+        self.hostvars: dict[str, dict[str, Any]] = {
+            h: hostvars[h] for h in zk_status.group_hosts(data, GROUP)}
+        self.members = [
+            Member(h, str(v.get("ansible_host", h)), int(v["zookeeper_id"]),
+                   int(v.get("zookeeper_client_port", 2181)))
+            for h, v in self.hostvars.items()]
+        self._hosts: dict[str, Any] = {}
+
+    def host(self, member: Member) -> Any:
+        """A testinfra host reached over SSH as the inventory describes it (the lab's
+        inventory names its key relative to {{ inventory_dir }}, resolved here)."""
+        if member.name not in self._hosts:
+            hv = self.hostvars[member.name]
+            inventory_dir = Path(self.inventory)
+            if not inventory_dir.is_dir():
+                inventory_dir = inventory_dir.parent
+            key = str(hv.get("ansible_ssh_private_key_file")
+                      or hv.get("ansible_private_key_file") or "")
+            key = key.replace("{{ inventory_dir }}", str(inventory_dir.resolve()))
+            self._hosts[member.name] = testinfra.get_host(
+                f"ssh://{hv.get('ansible_user', 'root')}@{member.address}:"
+                f"{hv.get('ansible_port', 22)}",
+                ssh_identity_file=key or None,
+                ssh_extra_args=str(hv.get("ansible_ssh_common_args", "")),
+                controlpersist=60)
+        return self._hosts[member.name]
+
+    def status(self) -> dict[str, Any]:
+        results = zk_status.query_all(
+            [zk_status.Server(m.name, m.address, m.port) for m in self.members], 2.0)
+        return zk_status.build_report(results, len(self.members))
+
+    def modes(self) -> dict[str, str]:
+        return {s["name"]: s["mode"] for s in self.status()["servers"]}
+
+    def leader(self) -> Member:
+        report = self.status()
+        assert report["leader"], f"no leader: {self.describe(report)}"
+        return self.member(report["leader"])
+
+    def member(self, name: str) -> Member:
+        return next(m for m in self.members if m.name == name)
+
+    def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll (bounded) until one leader and N-1 followers serve."""
+        deadline = time.monotonic() + timeout
+        while True:
+            report = self.status()
+            if report["exit_code"] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert report["exit_code"] == 0, f"ensemble not healthy after {timeout:g} s: " + (
+            self.describe(report))
+        return report
+
+    def describe(self, report: dict[str, Any] | None = None) -> str:
+        """What each server said, for assertion messages."""
+        report = report or self.status()
+        return report["summary"] + "; " + ", ".join(
+            f"{s['name']}={s['mode']}{' (' + s['error'] + ')' if s['error'] else ''}"
+            for s in report["servers"])
+
+    def log_tail(self, member: Member, lines: int = 30) -> str:
+        out = self.host(member).run(f"tail -n {lines} /var/log/zookeeper/zookeeper.log; "
+                                    "systemctl status --no-pager -n 5 zookeeper")
+        return out.stdout
+
+
+def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:
+    """A started kazoo client whose connection string lists `members`; `tries=-1`
+    keeps reconnecting (for clients that must ride through a failover)."""
+    client = KazooClient(hosts=",".join(m.endpoint for m in members), timeout=10.0,
+                         connection_retry={"max_tries": tries, "delay": 0.1, "max_delay": 0.5})
+    client.start(timeout=timeout)
+    return client
+
+
+@pytest.fixture(scope="session")
+def ensemble() -> Ensemble:
+    inventory = os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
+    if not inventory:
+        pytest.fail("set ZK_INVENTORY (or run under Molecule) to name the ensemble's inventory")
+    return Ensemble(inventory)
+
+
+@pytest.fixture
+def client_factory() -> Iterator[Callable[..., KazooClient]]:
+    """Make kazoo clients and stop every one of them after the test."""
+    clients: list[KazooClient] = []
+
+    def make(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:
+        client = connect(members, timeout, tries)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        try:
+            client.stop()
+            client.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture(scope="session")
+def acknowledged() -> dict[str, bytes]:
+    """Every znode a test wrote and ZooKeeper acknowledged: none may ever be lost."""
+    return {}
+
+
+MEASUREMENTS: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def measurements() -> list[str]:
+    """Figures measured during the run, printed in pytest's summary."""
+    return MEASUREMENTS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if MEASUREMENTS:
+        terminalreporter.section("measurements")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Host tests run once per ensemble member."""
+    if "member" in metafunc.fixturenames:
+        inventory = os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
+        members = Ensemble(inventory).members if inventory else []
+        metafunc.parametrize("member", members, ids=[m.name for m in members])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Host facts first, then client behaviour, then failover (which stops servers)."""
+    order = {"test_hosts.py": 0, "test_ensemble.py": 1, "test_failover.py": 2}
+    items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))

@@ -1,0 +1,148 @@
+"""Failover: the ensemble elects, restarts and keeps every acknowledged write.
+
+These tests stop and kill servers of the scenario's own containers, in order, each
+leaving the ensemble healthy for the next.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from conftest import REPO, Ensemble, Member
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
+
+BURST = 200  # znodes written and acknowledged before the failures start
+RUN = f"/failover/{uuid.uuid4().hex[:8]}"  # this run's znodes, apart from earlier runs'
+
+
+def zk_status(ensemble: Ensemble) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"),
+                           "-i", ensemble.inventory], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def assert_all_present(client: KazooClient, acknowledged: dict[str, bytes], where: str) -> None:
+    missing = {}
+    for path, value in acknowledged.items():
+        client.sync(path)
+        found = client.exists(path)
+        if found is None or client.get(path)[0] != value:
+            missing[path] = value
+    assert not missing, (f"{len(missing)} of {len(acknowledged)} acknowledged znodes lost "
+                         f"{where}: {sorted(missing)[:10]}")
+
+
+def write_until_acknowledged(client: KazooClient, prefix: str, deadline: float
+                             ) -> tuple[str, float]:
+    """Create sequential znodes until ZooKeeper acknowledges one; returns its path and
+    when. (An attempt whose answer was lost may still have been applied: each attempt
+    writes a new node, so the first acknowledgement is the one measured.)"""
+    attempts = 0
+    while time.monotonic() < deadline:
+        attempts += 1
+        try:
+            path = client.create_async(prefix, b"after failover", sequence=True).get(timeout=1.0)
+            return path, time.monotonic()
+        except Exception:
+            time.sleep(0.05)
+    pytest.fail(f"no write acknowledged through the survivors after {attempts} attempts")
+
+
+def test_writes_before_failures(ensemble: Ensemble, client_factory: Callable[..., KazooClient],
+                                acknowledged: dict[str, bytes]) -> None:
+    client = client_factory(ensemble.members)
+    client.ensure_path(RUN)
+    for i in range(BURST):
+        path = client.create(f"{RUN}/before-{i:04d}", f"v{i}".encode())
+        acknowledged[path] = f"v{i}".encode()
+    assert len(client.get_children(RUN)) == BURST
+
+
+def test_leader_sigkill_survivors_elect_and_systemd_brings_it_back(
+        ensemble: Ensemble, client_factory: Callable[..., KazooClient],
+        acknowledged: dict[str, bytes], measurements: list[str]) -> None:
+    ensemble.wait_healthy()
+    leader = ensemble.leader()
+    survivors = [m for m in ensemble.members if m != leader]
+    client = client_factory(survivors, tries=-1)
+    client.exists("/")  # connected to a survivor before the kill
+    host = ensemble.host(leader)
+    killed_at = time.monotonic()
+    host.check_output("systemctl kill --signal=SIGKILL --kill-who=main zookeeper")
+    path, acked_at = write_until_acknowledged(client, f"{RUN}/after-kill-", killed_at + 30)
+    acknowledged[path] = b"after failover"
+    failover = acked_at - killed_at
+    report = ensemble.status()
+    new_leader = report["leader"]
+    assert new_leader in {m.name for m in survivors}, (
+        f"after killing {leader.name}: {ensemble.describe(report)}")
+    measurements.append(f"failover: SIGKILL of leader {leader.name} to first acknowledged "
+                        f"write through the survivors: {failover:.2f} s (new leader {new_leader})")
+    report = ensemble.wait_healthy(timeout=60)
+    modes = {s["name"]: s["mode"] for s in report["servers"]}
+    assert modes[leader.name] == "follower", (
+        f"{leader.name} came back as {modes[leader.name]}: {ensemble.describe(report)}")
+    restarts = host.check_output("systemctl show -p NRestarts --value zookeeper")
+    assert int(restarts) >= 1, f"{leader.name}: systemd did not restart it (NRestarts={restarts})"
+
+
+def stop(ensemble: Ensemble, members: list[Member]) -> None:
+    for member in members:
+        ensemble.host(member).check_output("systemctl stop zookeeper")
+
+
+def start(ensemble: Ensemble, members: list[Member]) -> None:
+    for member in members:
+        ensemble.host(member).check_output("systemctl start zookeeper")
+
+
+def test_minority_refuses_writes_and_majority_restores_everything(
+        ensemble: Ensemble, client_factory: Callable[..., KazooClient],
+        acknowledged: dict[str, bytes]) -> None:
+    ensemble.wait_healthy()
+    members = ensemble.members
+    majority = len(members) // 2 + 1
+    down = members[:len(members) - 1]  # all but the last one
+    last = members[-1]
+    try:
+        stop(ensemble, down[:len(members) - majority])
+        status = zk_status(ensemble)
+        assert status.returncode == 1, f"zk-status with one member down:\n{status.stdout}"
+        stop(ensemble, down[len(members) - majority:])
+        status = zk_status(ensemble)
+        assert status.returncode == 2, f"zk-status with only {last.name} up:\n{status.stdout}"
+        assert "no quorum" in status.stdout
+        lone = KazooClient(hosts=last.endpoint, timeout=4.0,
+                           connection_retry={"max_tries": 1, "delay": 0.1})
+        try:
+            with pytest.raises(KazooTimeoutError):
+                lone.start(timeout=5)
+        finally:
+            lone.stop()
+            lone.close()
+    finally:
+        start(ensemble, down)
+    ensemble.wait_healthy(timeout=90)
+    assert zk_status(ensemble).returncode == 0
+    for member in members:
+        assert_all_present(client_factory([member]), acknowledged,
+                           f"reading through {member.name} after quorum came back")
+
+
+def test_whole_ensemble_restart_keeps_the_data(
+        ensemble: Ensemble, client_factory: Callable[..., KazooClient],
+        acknowledged: dict[str, bytes]) -> None:
+    stop(ensemble, ensemble.members)
+    report = ensemble.status()
+    assert report["serving"] == 0, f"servers still up: {ensemble.describe(report)}"
+    start(ensemble, ensemble.members)
+    ensemble.wait_healthy(timeout=90)
+    assert_all_present(client_factory(ensemble.members), acknowledged,
+                       "after restarting every server")
+    assert len(acknowledged) > BURST

@@ -1,0 +1,160 @@
+"""What the roles promise on every host, checked over SSH with testinfra."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from conftest import REPO, Ensemble, Member
+
+sys.path.insert(0, str(REPO / "tools"))
+from lab import DEBIAN_ETC_HOSTS
+
+HOSTS_BEGIN = "# BEGIN zookeeper ensemble (managed by Ansible)"
+HOSTS_END = "# END zookeeper ensemble"
+
+
+def test_java_runs(ensemble: Ensemble, member: Member) -> None:
+    out = ensemble.host(member).run("/usr/bin/java -version")
+    assert out.rc == 0, f"{member.name}: java -version failed: {out.stderr}"
+    assert re.search(r'version "(1\.8|11)\.', out.stderr), (
+        f"{member.name}: expected OpenJDK 8 or 11, got {out.stderr.splitlines()[:1]}")
+
+
+def test_service_user_has_no_shell(ensemble: Ensemble, member: Member) -> None:
+    user = ensemble.host(member).user("zookeeper")
+    assert user.exists, f"{member.name}: no zookeeper user"
+    assert user.shell in {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false"}, (
+        f"{member.name}: zookeeper user has shell {user.shell}")
+    assert user.group == "zookeeper"
+
+
+def test_paths_owners_and_modes(ensemble: Ensemble, member: Member) -> None:
+    expected = {
+        "/var/lib/zookeeper": "directory zookeeper zookeeper 750",
+        "/var/log/zookeeper": "directory zookeeper zookeeper 750",
+        "/etc/zookeeper": "directory root zookeeper 750",
+        "/etc/zookeeper/zoo.cfg": "regular file root zookeeper 640",
+        "/etc/zookeeper/log4j.properties": "regular file root zookeeper 640",
+        "/var/lib/zookeeper/myid": "regular file root zookeeper 644",
+        "/etc/systemd/system/zookeeper.service": "regular file root root 644",
+    }
+    out = ensemble.host(member).run("stat -c '%n|%F %U %G %a' " + " ".join(expected))
+    seen = dict(line.split("|", 1) for line in out.stdout.splitlines())
+    problems = [f"{path}: want {want}, have {seen.get(path, 'missing')}"
+                for path, want in expected.items() if seen.get(path) != want]
+    assert not problems, f"{member.name}: " + "; ".join(problems)
+
+
+def test_release_behind_a_stable_symlink(ensemble: Ensemble, member: Member) -> None:
+    host = ensemble.host(member)
+    version = ensemble.hostvars[member.name].get("zookeeper_version", "3.4.14")
+    link = host.file("/opt/zookeeper")
+    assert link.is_symlink and link.linked_to == f"/opt/zookeeper-{version}", (
+        f"{member.name}: /opt/zookeeper -> {link.linked_to if link.exists else 'missing'}")
+    assert host.file(f"/opt/zookeeper-{version}/lib").is_directory
+
+
+def test_zoo_cfg_lists_every_member(ensemble: Ensemble, member: Member) -> None:
+    cfg = ensemble.host(member).file("/etc/zookeeper/zoo.cfg").content_string
+    servers = sorted(line for line in cfg.splitlines() if line.startswith("server."))
+    want = sorted(f"server.{m.zookeeper_id}={m.name}:2888:3888" for m in ensemble.members)
+    assert servers == want, f"{member.name}: zoo.cfg server lines {servers}, want {want}"
+
+
+def test_myid_is_the_inventory_id(ensemble: Ensemble, member: Member) -> None:
+    myid = ensemble.host(member).file("/var/lib/zookeeper/myid").content_string.strip()
+    assert myid == str(member.zookeeper_id), (
+        f"{member.name}: myid is {myid!r}, the inventory says zookeeper_id={member.zookeeper_id}")
+
+
+def test_unit_enabled_active_and_runs_as_zookeeper(ensemble: Ensemble, member: Member) -> None:
+    host = ensemble.host(member)
+    service = host.service("zookeeper")
+    assert service.is_enabled, f"{member.name}: zookeeper.service not enabled"
+    assert service.is_running, f"{member.name}: zookeeper.service not running:\n" + (
+        ensemble.log_tail(member))
+    pid = host.check_output("systemctl show -p MainPID --value zookeeper")
+    user = host.check_output(f"ps -o user= -p {pid}")
+    cmdline = host.check_output(f"cat /proc/{pid}/cmdline | tr '\\0' ' '")
+    assert user == "zookeeper", f"{member.name}: main process {pid} runs as {user}"
+    assert "org.apache.zookeeper.server.quorum.QuorumPeerMain" in cmdline
+
+
+def test_log4j_writes_the_rolling_log(ensemble: Ensemble, member: Member) -> None:
+    log = ensemble.host(member).file("/var/log/zookeeper/zookeeper.log")
+    assert log.exists and log.user == "zookeeper", f"{member.name}: no zookeeper.log"
+    assert f"[myid:{member.zookeeper_id}]" in log.content_string
+
+
+def listening(host) -> set[tuple[str, int]]:
+    """Listening TCP sockets as (address, port); any-address binds are '*' and the JVM's
+    IPv4-mapped IPv6 addresses ([::ffff:10.0.0.1]) read as plain IPv4."""
+    sockets = set()
+    for line in host.check_output("ss -Htln").splitlines():
+        local = line.split()[3]
+        address, _, port = local.rpartition(":")
+        address = address.strip("[]").removeprefix("::ffff:")
+        sockets.add(("*" if address in {"*", "0.0.0.0", "::"} else address, int(port)))
+    return sockets
+
+
+def test_ports(ensemble: Ensemble, member: Member) -> None:
+    sockets = listening(ensemble.host(member))
+    leader = ensemble.leader()
+    assert ("*", 2181) in sockets, f"{member.name}: client port 2181 not listening: {sockets}"
+    assert (member.address, 3888) in sockets, (
+        f"{member.name}: election port not listening on {member.address}:3888: {sockets}")
+    quorum = (member.address, 2888) in sockets
+    if member == leader:
+        assert quorum, f"{member.name} leads but does not listen on {member.address}:2888"
+    else:
+        assert not quorum, f"{member.name} is a follower yet listens on 2888 (leader {leader.name})"
+
+
+def test_etc_hosts_block_and_the_rest_untouched(ensemble: Ensemble, member: Member) -> None:
+    text = ensemble.host(member).file("/etc/hosts").content_string
+    lines = text.splitlines()
+    assert lines.count(HOSTS_BEGIN) == 1 and lines.count(HOSTS_END) == 1, text
+    start, end = lines.index(HOSTS_BEGIN), lines.index(HOSTS_END)
+    block = lines[start + 1:end]
+    by_id = sorted(ensemble.members, key=lambda m: m.zookeeper_id)
+    want = [f"{m.address}\t{m.name}" for m in by_id]
+    assert block == want, f"{member.name}: /etc/hosts block {block}, want {want}"
+    # The file the host started with (Debian's, as tools/lab writes it), less only the
+    # member's own 127.0.1.1 line.
+    original = [line for line in DEBIAN_ETC_HOSTS.format(hostname=member.name).splitlines()
+                if line != f"127.0.1.1\t{member.name}"]
+    rest = lines[:start] + lines[end + 1:]
+    while rest and not rest[-1].strip():
+        rest.pop()
+    assert rest == original, f"{member.name}: lines outside the block changed:\n{text}"
+    resolved = ensemble.host(member).check_output(f"getent hosts {member.name}").split()[0]
+    assert resolved == member.address, f"{member.name} resolves its own name to {resolved}"
+
+
+def test_the_checks_name_a_wrong_myid_and_a_missing_server_line(ensemble: Ensemble) -> None:
+    """Break one host the way a faulty role would and see the checks above say so."""
+    member = ensemble.members[0]
+    other = ensemble.members[1]
+    host = ensemble.host(member)
+    saved = {path: f"/root/{path.replace('/', '_')}.verify"
+             for path in ("/var/lib/zookeeper/myid", "/etc/zookeeper/zoo.cfg")}
+    for path, copy in saved.items():
+        host.check_output(f"cp -p {path} {copy}")
+    try:
+        host.check_output("echo 99 > /var/lib/zookeeper/myid")
+        with pytest.raises(AssertionError, match=(
+                rf"{member.name}: myid is '99', the inventory says "
+                rf"zookeeper_id={member.zookeeper_id}")):
+            test_myid_is_the_inventory_id(ensemble, member)
+        host.check_output(f"sed -i '/^server.{other.zookeeper_id}=/d' /etc/zookeeper/zoo.cfg")
+        with pytest.raises(AssertionError, match=(
+                rf"{member.name}: zoo.cfg server lines .* want .*'server.{other.zookeeper_id}=")):
+            test_zoo_cfg_lists_every_member(ensemble, member)
+    finally:
+        for path, copy in saved.items():
+            host.check_output(f"mv {copy} {path}")
+    test_myid_is_the_inventory_id(ensemble, member)
+    test_zoo_cfg_lists_every_member(ensemble, member)
