@@ -97,8 +97,11 @@ class Ensemble:
             if report["exit_code"] == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
-        assert report["exit_code"] == 0, f"ensemble not healthy after {timeout:g} s: " + (
-            self.describe(report))
+        if report["exit_code"] != 0:
+            down = [s["name"] for s in report["servers"]
+                    if s["mode"] not in {"leader", "follower"}]
+            logs = "".join(f"\n--- {name}:\n{self.log_tail(self.member(name))}" for name in down)
+            pytest.fail(f"ensemble not healthy after {timeout:g} s: {self.describe(report)}{logs}")
         return report
 
     def describe(self, report: dict[str, Any] | None = None) -> str:
