@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
-SCENARIOS ?= default
+SCENARIOS ?= default package debian12
 
 .PHONY: help venv system-deps lab lab-down lab-status lint unit molecule test clean
 
@@ -56,7 +56,7 @@ unit: venv
 	pytest -q tools roles
 
 molecule: system-deps venv
-	@for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+	tools/molecule-scenarios $(SCENARIOS)
 
 test: lint unit molecule
 

@@ -192,6 +192,12 @@ def image_exists(image: str) -> bool:
 def build_image(lab: Lab) -> None:
     """Debootstrap a Debian root with systemd and sshd and import it as an image."""
     base = Lab(lab.name, lab.subnet, lab.hosts, lab.distro, lab.prefix, java=False)
+    build_base_image(base)
+    if lab.java and not image_exists(lab.image):
+        build_java_image(base, lab.image)
+
+
+def build_base_image(base: Lab) -> None:
     if not image_exists(base.image):
         log(f"building {base.image} with debootstrap (about a minute, cached afterwards)")
         build = STATE / "build"
@@ -199,7 +205,7 @@ def build_image(lab: Lab) -> None:
         with tempfile.TemporaryDirectory(dir=build) as tmp:
             root = Path(tmp) / "rootfs"
             run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
-                 lab.distro, str(root), DEBIAN_MIRROR], timeout=1800)
+                 base.distro, str(root), DEBIAN_MIRROR], timeout=1800)
             customise_rootfs(root)
             tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
             imp = subprocess.run([*PODMAN, "import", "--change", "CMD=/sbin/init", "-", base.image],
@@ -207,8 +213,6 @@ def build_image(lab: Lab) -> None:
             tar.wait()
             if imp.returncode != 0 or tar.returncode != 0:
                 raise LabError(f"podman import failed: {imp.stderr.decode(errors='replace')}")
-    if lab.java and not image_exists(lab.image):
-        build_java_image(base, lab.image)
 
 
 def customise_rootfs(root: Path) -> None:
@@ -250,12 +254,16 @@ def mirror_tarball() -> Path:
     return mirror_dir() / f"zookeeper-{MIRROR_VERSION}" / f"zookeeper-{MIRROR_VERSION}.tar.gz"
 
 
-def build_mirror(image: str) -> Path:
-    """Assemble zookeeper-3.4.13.tar.gz in the upstream layout from Debian 11's jars."""
+def build_mirror(lab: Lab) -> Path:
+    """Assemble zookeeper-3.4.13.tar.gz in the upstream layout from Debian 11's jars
+    (whatever the lab's own distribution: Debian 12 ships ZooKeeper 3.8)."""
     tarball = mirror_tarball()
     checksum = tarball.with_name(tarball.name + ".sha512")
     if tarball.exists() and checksum.exists():
         return tarball
+    bullseye = Lab(lab.name, lab.subnet, lab.hosts, "bullseye", lab.prefix)
+    build_base_image(bullseye)
+    image = bullseye.image
     log(f"building the offline mirror: zookeeper-{MIRROR_VERSION}.tar.gz from Debian 11's "
         f"{MIRROR_DEBIAN_PACKAGE}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -419,7 +427,7 @@ def cmd_up(lab: Lab, inventory: Path | None) -> dict:
     require_tools(["podman", "runc", "debootstrap", "ssh-keygen"])
     started = time.monotonic()
     build_image(lab)
-    build_mirror(lab.image)
+    build_mirror(lab)
     key = ensure_ssh_key()
     ensure_network(lab)
     start_mirror(lab)
@@ -513,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mirror":
             require_tools(["podman", "runc", "debootstrap"])
             build_image(lab)
-            print(build_mirror(lab.image))
+            print(build_mirror(lab))
             return 0
         return cmd_status(lab)
     except (LabError, ValueError) as err:

@@ -184,6 +184,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Host facts first, then client behaviour, then failover (which stops servers)."""
-    order = {"test_hosts.py": 0, "test_ensemble.py": 1, "test_failover.py": 2}
+    """Host facts first, then refused plays, client behaviour, and failover (which stops
+    servers) last."""
+    order = {"test_hosts.py": 0, "test_refusals.py": 1, "test_ensemble.py": 2,
+             "test_failover.py": 3}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))

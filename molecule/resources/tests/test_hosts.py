@@ -18,8 +18,8 @@ HOSTS_END = "# END zookeeper ensemble"
 def test_java_runs(ensemble: Ensemble, member: Member) -> None:
     out = ensemble.host(member).run("/usr/bin/java -version")
     assert out.rc == 0, f"{member.name}: java -version failed: {out.stderr}"
-    assert re.search(r'version "(1\.8|11)\.', out.stderr), (
-        f"{member.name}: expected OpenJDK 8 or 11, got {out.stderr.splitlines()[:1]}")
+    assert re.search(r'version "(1\.8|11|17)\.', out.stderr), (
+        f"{member.name}: expected OpenJDK 8, 11 or 17, got {out.stderr.splitlines()[:1]}")
 
 
 def test_service_user_has_no_shell(ensemble: Ensemble, member: Member) -> None:
@@ -49,11 +49,18 @@ def test_paths_owners_and_modes(ensemble: Ensemble, member: Member) -> None:
 
 def test_release_behind_a_stable_symlink(ensemble: Ensemble, member: Member) -> None:
     host = ensemble.host(member)
-    version = ensemble.hostvars[member.name].get("zookeeper_version", "3.4.14")
+    hostvars = ensemble.hostvars[member.name]
+    release = f"/opt/zookeeper-{hostvars.get('zookeeper_version', '3.4.14')}"
+    if hostvars.get("zookeeper_install_method") == "package":
+        release += "-package"
     link = host.file("/opt/zookeeper")
-    assert link.is_symlink and link.linked_to == f"/opt/zookeeper-{version}", (
-        f"{member.name}: /opt/zookeeper -> {link.linked_to if link.exists else 'missing'}")
-    assert host.file(f"/opt/zookeeper-{version}/lib").is_directory
+    assert link.is_symlink and link.linked_to == release, (
+        f"{member.name}: /opt/zookeeper -> {link.linked_to if link.exists else 'missing'}, "
+        f"want {release}")
+    jars = host.run("ls /opt/zookeeper/*.jar /opt/zookeeper/lib/*.jar").stdout.split()
+    names = " ".join(jars)
+    for jar in ("zookeeper", "log4j", "slf4j-api", "slf4j-log4j12", "jline"):
+        assert f"/{jar}" in names, f"{member.name}: no {jar} jar under /opt/zookeeper: {jars}"
 
 
 def test_zoo_cfg_lists_every_member(ensemble: Ensemble, member: Member) -> None:

@@ -17,7 +17,8 @@ PLAY = """
 - name: Render the zookeeper role's templates
   hosts: zookeeper
   connection: local
-  gather_facts: false
+  gather_facts: true
+  gather_subset: ["!all", "!min", distribution]
   tasks:
     - name: Validate as site.yml does
       ansible.builtin.import_role:

@@ -1,0 +1,97 @@
+"""Combinations the role refuses: each fails with a message naming the host, the variable and
+what to do, before anything on any host changes (zoo.cfg, myid, /etc/hosts, the unit, the
+release symlink and the running server are compared before and after)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, Ensemble
+
+WATCHED = "/etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/hosts " \
+          "/etc/systemd/system/zookeeper.service"
+MIRROR_TARBALL = REPO / ".lab/mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"
+
+
+@dataclass
+class Case:
+    name: str
+    extra_vars: dict[str, Any]
+    message: str  # a regular expression the failure output must match
+    debian: set[str] = field(default_factory=lambda: {"11", "12"})
+    methods: set[str] = field(default_factory=lambda: {"tarball", "local", "package"})
+
+
+CASES = [
+    Case("package method on Debian 12", {"zookeeper_install_method": "package"},
+         r"zookeeper01: zookeeper_install_method=package on Debian 12\S* \(bookworm\) would "
+         r"install ZooKeeper 3\.8\.0, not 3\.4\.x\. Use zookeeper_install_method=tarball",
+         debian={"12"}),
+    Case("switch from a tarball to the package", {"zookeeper_install_method": "package"},
+         r"zookeeper01 runs ZooKeeper installed by a tarball method \(/opt/zookeeper -> "
+         r"/opt/zookeeper-3\.4\.13\), but zookeeper_install_method=package\. Keep the method",
+         debian={"11"}, methods={"tarball", "local"}),
+    Case("switch from the package to a tarball", {"zookeeper_install_method": "tarball"},
+         r"zookeeper01 runs ZooKeeper installed by the package method .* set "
+         r"zookeeper_allow_method_change=true", methods={"package"}),
+    Case("local tarball missing",
+         {"zookeeper_install_method": "local", "zookeeper_allow_method_change": True,
+          "zookeeper_local_tarball": "/nonexistent/zookeeper-3.4.13.tar.gz"},
+         r"zookeeper_install_method=local needs zookeeper_local_tarball, a release tarball on "
+         r"the controller: /nonexistent/zookeeper-3\.4\.13\.tar\.gz was not found"),
+    Case("local tarball with the wrong sha512",
+         {"zookeeper_install_method": "local", "zookeeper_allow_method_change": True,
+          "zookeeper_local_tarball": str(MIRROR_TARBALL), "zookeeper_checksum": "0" * 128},
+         r"its sha512 [0-9a-f]{128} does not match the expected 0{128}; fetch the release "
+         r"again or correct zookeeper_checksum"),
+    Case("unknown install method", {"zookeeper_install_method": "zip"},
+         r"zookeeper_install_method=zip is not one of tarball, local, package"),
+    Case("Java newer than allowed", {"zookeeper_java_max_major": 8},
+         r"Java (11|17) at /usr/bin/java is newer than zookeeper_java_max_major=8"),
+]
+
+
+def snapshot(ensemble: Ensemble) -> dict[str, str]:
+    state = {}
+    for member in ensemble.members:
+        out = ensemble.host(member).run(
+            f"sha256sum {WATCHED}; readlink /opt/zookeeper; "
+            "systemctl show -p MainPID,NRestarts zookeeper")
+        state[member.name] = out.stdout
+    return state
+
+
+def applies(case: Case, ensemble: Ensemble) -> bool:
+    member = ensemble.members[0]
+    release = ensemble.host(member).file("/etc/debian_version").content_string.split(".")[0]
+    method = ensemble.hostvars[member.name].get("zookeeper_install_method", "tarball")
+    return release in case.debian and method in case.methods
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_refused_before_any_host_changes(ensemble: Ensemble, case: Case) -> None:
+    if not applies(case, ensemble):
+        pytest.skip(f"{case.name}: not a combination this scenario's hosts can show")
+    before = snapshot(ensemble)
+    inventory = Path(ensemble.inventory)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"),
+         "-i", str(inventory.parent if inventory.is_file() else inventory),
+         str(REPO / "playbooks" / "site.yml"), "-e", json.dumps(case.extra_vars)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0, f"{case.name}: the play succeeded:\n{proc.stdout[-3000:]}"
+    assert re.search(case.message, output), (
+        f"{case.name}: message not found; output:\n{proc.stdout[-3000:]}")
+    assert "changed=0" in output and "changed=1" not in output, (
+        f"{case.name}: something changed:\n{proc.stdout[-3000:]}")
+    assert snapshot(ensemble) == before, f"{case.name}: a watched file or the server changed"
