@@ -66,6 +66,113 @@ def zookeeper_members(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, 
     return sorted(members, key=lambda m: m["id"])
 
 
+PORTS = ("zookeeper_client_port", "zookeeper_quorum_port", "zookeeper_election_port")
+TIMING = ("zookeeper_tick_time", "zookeeper_init_limit", "zookeeper_sync_limit")
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+SETTINGS = ("zookeeper_id", "address", *PORTS, *TIMING, "zookeeper_max_session_timeout",
+            "zookeeper_ensemble_name")
+
+
+def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]]
+                       ) -> dict[str, list[str]]:
+    """Every problem of an ensemble's inventory at once, as {'errors': [...], 'warnings': [...]}.
+
+    Each member's settings are the `__zookeeper_settings` it resolved in the play (its
+    inventory values over the role defaults); a member outside the play falls back to its
+    inventory values over the first member's. Each message names the host, the variable,
+    the value and what to do.
+    """
+    resolved = {h: hostvars[h].get("__zookeeper_settings") for h in hosts}
+    base = next((v for v in resolved.values() if v), {})
+    settings = []
+    for host, own in resolved.items():
+        hv = hostvars[host]
+        fallback = {**base, **{k: hv[k] for k in SETTINGS if k in hv},
+                    "zookeeper_id": hv.get("zookeeper_id"),
+                    "address": hv.get("zookeeper_address") or hv.get("ansible_host") or host}
+        settings.append({**(own or fallback), "host": host})
+    errors: list[str] = []
+    warnings: list[str] = []
+    ids: dict[int, str] = {}
+    endpoints: dict[tuple[str, int], str] = {}
+    for member in settings:
+        host = member["host"]
+        try:
+            number = _member_id(host, member.get("zookeeper_id"))
+            if number in ids:
+                errors.append(f"{host}: zookeeper_id={number} is already used by {ids[number]}; "
+                              "every member needs its own id")
+            ids.setdefault(number, host)
+        except AnsibleFilterError as err:
+            errors.append(str(err))
+        address = member.get("address")
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            errors.append(
+                f"{host}: no IP address (ansible_host/zookeeper_address is {address!r}); set "
+                "ansible_host, or zookeeper_address, to the IP the other members reach it at")
+            address = None
+        ports: dict[str, int] = {}
+        for var in PORTS:
+            port = _positive_int(member.get(var))
+            if port is None or port > 65535:
+                errors.append(f"{host}: {var}={member.get(var)!r} is not a port (1-65535)")
+            else:
+                ports[var] = port
+        for i, (var, port) in enumerate(ports.items()):
+            for other, other_port in list(ports.items())[i + 1:]:
+                if port == other_port:
+                    errors.append(f"{host}: {var} and {other} are both {port}; give each of "
+                                  "the client, quorum and election ports its own number")
+        if address is not None:
+            for var, port in ports.items():
+                key = (address, port)
+                if key in endpoints and endpoints[key] != host:
+                    errors.append(
+                        f"{host}: {address}:{port} ({var}) is also used by {endpoints[key]}; "
+                        "members sharing an address need different ports")
+                endpoints.setdefault(key, host)
+        timing = {var: _positive_int(member.get(var)) for var in TIMING}
+        for var, value in timing.items():
+            if value is None:
+                errors.append(f"{host}: {var}={member.get(var)!r} is not a positive integer")
+        tick = timing["zookeeper_tick_time"]
+        session = member.get("zookeeper_max_session_timeout")
+        if _positive_int(session) is None:
+            errors.append(f"{host}: zookeeper_max_session_timeout={session!r} is not a positive "
+                          "integer (milliseconds)")
+        elif tick is not None and int(session) < 2 * tick:
+            errors.append(
+                f"{host}: zookeeper_max_session_timeout={session} is below 2 x "
+                f"zookeeper_tick_time ({2 * tick}), the shortest session ZooKeeper allows; "
+                f"raise it to at least {2 * tick}")
+    groups: dict[str, list[str]] = {}
+    for member in settings:
+        groups.setdefault(str(member.get("zookeeper_ensemble_name")), []).append(member["host"])
+    if len(groups) > 1:
+        listing = "; ".join(f"{name}: {', '.join(hosts)}" for name, hosts in sorted(groups.items()))
+        errors.append(f"the group holds more than one ensemble by zookeeper_ensemble_name "
+                      f"({listing}); put each ensemble in its own inventory group")
+    if settings and len(settings) % 2 == 0:
+        warnings.append(
+            f"the ensemble has {len(settings)} members, an even number: it tolerates no more "
+            f"failures ({(len(settings) - 1) // 2}) than {len(settings) - 1} members would; "
+            "use an odd number")
+    return {"errors": errors, "warnings": warnings}
+
+
 def _is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -140,4 +247,5 @@ class FilterModule:
             "zookeeper_members": zookeeper_members,
             "zookeeper_etc_hosts": zookeeper_etc_hosts,
             "zookeeper_sha512": zookeeper_sha512,
+            "zookeeper_problems": zookeeper_problems,
         }

@@ -15,6 +15,7 @@ from zookeeper import (
     HOSTS_END,
     zookeeper_etc_hosts,
     zookeeper_members,
+    zookeeper_problems,
     zookeeper_sha512,
 )
 
@@ -123,3 +124,73 @@ def test_sha512_gpg_print_md_format() -> None:
 def test_sha512_garbage(text: str) -> None:
     with pytest.raises(AnsibleFilterError, match="set zookeeper_checksum"):
         zookeeper_sha512(text)
+
+
+def settings(**overrides: object) -> dict:
+    """hostvars of a three-member ensemble with every setting resolved, plus overrides
+    given as host__variable=value."""
+    hostvars = {}
+    for i in (1, 2, 3):
+        hostvars[f"zk{i}"] = {"__zookeeper_settings": {
+            "zookeeper_id": i, "address": f"10.0.0.{i}", "zookeeper_client_port": 2181,
+            "zookeeper_quorum_port": 2888, "zookeeper_election_port": 3888,
+            "zookeeper_tick_time": 2000, "zookeeper_init_limit": 10, "zookeeper_sync_limit": 5,
+            "zookeeper_max_session_timeout": 40000, "zookeeper_ensemble_name": "zookeeper"}}
+    for key, value in overrides.items():
+        host, var = key.split("__", 1)
+        hostvars[host]["__zookeeper_settings"][var] = value
+    return hostvars
+
+
+def problems(**overrides: object) -> dict[str, list[str]]:
+    hostvars = settings(**overrides)
+    return zookeeper_problems(list(hostvars), hostvars)
+
+
+def test_problems_none_for_a_good_ensemble() -> None:
+    assert problems() == {"errors": [], "warnings": []}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"zk2__zookeeper_id": None}, "zk2: zookeeper_id is missing"),
+        ({"zk2__zookeeper_id": 1}, "zk2: zookeeper_id=1 is already used by zk1"),
+        ({"zk3__zookeeper_id": "3a"}, "zk3: zookeeper_id='3a' is not an integer"),
+        ({"zk3__zookeeper_id": 300}, "zk3: zookeeper_id=300 is outside 1-255"),
+        ({"zk1__address": "zk1.example.org"}, "zk1: no IP address (ansible_host/zookeeper_address"),
+        ({"zk2__address": "10.0.0.1"},
+         "zk2: 10.0.0.1:2181 (zookeeper_client_port) is also used by zk1"),
+        ({"zk1__zookeeper_client_port": 0}, "zk1: zookeeper_client_port=0 is not a port (1-65535)"),
+        ({"zk1__zookeeper_quorum_port": 70000}, "zk1: zookeeper_quorum_port=70000 is not a port"),
+        ({"zk1__zookeeper_election_port": 2888},
+         "zk1: zookeeper_quorum_port and zookeeper_election_port are both 2888"),
+        ({"zk2__zookeeper_tick_time": -1}, "zk2: zookeeper_tick_time=-1 is not a positive integer"),
+        ({"zk2__zookeeper_init_limit": "ten"}, "zk2: zookeeper_init_limit='ten' is not a positive"),
+        ({"zk2__zookeeper_sync_limit": 0}, "zk2: zookeeper_sync_limit=0 is not a positive integer"),
+        ({"zk3__zookeeper_max_session_timeout": 3999},
+         "zk3: zookeeper_max_session_timeout=3999 is below 2 x zookeeper_tick_time (4000)"),
+        ({"zk3__zookeeper_ensemble_name": "kafka-b"},
+         "the group holds more than one ensemble by zookeeper_ensemble_name "
+         "(kafka-b: zk3; zookeeper: zk1, zk2)"),
+    ],
+)
+def test_problems_each_named(overrides: dict, message: str) -> None:
+    found = problems(**overrides)
+    assert any(error.startswith(message) for error in found["errors"]), found
+
+
+def test_problems_lists_them_all_at_once() -> None:
+    found = problems(zk1__zookeeper_id=None, zk2__zookeeper_client_port=0,
+                     zk3__zookeeper_tick_time=0)
+    assert len(found["errors"]) == 3, found
+
+
+def test_problems_warn_about_an_even_member_count() -> None:
+    hostvars = settings()
+    hostvars["zk4"] = {"zookeeper_id": 4, "ansible_host": "10.0.0.4"}  # outside the play
+    found = zookeeper_problems(list(hostvars), hostvars)
+    assert found["errors"] == []
+    assert found["warnings"] == [
+        "the ensemble has 4 members, an even number: it tolerates no more failures (1) than "
+        "3 members would; use an odd number"]
