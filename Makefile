@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
-SCENARIOS ?= default package debian12
+SCENARIOS ?= default package debian12 hardening
 
 .PHONY: help venv system-deps lab lab-down lab-status lint unit molecule test clean
 

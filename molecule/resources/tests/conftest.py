@@ -8,6 +8,7 @@ containers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -138,12 +139,13 @@ WATCHED = ("/etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/hosts "
            "/etc/systemd/system/zookeeper.service")
 
 
-def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None
-             ) -> tuple[int, str]:
+def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
+             limit: str | None = None) -> tuple[int, str]:
     """Run playbooks/site.yml; returns its exit code and its output on one line."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-         str(REPO / "playbooks" / "site.yml"), "-e", json.dumps(extra_vars or {})],
+         str(REPO / "playbooks" / "site.yml"), "-e", json.dumps(extra_vars or {}),
+         *(["--limit", limit] if limit else [])],
         capture_output=True, text=True, timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
@@ -160,10 +162,10 @@ def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> Kaz
 
 @pytest.fixture(scope="session")
 def ensemble() -> Ensemble:
-    inventory = os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
+    inventory = inventory_path()
     if not inventory:
         pytest.fail("set ZK_INVENTORY (or run under Molecule) to name the ensemble's inventory")
-    return Ensemble(inventory)
+    return ensemble_for(inventory)
 
 
 @pytest.fixture
@@ -210,21 +212,43 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Host tests run once per ensemble member."""
     if "member" in metafunc.fixturenames:
-        inventory = os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
-        members = Ensemble(inventory).members if inventory else []
+        inventory = inventory_path()
+        members = ensemble_for(inventory).members if inventory else []
         metafunc.parametrize("member", members, ids=[m.name for m in members])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs(variable): runs only where the ensemble's hosts set that variable true")
+
+
+def inventory_path() -> str | None:
+    return os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
+
+
+@functools.cache
+def ensemble_for(inventory: str) -> Ensemble:
+    """One Ensemble per inventory for the whole session (ansible-inventory runs once)."""
+    return Ensemble(inventory)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Host facts first, then refused plays, client behaviour, and failover (which stops
     servers) last."""
     order = {"test_hosts.py": 0, "test_refusals.py": 1, "test_bad_inventories.py": 1,
-             "test_ensemble.py": 2, "test_failover.py": 3}
+             "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
     # The bad-inventory suite does not depend on the distribution or install method: the
     # default scenario (or a lab run) is enough.
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
-    if scenario != "default":
-        dropped = [i for i in items if Path(str(i.fspath)).name == "test_bad_inventories.py"]
+    dropped = [i for i in items if Path(str(i.fspath)).name == "test_bad_inventories.py"
+               and scenario != "default"]
+    # Tests of an optional feature run where the scenario turns it on.
+    needed = {m.args[0] for i in items for m in i.iter_markers("needs")}
+    if needed and inventory_path():
+        first = ensemble_for(inventory_path()).hostvars
+        on = {var for var in needed if str(next(iter(first.values())).get(var)).lower() == "true"}
+        dropped += [i for i in items if any(m.args[0] not in on for m in i.iter_markers("needs"))]
+    if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]

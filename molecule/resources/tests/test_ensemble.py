@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from conftest import Ensemble
+from zk_status import four_letter_word
 from kazoo.client import KazooClient
 from kazoo.exceptions import LockTimeout
 from kazoo.protocol.states import EventType
@@ -117,3 +118,16 @@ def test_children_watch_fires_on_a_new_child(
     writer.create(f"{path}/worker-1", b"")
     assert fired.wait(WAIT), f"children watch did not report worker-1 (saw {seen})"
     assert seen[0] == [] and seen[-1] == ["worker-1"]
+
+
+def test_four_letter_words_outside_the_whitelist_are_refused(ensemble: Ensemble) -> None:
+    member = ensemble.members[0]
+    allowed = ensemble.hostvars[member.name].get("zookeeper_4lw_whitelist",
+                                                 ["srvr", "mntr", "ruok"])
+    assert "Mode: " in four_letter_word(member.address, member.port, "srvr", 2.0)
+    refused = [w for w in ("stat", "dump", "envi", "cons", "wchc", "conf") if w not in allowed]
+    assert refused
+    for word in refused:
+        answer = four_letter_word(member.address, member.port, word, 2.0)
+        assert f"{word} is not executed because it is not in the whitelist" in answer, (
+            f"{member.name} answered {word!r} outside its whitelist: {answer[:200]!r}")

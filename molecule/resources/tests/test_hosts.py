@@ -95,11 +95,14 @@ def test_log4j_writes_the_rolling_log(ensemble: Ensemble, member: Member) -> Non
     assert f"[myid:{member.zookeeper_id}]" in log.content_string
 
 
-def listening(host) -> set[tuple[str, int]]:
-    """Listening TCP sockets as (address, port); any-address binds are '*' and the JVM's
-    IPv4-mapped IPv6 addresses ([::ffff:10.0.0.1]) read as plain IPv4."""
+def listening(host, process: str = "") -> set[tuple[str, int]]:
+    """Listening TCP sockets (of one process name, if given) as (address, port); any-address
+    binds are '*' and the JVM's IPv4-mapped IPv6 addresses ([::ffff:10.0.0.1]) read as plain
+    IPv4."""
     sockets = set()
-    for line in host.check_output("ss -Htln").splitlines():
+    for line in host.check_output("ss -Htlnp").splitlines():
+        if process and f'(("{process}"' not in line:
+            continue
         local = line.split()[3]
         address, _, port = local.rpartition(":")
         address = address.strip("[]").removeprefix("::ffff:")
@@ -113,6 +116,9 @@ def test_ports(ensemble: Ensemble, member: Member) -> None:
     assert ("*", 2181) in sockets, f"{member.name}: client port 2181 not listening: {sockets}"
     assert (member.address, 3888) in sockets, (
         f"{member.name}: election port not listening on {member.address}:3888: {sockets}")
+    java = {port for _, port in listening(ensemble.host(member), "java")}
+    assert java <= {2181, 2888, 3888}, (
+        f"{member.name}: the JVM listens on more than ZooKeeper's ports (JMX?): {sorted(java)}")
     quorum = (member.address, 2888) in sockets
     if member == leader:
         assert quorum, f"{member.name} leads but does not listen on {member.address}:2888"

@@ -47,7 +47,8 @@ CASES = [
          r"its sha512 [0-9a-f]{128} does not match the expected 0{128}; fetch the release "
          r"again or correct zookeeper_checksum"),
     Case("unknown install method", {"zookeeper_install_method": "zip"},
-         r"zookeeper_install_method=zip is not one of tarball, local, package"),
+         r"fatal: \[zookeeper01\]: FAILED! .*value of zookeeper_install_method must be one of: "
+         r"tarball, local, package, got: zip"),
     Case("Java newer than allowed", {"zookeeper_java_max_major": 8},
          r"Java (11|17) at /usr/bin/java is newer than zookeeper_java_max_major=8"),
 ]
