@@ -95,31 +95,30 @@ def test_log4j_writes_the_rolling_log(ensemble: Ensemble, member: Member) -> Non
     assert f"[myid:{member.zookeeper_id}]" in log.content_string
 
 
-def listening(host, process: str = "") -> set[tuple[str, int]]:
-    """Listening TCP sockets (of one process name, if given) as (address, port); any-address
-    binds are '*' and the JVM's IPv4-mapped IPv6 addresses ([::ffff:10.0.0.1]) read as plain
-    IPv4."""
+def listening(host) -> set[tuple[str, int, str]]:
+    """Listening TCP sockets as (address, port, process); any-address binds are '*' and the
+    JVM's IPv4-mapped IPv6 addresses ([::ffff:10.0.0.1]) read as plain IPv4."""
     sockets = set()
     for line in host.check_output("ss -Htlnp").splitlines():
-        if process and f'(("{process}"' not in line:
-            continue
-        local = line.split()[3]
-        address, _, port = local.rpartition(":")
+        fields = line.split()
+        address, _, port = fields[3].rpartition(":")
         address = address.strip("[]").removeprefix("::ffff:")
-        sockets.add(("*" if address in {"*", "0.0.0.0", "::"} else address, int(port)))
+        process = fields[5].split('"')[1] if len(fields) > 5 and '"' in fields[5] else ""
+        sockets.add(("*" if address in {"*", "0.0.0.0", "::"} else address, int(port), process))
     return sockets
 
 
 def test_ports(ensemble: Ensemble, member: Member) -> None:
     sockets = listening(ensemble.host(member))
+    bound = {(address, port) for address, port, _ in sockets}
     leader = ensemble.leader()
-    assert ("*", 2181) in sockets, f"{member.name}: client port 2181 not listening: {sockets}"
-    assert (member.address, 3888) in sockets, (
+    assert ("*", 2181) in bound, f"{member.name}: client port 2181 not listening: {sockets}"
+    assert (member.address, 3888) in bound, (
         f"{member.name}: election port not listening on {member.address}:3888: {sockets}")
-    java = {port for _, port in listening(ensemble.host(member), "java")}
+    java = {port for _, port, process in sockets if process == "java"}
     assert java <= {2181, 2888, 3888}, (
         f"{member.name}: the JVM listens on more than ZooKeeper's ports (JMX?): {sorted(java)}")
-    quorum = (member.address, 2888) in sockets
+    quorum = (member.address, 2888) in bound
     if member == leader:
         assert quorum, f"{member.name} leads but does not listen on {member.address}:2888"
     else:
