@@ -129,6 +129,13 @@ class Ensemble:
                 "systemctl show -p MainPID,NRestarts zookeeper").stdout
         return state
 
+    def inventory_source(self) -> Path:
+        """What to hand ansible-playbook: Molecule's inventory directory (with its
+        host_vars and group_vars), or the inventory as given."""
+        path = Path(self.inventory)
+        return path.parent if path.is_file() and os.environ.get("MOLECULE_INVENTORY_FILE") \
+            else path
+
     def log_tail(self, member: Member, lines: int = 30) -> str:
         out = self.host(member).run(f"tail -n {lines} /var/log/zookeeper/zookeeper.log; "
                                     "systemctl status --no-pager -n 5 zookeeper")
@@ -140,11 +147,11 @@ WATCHED = ("/etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/hosts "
 
 
 def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
-             limit: str | None = None) -> tuple[int, str]:
-    """Run playbooks/site.yml; returns its exit code and its output on one line."""
+             limit: str | None = None, playbook: str = "site.yml") -> tuple[int, str]:
+    """Run one of playbooks/; returns its exit code and its output on one line."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-         str(REPO / "playbooks" / "site.yml"), "-e", json.dumps(extra_vars or {}),
+         str(REPO / "playbooks" / playbook), "-e", json.dumps(extra_vars or {}),
          *(["--limit", limit] if limit else [])],
         capture_output=True, text=True, timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))

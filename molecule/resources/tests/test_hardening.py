@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from conftest import Ensemble, Member, run_site
@@ -56,8 +55,7 @@ def test_jaas_file_readable_by_the_service_only(ensemble: Ensemble) -> None:
 def test_a_wrong_quorum_secret_does_not_join_and_the_role_says_why(ensemble: Ensemble) -> None:
     ensemble.wait_healthy()
     victim = ensemble.members[-1]
-    inventory = Path(ensemble.inventory)
-    inventory = inventory.parent if inventory.is_file() else inventory
+    inventory = ensemble.inventory_source()
     rc, output = run_site(inventory, {"zookeeper_quorum_sasl_password": "not-the-secret",
                                       "zookeeper_start_timeout": 30}, limit=victim.name)
     try:

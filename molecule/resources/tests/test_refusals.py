@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,9 +65,7 @@ def test_refused_before_any_host_changes(ensemble: Ensemble, case: Case) -> None
     if not applies(case, ensemble):
         pytest.skip(f"{case.name}: not a combination this scenario's hosts can show")
     before = ensemble.snapshot()
-    inventory = Path(ensemble.inventory)
-    rc, output = run_site(inventory.parent if inventory.is_file() else inventory,
-                          case.extra_vars)
+    rc, output = run_site(ensemble.inventory_source(), case.extra_vars)
     assert rc != 0, f"{case.name}: the play succeeded:\n{output[-3000:]}"
     assert re.search(case.message, output), (
         f"{case.name}: message not found; output:\n{output[-3000:]}")

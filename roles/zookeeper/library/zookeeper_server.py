@@ -1,25 +1,37 @@
 #!/usr/bin/python
-"""Ansible module: (re)start a ZooKeeper server and wait until it serves."""
+"""Ansible module: (re)start a ZooKeeper server safely and wait until it serves."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: zookeeper_server
-short_description: Wait until a ZooKeeper server serves; optionally restart it first
+short_description: Wait until a ZooKeeper server serves; optionally restart it first, safely
 description:
   - Polls the server's C(srvr) four-letter word until its mode is leader or follower
     (standalone for a single-server ensemble). C(ruok) is not enough, it answers
     C(imok) without a quorum.
-  - With I(restart=true), restarts the systemd unit first (the role runs this one host
-    at a time, so an ensemble keeps its quorum).
+  - With I(restart=true), restarts the systemd unit first. The role runs this one host at a
+    time, followers first and the leader last (I(defer_leader)). Before a restart the whole
+    ensemble (I(ensemble)) must be healthy, every member serving and every follower synced
+    to the leader (the leader's C(mntr) zk_synced_followers), so a restart never costs the
+    quorum.
   - A server that does not serve in time fails the task with the last srvr answer,
     the unit's state and the tail of the server's log.
 options:
   host: {type: str, default: 127.0.0.1, description: Address the client port listens on.}
   port: {type: int, default: 2181, description: Client port.}
   members: {type: int, default: 3, description: Ensemble size; 1 expects standalone mode.}
-  timeout: {type: float, default: 90, description: Seconds to wait.}
+  ensemble:
+    type: list
+    elements: str
+    default: []
+    description: Every member's client endpoint (address:port), checked before a restart.
+  timeout: {type: float, default: 90, description: Seconds to wait, for each check.}
   restart: {type: bool, default: false, description: Restart the unit before waiting.}
+  defer_leader:
+    type: bool
+    default: false
+    description: Do not restart a server that leads now (the leader goes last).
   service: {type: str, default: zookeeper, description: The systemd unit.}
   log_file: {type: path, description: Server log whose tail is shown on failure.}
   log_lines: {type: int, default: 40, description: Lines of log shown on failure.}
@@ -28,6 +40,7 @@ options:
 RETURN = r"""
 mode: {description: leader, follower or standalone, type: str, returned: success}
 zxid: {description: The server's last zxid, type: str, returned: success}
+restarted: {description: Whether this run restarted the server, type: bool, returned: always}
 waited: {description: Seconds until the server served, type: float, returned: always}
 """
 
@@ -36,7 +49,9 @@ import time
 from collections import deque
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_srvr
+from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr
+
+SERVING = {"leader", "follower"}
 
 
 def tail(path: str | None, lines: int) -> str:
@@ -57,14 +72,54 @@ def unit_state(service: str) -> str:
     return " ".join(proc.stdout.split()) or proc.stderr.strip()
 
 
+def srvr(endpoint: str) -> dict:
+    host, _, port = endpoint.rpartition(":")
+    try:
+        return parse_srvr(four_letter_word(host, int(port), "srvr", 2.0))
+    except OSError as err:
+        return {"mode": None, "error": f"{type(err).__name__}: {err}"}
+
+
+def ensemble_health(ensemble: list[str]) -> tuple[bool, str]:
+    """Healthy: every member serves, one leads, and (where the leader answers mntr)
+    every follower is synced to it. Returns the verdict and what each member said."""
+    modes = {ep: srvr(ep) for ep in ensemble}
+    leaders = [ep for ep, st in modes.items() if st["mode"] == "leader"]
+    serving = [ep for ep, st in modes.items() if st["mode"] in SERVING]
+    said = ", ".join(f"{ep} {st['mode'] or st['error']}" for ep, st in modes.items())
+    if len(serving) < len(ensemble) or len(leaders) != 1:
+        return False, said
+    host, _, port = leaders[0].rpartition(":")
+    try:
+        mntr = parse_mntr(four_letter_word(host, int(port), "mntr", 2.0))
+    except OSError as err:
+        return False, f"{said}; mntr on the leader failed: {err}"
+    synced = mntr.get("zk_synced_followers")
+    if synced is None:  # mntr not whitelisted: every member serving is all we can see
+        return True, said
+    return synced >= len(ensemble) - 1, f"{said}; synced followers {synced}/{len(ensemble) - 1}"
+
+
+def poll(check, timeout: float):
+    """Call check() every 0.2 s until it returns (True, ...) or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ok, detail = check()
+        if ok or time.monotonic() >= deadline:
+            return ok, detail
+        time.sleep(0.2)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "host": {"type": "str", "default": "127.0.0.1"},
             "port": {"type": "int", "default": 2181},
             "members": {"type": "int", "default": 3},
+            "ensemble": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "float", "default": 90},
             "restart": {"type": "bool", "default": False},
+            "defer_leader": {"type": "bool", "default": False},
             "service": {"type": "str", "default": "zookeeper"},
             "log_file": {"type": "path"},
             "log_lines": {"type": "int", "default": 40},
@@ -72,37 +127,54 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    changed = False
-    if params["restart"] and not module.check_mode:
-        proc = subprocess.run(["systemctl", "restart", params["service"]],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            module.fail_json(msg=f"systemctl restart {params['service']} failed: "
-                                 f"{proc.stderr.strip()}", waited=0.0)
-        changed = True
-    wanted = {"standalone"} if params["members"] == 1 else {"leader", "follower"}
+    endpoint = f"{params['host']}:{params['port']}"
+    restarted = False
+    if params["restart"]:
+        if params["defer_leader"] and srvr(endpoint)["mode"] == "leader":
+            module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
+                             msg="leads now: restarted last")
+        if len(params["ensemble"]) > 1:
+            ok, detail = poll(lambda: ensemble_health(params["ensemble"]), params["timeout"])
+            if not ok:
+                module.fail_json(
+                    msg=f"not restarting {endpoint}: the ensemble is not healthy after "
+                        f"{params['timeout']:g} s ({detail}); restarting now could cost the "
+                        "quorum. Bring every member back, then run again.",
+                    restarted=False, waited=0.0)
+        if not module.check_mode:
+            proc = subprocess.run(["systemctl", "restart", params["service"]],
+                                  capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                module.fail_json(msg=f"systemctl restart {params['service']} failed: "
+                                     f"{proc.stderr.strip()}", restarted=False, waited=0.0)
+            restarted = True
+    wanted = {"standalone"} if params["members"] == 1 else SERVING
     started = time.monotonic()
-    deadline = started + params["timeout"]
-    last = "no answer yet"
-    while True:
-        try:
-            status = parse_srvr(four_letter_word(params["host"], params["port"], "srvr", 2.0))
-            if status["mode"] in wanted:
-                module.exit_json(changed=changed, mode=status["mode"], zxid=status["zxid"],
-                                 waited=round(time.monotonic() - started, 2))
-            last = status["error"] or f"mode {status['mode']}"
-        except OSError as err:
-            last = f"{type(err).__name__}: {err}"
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
+
+    def serves() -> tuple[bool, dict]:
+        status = srvr(endpoint)
+        return status["mode"] in wanted, status
+
+    ok, status = poll(serves, params["timeout"])
+    if ok and restarted and len(params["ensemble"]) > 1:
+        # A restarted leader leaves the followers re-electing and re-syncing: the step ends
+        # when the whole ensemble is healthy again, so the next one starts from a full quorum.
+        healthy, detail = poll(lambda: ensemble_health(params["ensemble"]), params["timeout"])
+        if not healthy:
+            module.fail_json(
+                msg=f"{endpoint} serves again after its restart, but the ensemble did not become "
+                    f"healthy within {params['timeout']:g} s: {detail}",
+                waited=round(time.monotonic() - started, 2), changed=True, restarted=True)
+    if ok:
+        module.exit_json(changed=restarted, restarted=restarted, mode=status["mode"],
+                         zxid=status.get("zxid"), waited=round(time.monotonic() - started, 2))
+    last = status.get("error") or f"mode {status['mode']}"
     module.fail_json(
-        msg=(f"ZooKeeper on {params['host']}:{params['port']} did not serve as "
-             f"{' or '.join(sorted(wanted))} within {params['timeout']:g} s; last srvr answer: "
-             f"{last}; unit {params['service']}: {unit_state(params['service'])}. "
-             f"Last lines of {params['log_file']}:\n"
+        msg=(f"ZooKeeper on {endpoint} did not serve as {' or '.join(sorted(wanted))} within "
+             f"{params['timeout']:g} s; last srvr answer: {last}; unit {params['service']}: "
+             f"{unit_state(params['service'])}. Last lines of {params['log_file']}:\n"
              f"{tail(params['log_file'], params['log_lines'])}"),
-        waited=round(time.monotonic() - started, 2), changed=changed)
+        waited=round(time.monotonic() - started, 2), changed=restarted, restarted=restarted)
 
 
 if __name__ == "__main__":
