@@ -26,6 +26,20 @@ options:
     elements: str
     default: []
     description: Every member's client endpoint (address:port), checked before a restart.
+  member:
+    type: str
+    default: ""
+    description: This server's own entry in I(ensemble); it need not serve before its restart.
+  leaving:
+    type: list
+    elements: str
+    default: []
+    description: Servers leaving the ensemble; counted while they still run.
+  config_files:
+    type: list
+    elements: path
+    default: []
+    description: Files the running server read at start; one changed since means it is stale.
   timeout: {type: float, default: 90, description: Seconds to wait, for each check.}
   restart: {type: bool, default: false, description: Restart the unit before waiting.}
   defer_leader:
@@ -41,9 +55,11 @@ RETURN = r"""
 mode: {description: leader, follower or standalone, type: str, returned: success}
 zxid: {description: The server's last zxid, type: str, returned: success}
 restarted: {description: Whether this run restarted the server, type: bool, returned: always}
+stale: {description: A config file changed since the server started, type: bool, returned: some}
 waited: {description: Seconds until the server served, type: float, returned: always}
 """
 
+import os
 import subprocess
 import time
 from collections import deque
@@ -80,14 +96,18 @@ def srvr(endpoint: str) -> dict:
         return {"mode": None, "error": f"{type(err).__name__}: {err}"}
 
 
-def ensemble_health(ensemble: list[str]) -> tuple[bool, str]:
-    """Healthy: every member serves, one leads, and (where the leader answers mntr)
-    every follower is synced to it. Returns the verdict and what each member said."""
-    modes = {ep: srvr(ep) for ep in ensemble}
+def ensemble_health(ensemble: list[str], leaving: list[str], spare: str = ""
+                    ) -> tuple[bool, str]:
+    """Healthy: every member but `spare` (the server about to restart, which may be the
+    broken one being repaired) serves, one server leads (a member, or a leaving server that
+    still runs), and (where the leader answers mntr) every serving follower is synced to it.
+    Returns the verdict and what each server said."""
+    modes = {ep: srvr(ep) for ep in ensemble + leaving}
     leaders = [ep for ep, st in modes.items() if st["mode"] == "leader"]
     serving = [ep for ep, st in modes.items() if st["mode"] in SERVING]
     said = ", ".join(f"{ep} {st['mode'] or st['error']}" for ep, st in modes.items())
-    if len(serving) < len(ensemble) or len(leaders) != 1:
+    if any(modes[ep]["mode"] not in SERVING for ep in ensemble if ep != spare) \
+            or len(leaders) != 1:
         return False, said
     host, _, port = leaders[0].rpartition(":")
     try:
@@ -97,7 +117,22 @@ def ensemble_health(ensemble: list[str]) -> tuple[bool, str]:
     synced = mntr.get("zk_synced_followers")
     if synced is None:  # mntr not whitelisted: every member serving is all we can see
         return True, said
-    return synced >= len(ensemble) - 1, f"{said}; synced followers {synced}/{len(ensemble) - 1}"
+    return synced >= len(serving) - 1, f"{said}; synced followers {synced}/{len(serving) - 1}"
+
+
+def stale(service: str, files: list[str]) -> bool:
+    """True when one of `files` changed after the service's main process started: a change
+    whose restart never happened (say, an earlier run failed before its handlers ran)."""
+    proc = subprocess.run(["systemctl", "show", service, "--value", "--property=MainPID"],
+                          capture_output=True, text=True, check=False)
+    pid = proc.stdout.strip()
+    if not pid.isdigit() or pid == "0":
+        return False
+    try:
+        started = os.stat(f"/proc/{pid}").st_mtime
+    except OSError:
+        return False
+    return any(os.path.exists(f) and os.stat(f).st_mtime > started + 1 for f in files)
 
 
 def poll(check, timeout: float):
@@ -117,6 +152,9 @@ def main() -> None:
             "port": {"type": "int", "default": 2181},
             "members": {"type": "int", "default": 3},
             "ensemble": {"type": "list", "elements": "str", "default": []},
+            "leaving": {"type": "list", "elements": "str", "default": []},
+            "member": {"type": "str", "default": ""},
+            "config_files": {"type": "list", "elements": "path", "default": []},
             "timeout": {"type": "float", "default": 90},
             "restart": {"type": "bool", "default": False},
             "defer_leader": {"type": "bool", "default": False},
@@ -128,13 +166,17 @@ def main() -> None:
     )
     params = module.params
     endpoint = f"{params['host']}:{params['port']}"
+    if params["config_files"] and not params["restart"]:
+        outdated = stale(params["service"], params["config_files"])
+        module.exit_json(changed=outdated, stale=outdated, restarted=False, waited=0.0)
     restarted = False
     if params["restart"]:
         if params["defer_leader"] and srvr(endpoint)["mode"] == "leader":
-            module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
+            module.exit_json(changed=False, restarted=False, stale=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
-            ok, detail = poll(lambda: ensemble_health(params["ensemble"]), params["timeout"])
+            ok, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
+                                                      params["member"]), params["timeout"])
             if not ok:
                 module.fail_json(
                     msg=f"not restarting {endpoint}: the ensemble is not healthy after "
@@ -159,7 +201,8 @@ def main() -> None:
     if ok and restarted and len(params["ensemble"]) > 1:
         # A restarted leader leaves the followers re-electing and re-syncing: the step ends
         # when the whole ensemble is healthy again, so the next one starts from a full quorum.
-        healthy, detail = poll(lambda: ensemble_health(params["ensemble"]), params["timeout"])
+        healthy, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
+                               params["timeout"])
         if not healthy:
             module.fail_json(
                 msg=f"{endpoint} serves again after its restart, but the ensemble did not become "
