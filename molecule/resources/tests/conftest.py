@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -156,6 +157,16 @@ def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
         capture_output=True, text=True, timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
+
+
+def assert_refused(ensemble: Ensemble, name: str, before: dict[str, str], rc: int, output: str,
+                   message: str) -> None:
+    """A refused play: it failed, said `message` (a regular expression), changed nothing,
+    and every member is as `before` (Ensemble.snapshot) was."""
+    assert rc != 0, f"{name}: the play succeeded:\n{output[-3000:]}"
+    assert re.search(message, output), f"{name}: expected message not found:\n{output[-3000:]}"
+    assert re.search(r"changed=[1-9]", output) is None, f"{name}: something changed"
+    assert ensemble.snapshot() == before, f"{name}: a watched file or the server changed"
 
 
 def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:
