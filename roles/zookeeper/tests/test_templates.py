@@ -29,8 +29,8 @@ PLAY = """
         src: "{{ roles_dir }}/zookeeper/templates/{{ item }}.j2"
         dest: "{{ out }}/{{ inventory_hostname }}-{{ item }}"
         mode: "0644"
-      loop: [zoo.cfg, zookeeper.service, log4j.properties]
-"""
+      loop: TEMPLATES_JSON
+""".replace("TEMPLATES_JSON", json.dumps(TEMPLATES))
 
 
 def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None
