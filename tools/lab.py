@@ -75,6 +75,8 @@ class Lab:
     distro: str = "bullseye"
     prefix: str = ""
     java: bool = False
+    # Members re-created at another address by `replace` (member -> address).
+    moved: dict[str, str] = field(default_factory=dict)
     members: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +102,8 @@ class Lab:
         return f"{self.prefix}{member}"
 
     def address(self, member: str) -> str:
+        if member in self.moved:
+            return self.moved[member]
         index = self.members.index(member) + 1
         return str(self.subnet.network_address + 10 + index)
 
@@ -325,6 +329,18 @@ def lab_containers(lab: Lab) -> list[str]:
     return [n for n in out.split() if n]
 
 
+def find_moved(lab: Lab) -> None:
+    """Note the members that `replace` re-created at another address, so that `up`,
+    `status` and the inventory follow them."""
+    for member in lab.members:
+        proc = run([*PODMAN, "container", "inspect", "--format",
+                    f"{{{{(index .NetworkSettings.Networks \"{lab.network}\").IPAddress}}}}",
+                    lab.container(member)], check=False)
+        address = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        if address and address != lab.address(member):
+            lab.moved[member] = address
+
+
 def ensure_network(lab: Lab) -> None:
     subnet = network_subnet(lab.network)
     if subnet == str(lab.subnet):
@@ -445,6 +461,30 @@ def cmd_up(lab: Lab, inventory: Path | None) -> dict:
     return lab.describe()
 
 
+def cmd_replace(lab: Lab, member: str, address: str) -> dict:
+    """A dead member replaced by a new host: the member's container is removed (as if the
+    machine died) and a fresh one with the same name starts at `address`."""
+    if member not in lab.members:
+        raise LabError(f"{member} is not one of the lab's hosts ({', '.join(lab.members)})")
+    new = ipaddress.IPv4Address(address)
+    taken = {lab.address(m): m for m in lab.members if m != member}
+    taken[lab.mirror_address] = lab.mirror_container
+    if new not in lab.subnet or new in (lab.subnet.network_address, lab.subnet.broadcast_address,
+                                        lab.subnet.network_address + 1):
+        raise LabError(f"--address {address} is not a host address of {lab.subnet}")
+    if address in taken:
+        raise LabError(f"--address {address} is taken by {taken[address]}")
+    require_tools(["podman", "runc", "ssh-keygen"])
+    if container_state(lab.container(member)) is not None:
+        podman("rm", "-f", "-t", "0", lab.container(member))
+    lab.moved[member] = address
+    start_member(lab, member, ensure_ssh_key().with_suffix(".pub").read_bytes())
+    if not wait_for_port(address, 22, timeout=60):
+        raise LabError(f"{lab.container(member)} ({address}): SSH did not come up within 60 s")
+    log(f"{member} replaced by a new host at {address}")
+    return lab.describe()
+
+
 def cmd_status(lab: Lab) -> int:
     rows = []
     ok = True
@@ -490,6 +530,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     up.add_argument("--inventory", type=Path,
                     help="write an Ansible inventory here (default for `lab`: inventories/lab)")
     up.add_argument("--json", action="store_true", help="print the lab description as JSON")
+    replace = sub.add_parser(
+        "replace", help="replace a member by a new, empty host with the same name at ADDRESS")
+    replace.add_argument("member", help="the member to replace, e.g. zookeeper01")
+    replace.add_argument("--address", required=True, help="the new host's address in the subnet")
     sub.add_parser("down", help="remove the lab's containers and network (images stay cached)")
     sub.add_parser("status", help="show containers, addresses and SSH reachability")
     sub.add_parser("mirror", help="only build the offline mirror tarball")
@@ -505,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         prefix = args.prefix if args.prefix is not None else (
             "" if args.name == "lab" else f"{args.name}-")
         lab = Lab(args.name, subnet, args.hosts, args.distro, prefix, args.java)
+        if args.command in {"up", "status"} and shutil.which("podman"):
+            find_moved(lab)
         if args.command == "up":
             inventory = args.inventory
             if inventory is None and args.name == "lab":
@@ -512,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
             description = cmd_up(lab, inventory)
             if args.json:
                 print(json.dumps(description, indent=2))
+            return 0
+        if args.command == "replace":
+            print(json.dumps(cmd_replace(lab, args.member, args.address), indent=2))
             return 0
         if args.command == "down":
             require_tools(["podman"])

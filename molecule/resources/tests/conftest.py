@@ -46,12 +46,15 @@ class Member:
 class Ensemble:
     """The members of the inventory group, their hosts and their live state."""
 
-    def __init__(self, inventory: str) -> None:
+    def __init__(self, inventory: str, hostvars: dict[str, dict[str, Any]] | None = None
+                 ) -> None:
+        """The group's hosts in `inventory`, or the hosts of `hostvars` if given."""
         self.inventory = inventory
-        data = zk_status.load_inventory(inventory)
-        hostvars = data["_meta"]["hostvars"]
-        self.hostvars: dict[str, dict[str, Any]] = {
-            h: hostvars[h] for h in zk_status.group_hosts(data, GROUP)}
+        if hostvars is None:
+            data = zk_status.load_inventory(inventory)
+            hostvars = {h: data["_meta"]["hostvars"][h]
+                        for h in zk_status.group_hosts(data, GROUP)}
+        self.hostvars: dict[str, dict[str, Any]] = hostvars
         self.members = [
             Member(h, str(v.get("ansible_host", h)), int(v["zookeeper_id"]),
                    int(v.get("zookeeper_client_port", 2181)))
@@ -82,9 +85,11 @@ class Ensemble:
                 controlpersist=60)
         return self._hosts[member.name]
 
+    def servers(self) -> list[zk_status.Server]:
+        return [zk_status.Server(m.name, m.address, m.port) for m in self.members]
+
     def status(self) -> dict[str, Any]:
-        results = zk_status.query_all(
-            [zk_status.Server(m.name, m.address, m.port) for m in self.members], 2.0)
+        results = zk_status.query_all(self.servers(), 2.0)
         return zk_status.build_report(results, len(self.members))
 
     def modes(self) -> dict[str, str]:
@@ -250,17 +255,24 @@ def ensemble_for(inventory: str) -> Ensemble:
     return Ensemble(inventory)
 
 
+# Suites that run in one scenario only: the bad-inventory suite does not depend on the
+# distribution or install method (default, or a lab run, is enough); the operations suite
+# needs the operations scenario's spare hosts. That scenario runs the host checks and its own.
+ONLY_IN = {"test_bad_inventories.py": "default", "test_operations.py": "operations"}
+OPERATIONS_SUITES = {"test_hosts.py", "test_operations.py"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Host facts first, then refused plays, client behaviour, and failover (which stops
-    servers) last."""
+    """Host facts first, then refused plays, client behaviour, failover (which stops
+    servers) and operations (which change the ensemble) last."""
     order = {"test_hosts.py": 0, "test_refusals.py": 1, "test_bad_inventories.py": 1,
-             "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3}
+             "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
+             "test_operations.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
-    # The bad-inventory suite does not depend on the distribution or install method: the
-    # default scenario (or a lab run) is enough.
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
-    dropped = [i for i in items if Path(str(i.fspath)).name == "test_bad_inventories.py"
-               and scenario != "default"]
+    suite = {item: Path(str(item.fspath)).name for item in items}
+    dropped = [i for i in items if ONLY_IN.get(suite[i], scenario) != scenario
+               or (scenario == "operations" and suite[i] not in OPERATIONS_SUITES)]
     # Tests of an optional feature run where the scenario turns it on.
     needed = {m.args[0] for i in items for m in i.iter_markers("needs")}
     if needed and inventory_path():

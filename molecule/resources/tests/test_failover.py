@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import pytest
 from conftest import REPO, Ensemble, Member, run_site
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
+from zk_traffic import Traffic
 
 BURST = 200  # znodes written and acknowledged before the failures start
 RUN = f"/failover/{uuid.uuid4().hex[:8]}"  # this run's znodes, apart from earlier runs'
@@ -66,78 +66,30 @@ def test_writes_before_failures(ensemble: Ensemble, client_factory: Callable[...
     assert len(client.get_children(RUN)) == BURST
 
 
-class Traffic:
-    """A client writing about 20 times a second while something happens, and a monitor of
-    who leads; both stop by themselves (event, or `limit` seconds)."""
-
-    def __init__(self, ensemble: Ensemble, client: KazooClient, limit: float = 180.0) -> None:
-        self.ensemble, self.client, self.limit = ensemble, client, limit
-        self.done = threading.Event()
-        self.acked: dict[str, float] = {}
-        self.failed = 0
-        self.leaders: list[str | None] = []
-        self.threads = [threading.Thread(target=self._write), threading.Thread(target=self._watch)]
-
-    def __enter__(self) -> Traffic:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        for thread in self.threads:
-            thread.join(self.limit)
-
-    def _write(self) -> None:
-        deadline = time.monotonic() + self.limit
-        while not self.done.is_set() and time.monotonic() < deadline:
-            started = time.monotonic()
-            try:
-                path = self.client.create_async(f"{RUN}/traffic-", b"t", sequence=True
-                                                ).get(timeout=1.0)
-                self.acked[path] = time.monotonic()
-            except Exception:  # a write that failed was never acknowledged: counted, retried
-                self.failed += 1
-            self.done.wait(max(0.0, 0.05 - (time.monotonic() - started)))
-
-    def _watch(self) -> None:
-        deadline = time.monotonic() + self.limit
-        while not self.done.is_set() and time.monotonic() < deadline:
-            leader = self.ensemble.status()["leader"]
-            if not self.leaders or leader != self.leaders[-1]:
-                self.leaders.append(leader)
-            self.done.wait(0.1)
-
-    def longest_gap(self) -> float:
-        times = sorted(self.acked.values())
-        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
-
-
 def test_rolling_restart_keeps_the_quorum_and_restarts_the_leader_last(
         ensemble: Ensemble, client_factory: Callable[..., KazooClient],
         acknowledged: dict[str, bytes], measurements: list[str]) -> None:
     ensemble.wait_healthy()
     leader = ensemble.leader()
     client = client_factory(ensemble.members, tries=-1)
-    started = time.monotonic()
-    with Traffic(ensemble, client) as traffic:
+    with Traffic(client, f"{RUN}/rolling", ensemble.servers) as traffic, \
+            traffic.span("rolling restart") as span:
         rc, output = run_site(ensemble.inventory_source(), playbook="rolling-restart.yml")
-    took = time.monotonic() - started
     assert rc == 0, f"rolling-restart.yml failed:\n{output[-3000:]}"
     last = output.split("TASK [zookeeper : Restart the leader last]")[1].split("TASK [")[0]
     assert f"changed: [{leader.name}]" in last, f"{leader.name} led but was not restarted last"
     for member in ensemble.members:
         assert f"changed: [{member.name}]" in output
-    elections = [name for name in traffic.leaders if name]
-    assert len(set(elections)) <= 2 and len(elections) <= 2, (
-        f"more than one election during the rolling restart: leaders {traffic.leaders}")
-    assert traffic.acked, "no write was acknowledged during the rolling restart"
+    figures = traffic.summary(span)
+    assert figures["elections"] <= 1, f"more than one election in the rolling restart: {figures}"
+    assert figures["acknowledged"], "no write was acknowledged during the rolling restart"
     for path in traffic.acked:
         acknowledged[path] = b"t"
     measurements.append(
-        f"rolling restart of {len(ensemble.members)} servers: {took:.1f} s, "
-        f"{len(traffic.acked)} writes acknowledged, {traffic.failed} failed, longest gap "
-        f"{traffic.longest_gap():.2f} s, leaders {' -> '.join(str(n) for n in traffic.leaders)}")
+        f"rolling restart of {len(ensemble.members)} servers: {figures['seconds']:.1f} s, "
+        f"{figures['acknowledged']} writes acknowledged, {figures['failed']} failed, longest gap "
+        f"{figures['longest_gap_s']:.2f} s, leaders "
+        f"{' -> '.join(str(n) for n in figures['leaders'])}")
     ensemble.wait_healthy()
 
 

@@ -46,6 +46,10 @@ options:
     type: bool
     default: false
     description: Do not restart a server that leads now (the leader goes last).
+  wait_ensemble:
+    type: bool
+    default: false
+    description: Only wait until I(ensemble) (and I(leaving)) is healthy; return its leader.
   service: {type: str, default: zookeeper, description: The systemd unit.}
   log_file: {type: path, description: Server log whose tail is shown on failure.}
   log_lines: {type: int, default: 40, description: Lines of log shown on failure.}
@@ -56,6 +60,7 @@ mode: {description: leader, follower or standalone, type: str, returned: success
 zxid: {description: The server's last zxid, type: str, returned: success}
 restarted: {description: Whether this run restarted the server, type: bool, returned: always}
 stale: {description: A config file changed since the server started, type: bool, returned: some}
+leader: {description: The leader's endpoint (with I(wait_ensemble)), type: str, returned: some}
 waited: {description: Seconds until the server served, type: float, returned: always}
 """
 
@@ -97,27 +102,28 @@ def srvr(endpoint: str) -> dict:
 
 
 def ensemble_health(ensemble: list[str], leaving: list[str], spare: str = ""
-                    ) -> tuple[bool, str]:
+                    ) -> tuple[bool, str, str | None]:
     """Healthy: every member but `spare` (the server about to restart, which may be the
     broken one being repaired) serves, one server leads (a member, or a leaving server that
     still runs), and (where the leader answers mntr) every serving follower is synced to it.
-    Returns the verdict and what each server said."""
+    Returns the verdict, what each server said and the leader's endpoint."""
     modes = {ep: srvr(ep) for ep in ensemble + leaving}
     leaders = [ep for ep, st in modes.items() if st["mode"] == "leader"]
     serving = [ep for ep, st in modes.items() if st["mode"] in SERVING]
     said = ", ".join(f"{ep} {st['mode'] or st['error']}" for ep, st in modes.items())
     if any(modes[ep]["mode"] not in SERVING for ep in ensemble if ep != spare) \
             or len(leaders) != 1:
-        return False, said
+        return False, said, None
     host, _, port = leaders[0].rpartition(":")
     try:
         mntr = parse_mntr(four_letter_word(host, int(port), "mntr", 2.0))
     except OSError as err:
-        return False, f"{said}; mntr on the leader failed: {err}"
+        return False, f"{said}; mntr on the leader failed: {err}", None
     synced = mntr.get("zk_synced_followers")
     if synced is None:  # mntr not whitelisted: every member serving is all we can see
-        return True, said
-    return synced >= len(serving) - 1, f"{said}; synced followers {synced}/{len(serving) - 1}"
+        return True, said, leaders[0]
+    return (synced >= len(serving) - 1, f"{said}; synced followers {synced}/{len(serving) - 1}",
+            leaders[0])
 
 
 def stale(service: str, files: list[str]) -> bool:
@@ -136,13 +142,14 @@ def stale(service: str, files: list[str]) -> bool:
 
 
 def poll(check, timeout: float):
-    """Call check() every 0.2 s until it returns (True, ...) or the timeout passes."""
+    """Call check() every 0.1 s until it returns (True, ...) or the timeout passes; returns
+    check()'s last answer."""
     deadline = time.monotonic() + timeout
     while True:
-        ok, detail = check()
-        if ok or time.monotonic() >= deadline:
-            return ok, detail
-        time.sleep(0.2)
+        answer = check()
+        if answer[0] or time.monotonic() >= deadline:
+            return answer
+        time.sleep(0.1)
 
 
 def main() -> None:
@@ -158,6 +165,7 @@ def main() -> None:
             "timeout": {"type": "float", "default": 90},
             "restart": {"type": "bool", "default": False},
             "defer_leader": {"type": "bool", "default": False},
+            "wait_ensemble": {"type": "bool", "default": False},
             "service": {"type": "str", "default": "zookeeper"},
             "log_file": {"type": "path"},
             "log_lines": {"type": "int", "default": 40},
@@ -169,14 +177,21 @@ def main() -> None:
     if params["config_files"] and not params["restart"]:
         outdated = stale(params["service"], params["config_files"])
         module.exit_json(changed=outdated, stale=outdated, restarted=False, waited=0.0)
+    if params["wait_ensemble"]:
+        ok, detail, leader = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
+                                  params["timeout"])
+        if not ok:
+            module.fail_json(msg=f"the ensemble is not healthy after {params['timeout']:g} s: "
+                                 f"{detail}", leader=leader)
+        module.exit_json(changed=False, leader=leader, restarted=False)
     restarted = False
     if params["restart"]:
         if params["defer_leader"] and srvr(endpoint)["mode"] == "leader":
             module.exit_json(changed=False, restarted=False, stale=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
-            ok, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
-                                                      params["member"]), params["timeout"])
+            ok, detail, _ = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
+                                                         params["member"]), params["timeout"])
             if not ok:
                 module.fail_json(
                     msg=f"not restarting {endpoint}: the ensemble is not healthy after "
@@ -201,8 +216,8 @@ def main() -> None:
     if ok and restarted and len(params["ensemble"]) > 1:
         # A restarted leader leaves the followers re-electing and re-syncing: the step ends
         # when the whole ensemble is healthy again, so the next one starts from a full quorum.
-        healthy, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
-                               params["timeout"])
+        healthy, detail, _ = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
+                                  params["timeout"])
         if not healthy:
             module.fail_json(
                 msg=f"{endpoint} serves again after its restart, but the ensemble did not become "

@@ -1,0 +1,231 @@
+"""Day-2 operations while a client writes all the time (the `operations` scenario).
+
+One kazoo client writes about 20 sequential znodes a second, recording each acknowledged
+one, and a sampler records who leads, through the whole module. Meanwhile, in order:
+a config change (rolling restart), growing the ensemble 3 -> 5 (zookeeper04-05 come from
+group `spare`), shrinking it back (through group `zookeeper_retired`), replacing a dead
+member by a new, empty host at a new address, and a change applied with
+zookeeper_restart_strategy=all-at-once. Every operation goes through playbooks/site.yml
+with an inventory this module writes. The rolling ones must keep the longest gap
+between acknowledged writes under GAP_LIMIT; at the end every acknowledged write must
+be on every server. The timeline goes to results/operations/ (JSON and PNG).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO, Ensemble, connect, run_site
+from kazoo.client import KazooClient
+from zk_status import Server, load_inventory
+from zk_traffic import Span, Traffic, missing
+
+GAP_LIMIT = 5.0  # seconds without an acknowledged write that a rolling operation may cause
+RESULTS = REPO / "results" / "operations"
+PARENT = f"/operations/{uuid.uuid4().hex[:8]}"
+REPLACED = "zookeeper01"  # the lowest id: the others must learn its new address
+
+
+class Operations:
+    """The scenario's hosts, the inventory the next site.yml run gets, and the traffic."""
+
+    def __init__(self, ensemble: Ensemble, workdir: Path) -> None:
+        data = load_inventory(ensemble.inventory)
+        self.hostvars: dict[str, dict[str, Any]] = data["_meta"]["hostvars"]
+        self.members = [m.name for m in ensemble.members]
+        self.spare = sorted(data.get("spare", {}).get("hosts", []))
+        self.retired: list[str] = []
+        self.settings: dict[str, Any] = {}
+        self.workdir = workdir
+        self.measurements: list[dict[str, Any]] = []
+        self.client = connect(ensemble.members, tries=-1)
+        self.traffic = Traffic(self.client, PARENT, self.servers)
+
+    def address(self, name: str) -> str:
+        return str(self.hostvars[name]["ansible_host"])
+
+    def servers(self) -> list[Server]:
+        """What the sampler asks who leads: the members, and retired hosts while they leave."""
+        return [Server(n, self.address(n), 2181) for n in self.members + self.retired]
+
+    def inventory(self) -> Path:
+        """An inventory of the current members and retired hosts, with the settings."""
+        def hosts(names: list[str]) -> dict[str, Any]:
+            return {n: {**self.hostvars[n], **self.settings} for n in names}
+
+        groups: dict[str, Any] = {"zookeeper": {"hosts": hosts(self.members)}}
+        if self.retired:
+            groups["zookeeper_retired"] = {"hosts": hosts(self.retired)}
+        path = self.workdir / f"inventory-{len(list(self.workdir.glob('inventory-*')))}.yml"
+        path.write_text(yaml.safe_dump({"all": {"children": groups}}, sort_keys=False))
+        return path
+
+    def site(self, **extra_vars: Any) -> str:
+        rc, output = run_site(self.inventory(), extra_vars or None)
+        assert rc == 0, f"site.yml failed:\n{output[-4000:]}"
+        return output
+
+    def view(self, names: list[str] | None = None) -> Ensemble:
+        """An Ensemble of the current members (or of `names`): SSH hosts, health, logs."""
+        return Ensemble(str(self.workdir), {n: self.hostvars[n] for n in names or self.members})
+
+    def host(self, name: str) -> Any:
+        view = self.view([name])
+        return view.host(view.member(name))
+
+    def pids(self) -> dict[str, str]:
+        return {n: self.host(n).check_output("systemctl show -p MainPID --value zookeeper")
+                for n in self.members}
+
+    def check(self, span: Span, gap_limit: float | None = GAP_LIMIT,
+              elections: int = 1) -> dict[str, Any]:
+        """Record the operation's figures; the ensemble must be healthy after it."""
+        report = self.view().wait_healthy(timeout=90)
+        figures = self.traffic.summary(span)
+        self.measurements.append(figures)
+        assert report["serving"] == len(self.members), report["summary"]
+        if gap_limit is not None:
+            assert figures["longest_gap_s"] < gap_limit, (
+                f"{span.name}: no write acknowledged for {figures['longest_gap_s']} s: {figures}")
+            assert figures["elections"] <= elections, f"{span.name}: {figures}"
+        return figures
+
+    def zoo_cfg_servers(self, name: str) -> list[str]:
+        text = self.host(name).file("/etc/zookeeper/zoo.cfg").content_string
+        return [line.split("=")[1].split(":")[0] for line in text.splitlines()
+                if line.startswith("server.")]
+
+
+@pytest.fixture(scope="module")
+def ops(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
+        measurements: list[str]) -> Iterator[Operations]:
+    ensemble.wait_healthy()
+    operations = Operations(ensemble, tmp_path_factory.mktemp("operations"))
+    if len(operations.spare) < 2:
+        pytest.fail("the operations scenario needs two hosts in group `spare`")
+    with operations.traffic:
+        time.sleep(3)  # a baseline before the first operation
+        yield operations
+        time.sleep(3)
+    traffic = operations.traffic
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    traffic.to_json(RESULTS / "operations.json", {"parent": PARENT})
+    traffic.plot(RESULTS / "timeline.png",
+                 "operations scenario: acknowledged writes, failures and the leader")
+    for figures in operations.measurements:
+        measurements.append(
+            f"operation {figures['operation']}: {figures['seconds']:.1f} s, "
+            f"{figures['acknowledged']} writes acknowledged, {figures['failed']} failed, "
+            f"longest gap {figures['longest_gap_s']:.2f} s, {figures['elections']} election(s), "
+            f"leaders {' -> '.join(str(n) for n in figures['leaders'])}")
+    measurements.append(f"operations timeline: {RESULTS / 'timeline.png'} "
+                        f"(data: {RESULTS / 'operations.json'})")
+    operations.client.stop()
+    operations.client.close()
+
+
+def test_config_change_restarts_one_server_at_a_time(ops: Operations) -> None:
+    before = ops.pids()
+    with ops.traffic.span("config change: tickTime 2500") as span:
+        ops.settings["zookeeper_tick_time"] = 2500
+        ops.site()
+    ops.check(span)
+    after = ops.pids()
+    assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
+    for name in ops.members:
+        assert "tickTime=2500" in ops.host(name).file("/etc/zookeeper/zoo.cfg").content_string
+
+
+def test_scale_out_from_three_to_five(ops: Operations) -> None:
+    with ops.traffic.span("scale out 3 -> 5") as span:
+        ops.members += ops.spare
+        ops.site()
+    ops.check(span)
+    for name in ops.members:
+        assert ops.zoo_cfg_servers(name) == ops.members, f"{name}: zoo.cfg"
+    assert ops.view().status()["leader"] in ops.members
+
+
+def test_scale_in_from_five_to_three(ops: Operations) -> None:
+    with ops.traffic.span("scale in 5 -> 3") as span:
+        ops.members = [n for n in ops.members if n not in ops.spare]
+        ops.retired = list(ops.spare)
+        ops.site()
+    # Two elections when a leaving server led: one to move the leadership to a member that
+    # stays (tasks/move-leadership.yml), one when that leader restarts last.
+    ops.check(span, elections=2)
+    for name in ops.retired:
+        state = ops.host(name).run("systemctl is-active zookeeper; systemctl is-enabled zookeeper")
+        assert state.stdout.split() == ["inactive", "disabled"], f"{name}: {state.stdout}"
+    for name in ops.members:
+        assert ops.zoo_cfg_servers(name) == ops.members, f"{name}: zoo.cfg"
+    ops.retired = []
+
+
+def test_replace_a_dead_member_by_a_new_host_at_a_new_address(ops: Operations) -> None:
+    old = ops.address(REPLACED)
+    new = old.rsplit(".", 1)[0] + ".31"
+    lab = ops.hostvars[REPLACED]
+    with ops.traffic.span(f"replace {REPLACED} ({old} -> {new})") as span:
+        proc = subprocess.run(
+            [str(REPO / "tools" / "lab"), f"--name={lab['zk_lab_name']}",
+             f"--subnet={lab['zk_lab_subnet']}", f"--hosts={len(ops.hostvars)}",
+             "replace", REPLACED, f"--address={new}"],
+            capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        ops.hostvars[REPLACED] = {**ops.hostvars[REPLACED], "ansible_host": new}
+        report = ops.view().status()
+        assert report["serving"] == len(ops.members) - 1, report["summary"]
+        ops.site()
+    ops.check(span, elections=2)
+    host = ops.host(REPLACED)
+    assert host.file("/var/lib/zookeeper/myid").content_string.strip() == "1"
+    for name in ops.members:
+        hosts = ops.host(name).file("/etc/hosts").content_string.split("\n")
+        assert [new, REPLACED] in [line.split() for line in hosts], f"{name}: /etc/hosts"
+    reader = KazooClient(hosts=f"{new}:2181", timeout=10.0)
+    reader.start(timeout=15)
+    try:
+        lost = missing(reader, PARENT, dict(ops.traffic.acked))
+    finally:
+        reader.stop()
+        reader.close()
+    assert not lost, f"the new {REPLACED} lacks {len(lost)} acknowledged znodes: {lost[:5]}"
+
+
+def test_all_at_once_restarts_every_server_together(ops: Operations) -> None:
+    before = ops.pids()
+    with ops.traffic.span("all-at-once: maxClientCnxns 100") as span:
+        ops.settings["zookeeper_max_client_cnxns"] = 100
+        output = ops.site(zookeeper_restart_strategy="all-at-once")
+    figures = ops.check(span, gap_limit=None)
+    assert "Restart every server at once" in output
+    assert "Restart the followers one at a time" not in output
+    after = ops.pids()
+    assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
+    starts = [float(ops.host(n).check_output(
+        "stat -c %Y /proc/$(systemctl show -p MainPID --value zookeeper)")) for n in ops.members]
+    assert max(starts) - min(starts) <= 3, f"the servers started {starts} (not together)"
+    assert figures["acknowledged"] > 0
+
+
+def test_no_acknowledged_write_is_lost_on_any_server(ops: Operations) -> None:
+    assert len(ops.measurements) == 5, "an operation above did not complete"
+    acked = dict(ops.traffic.acked)
+    assert len(acked) > 1000, f"only {len(acked)} writes acknowledged"
+    for name in ops.members:
+        reader = KazooClient(hosts=f"{ops.address(name)}:2181", timeout=10.0)
+        reader.start(timeout=15)
+        try:
+            lost = missing(reader, PARENT, acked)
+        finally:
+            reader.stop()
+            reader.close()
+        assert not lost, f"{name} lacks {len(lost)} of {len(acked)} acknowledged: {lost[:5]}"

@@ -1,0 +1,58 @@
+"""Tests of zk_traffic's reading of a run (gaps, failures, elections) and its plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zk_traffic import Sample, Span, Traffic
+
+
+def run() -> Traffic:
+    """A made-up run: writes every 0.05 s from t=100 to t=110 except 104.0-105.5, with a
+    failure at 104.5, zk1 leading, nobody at 104.2-104.9, then zk2."""
+    traffic = Traffic(client=None, parent="/t", servers=list)  # type: ignore[arg-type]
+    traffic.started, traffic.ended = 100.0, 110.0
+    times = [100 + i * 0.05 for i in range(200)]
+    traffic.acked = {f"/t/w-{i:010d}": t for i, t in enumerate(times) if not 104 < t < 105.5}
+    traffic.failures = [104.5]
+    traffic.samples = [Sample(100 + i * 0.1, "zk1" if i < 42 else None if i < 50 else "zk2",
+                              3 if i < 42 else 0 if i < 50 else 3) for i in range(100)]
+    traffic.spans = [Span("change", 103.0, 106.0), Span("quiet", 107.0, 109.0)]
+    return traffic
+
+
+def test_longest_gap_and_counts_per_span() -> None:
+    traffic = run()
+    change, quiet = traffic.spans
+    assert 1.5 <= traffic.longest_gap(change) <= 1.55
+    assert traffic.longest_gap(quiet) < 0.06
+    assert traffic.failed_in(change) == 1 and traffic.failed_in(quiet) == 0
+    assert traffic.acknowledged_in(quiet) == 41
+
+
+def test_elections_leaders_and_moments_without_a_server() -> None:
+    traffic = run()
+    change, quiet = traffic.spans
+    assert traffic.leaders(change) == ["zk1", None, "zk2"]
+    assert traffic.elections(change) == 1
+    assert traffic.elections(quiet) == 0
+    assert traffic.none_serving(change) and not traffic.none_serving(quiet)
+
+
+def test_the_same_leader_elected_again_counts() -> None:
+    traffic = run()
+    traffic.samples = [Sample(101, "zk1", 3), Sample(102, None, 0), Sample(103, "zk1", 3)]
+    assert traffic.elections() == 1
+
+
+def test_json_and_plot(tmp_path: Path) -> None:
+    traffic = run()
+    traffic.to_json(tmp_path / "run.json", {"parent": "/t"})
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert data["parent"] == "/t"
+    assert [o["operation"] for o in data["operations"]] == ["change", "quiet"]
+    assert data["summary"]["failed"] == 1
+    assert len(data["acknowledged_at"]) == len(traffic.acked)
+    traffic.plot(tmp_path / "run.png", "test run")
+    assert (tmp_path / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
