@@ -7,13 +7,17 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 SCENARIOS ?= default package debian12 hardening
+# Scenarios run after those, alone, so that their timings are not those of a loaded machine.
+ALONE_SCENARIOS ?= operations
 
-.PHONY: help venv system-deps lab lab-down lab-status lint unit molecule test clean
+.PHONY: help venv system-deps lab lab-down lab-status lint unit molecule test bench clean
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
 	@echo "make lab-down   remove the lab's containers and network"
-	@echo "make test       lint, unit tests and the Molecule scenarios ($(SCENARIOS))"
+	@echo "make test       lint, unit tests and the Molecule scenarios ($(SCENARIOS) $(ALONE_SCENARIOS))"
+	@echo "make bench      time converge, re-run, config change, leader failover and memory on the"
+	@echo "                lab bench (10.213.16.0/24); BENCH_ARGS=\"--repeat 1 --keep --results DIR\""
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -57,8 +61,13 @@ unit: venv
 
 molecule: system-deps venv
 	tools/molecule-scenarios $(SCENARIOS)
+	tools/molecule-scenarios $(ALONE_SCENARIOS)
 
 test: lint unit molecule
+
+# Figures against the targets, with median/min/max over the repetitions; results/bench/.
+bench: system-deps venv
+	tools/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .lab/build
