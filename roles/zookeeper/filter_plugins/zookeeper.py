@@ -239,6 +239,28 @@ def zookeeper_sha512(text: str) -> str:
     return digest
 
 
+COMPARED = ("type", "owner", "group", "mode", "checksum", "target")
+
+
+def zookeeper_differs(found: Mapping[str, Any] | None, want: Mapping[str, Any]) -> bool:
+    """Whether a path as zookeeper_probe found it differs from what a task would make of it.
+
+    `want` holds any of type, owner, group, mode (octal text), checksum (SHA-1) and target
+    (of a link); other keys are ignored. A path that does not exist always differs.
+    """
+    if not found or not found.get("exists"):
+        return True
+    for key in COMPARED:
+        if key not in want:
+            continue
+        if key == "mode":
+            if int(str(want[key]), 8) != int(str(found.get(key, "0")), 8):
+                return True
+        elif str(want[key]) != str(found.get(key)):
+            return True
+    return False
+
+
 class FilterModule:
     """ZooKeeper filters."""
 
@@ -248,4 +270,5 @@ class FilterModule:
             "zookeeper_etc_hosts": zookeeper_etc_hosts,
             "zookeeper_sha512": zookeeper_sha512,
             "zookeeper_problems": zookeeper_problems,
+            "zookeeper_differs": zookeeper_differs,
         }

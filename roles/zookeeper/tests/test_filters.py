@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"
 from zookeeper import (
     HOSTS_BEGIN,
     HOSTS_END,
+    zookeeper_differs,
     zookeeper_etc_hosts,
     zookeeper_members,
     zookeeper_problems,
@@ -194,3 +195,27 @@ def test_problems_warn_about_an_even_member_count() -> None:
     assert found["warnings"] == [
         "the ensemble has 4 members, an even number: it tolerates no more failures (1) than "
         "3 members would; use an odd number"]
+
+
+# --------------------------------------------------------------------------- zookeeper_differs
+
+PROBED = {"exists": True, "type": "file", "owner": "root", "group": "zookeeper", "mode": "0640",
+          "checksum": "abc"}
+
+
+@pytest.mark.parametrize(("found", "want", "differs"), [
+    (PROBED, {"checksum": "abc", "owner": "root", "group": "zookeeper", "mode": "0640"}, False),
+    (PROBED, {"checksum": "abc", "mode": "640", "src": "ignored.j2"}, False),
+    (PROBED, {"checksum": "abd"}, True),
+    (PROBED, {"mode": "0644"}, True),
+    (PROBED, {"owner": "zookeeper"}, True),
+    (PROBED, {"type": "directory"}, True),
+    ({"exists": False}, {}, True),
+    (None, {"mode": "0640"}, True),
+    ({"exists": True, "type": "link", "target": "/opt/zookeeper-3.4.13"},
+     {"target": "/opt/zookeeper-3.4.13"}, False),
+    ({"exists": True, "type": "link", "target": "/opt/zookeeper-3.4.13"},
+     {"target": "/opt/zookeeper-3.4.14"}, True),
+])
+def test_differs_compares_only_what_a_task_would_set(found, want, differs) -> None:
+    assert zookeeper_differs(found, want) is differs
