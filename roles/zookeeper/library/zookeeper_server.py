@@ -35,11 +35,6 @@ options:
     elements: str
     default: []
     description: Servers leaving the ensemble; counted while they still run.
-  config_files:
-    type: list
-    elements: path
-    default: []
-    description: Files the running server read at start; one changed since means it is stale.
   timeout: {type: float, default: 90, description: Seconds to wait, for each check.}
   restart: {type: bool, default: false, description: Restart the unit before waiting.}
   defer_leader:
@@ -59,12 +54,10 @@ RETURN = r"""
 mode: {description: leader, follower or standalone, type: str, returned: success}
 zxid: {description: The server's last zxid, type: str, returned: success}
 restarted: {description: Whether this run restarted the server, type: bool, returned: always}
-stale: {description: A config file changed since the server started, type: bool, returned: some}
 leader: {description: The leader's endpoint (with I(wait_ensemble)), type: str, returned: some}
 waited: {description: Seconds until the server served, type: float, returned: always}
 """
 
-import os
 import subprocess
 import time
 from collections import deque
@@ -126,21 +119,6 @@ def ensemble_health(ensemble: list[str], leaving: list[str], spare: str = ""
             leaders[0])
 
 
-def stale(service: str, files: list[str]) -> bool:
-    """True when one of `files` changed after the service's main process started: a change
-    whose restart never happened (say, an earlier run failed before its handlers ran)."""
-    proc = subprocess.run(["systemctl", "show", service, "--value", "--property=MainPID"],
-                          capture_output=True, text=True, check=False)
-    pid = proc.stdout.strip()
-    if not pid.isdigit() or pid == "0":
-        return False
-    try:
-        started = os.stat(f"/proc/{pid}").st_mtime
-    except OSError:
-        return False
-    return any(os.path.exists(f) and os.stat(f).st_mtime > started + 1 for f in files)
-
-
 def poll(check, timeout: float):
     """Call check() every 0.1 s until it returns (True, ...) or the timeout passes; returns
     check()'s last answer."""
@@ -161,7 +139,6 @@ def main() -> None:
             "ensemble": {"type": "list", "elements": "str", "default": []},
             "leaving": {"type": "list", "elements": "str", "default": []},
             "member": {"type": "str", "default": ""},
-            "config_files": {"type": "list", "elements": "path", "default": []},
             "timeout": {"type": "float", "default": 90},
             "restart": {"type": "bool", "default": False},
             "defer_leader": {"type": "bool", "default": False},
@@ -174,9 +151,6 @@ def main() -> None:
     )
     params = module.params
     endpoint = f"{params['host']}:{params['port']}"
-    if params["config_files"] and not params["restart"]:
-        outdated = stale(params["service"], params["config_files"])
-        module.exit_json(changed=outdated, stale=outdated, restarted=False, waited=0.0)
     if params["wait_ensemble"]:
         ok, detail, leader = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
                                   params["timeout"])
@@ -187,7 +161,7 @@ def main() -> None:
     restarted = False
     if params["restart"]:
         if params["defer_leader"] and srvr(endpoint)["mode"] == "leader":
-            module.exit_json(changed=False, restarted=False, stale=False, mode="leader", waited=0.0,
+            module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
             ok, detail, _ = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
