@@ -29,6 +29,7 @@ def test_longest_gap_and_counts_per_span() -> None:
     assert traffic.longest_gap(quiet) < 0.06
     assert traffic.failed_in(change) == 1 and traffic.failed_in(quiet) == 0
     assert traffic.acknowledged_in(quiet) == 41
+    assert traffic.last_acknowledged() == max(traffic.acked.values())
 
 
 def test_elections_leaders_and_moments_without_a_server() -> None:

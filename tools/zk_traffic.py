@@ -120,6 +120,10 @@ class Traffic:
             return self.started, getattr(self, "ended", time.monotonic())
         return span.start, span.end or time.monotonic()
 
+    def last_acknowledged(self) -> float:
+        """When the latest acknowledged write was (0.0 before the first)."""
+        return max(list(self.acked.values()), default=0.0)
+
     def longest_gap(self, span: Span | None = None) -> float:
         """Longest time with no acknowledged write, within the span (a gap that crosses
         its start or end counts whole)."""

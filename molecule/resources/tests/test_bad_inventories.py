@@ -23,6 +23,7 @@ class Bad:
     hosts: dict[int, dict[str, Any]] = field(default_factory=dict)  # member index -> vars
     group: dict[str, Any] = field(default_factory=dict)  # group vars
     extra_member: dict[str, Any] | None = None  # a further (never contacted) member
+    retired: dict[str, dict[str, Any]] = field(default_factory=dict)  # zookeeper_retired hosts
 
 
 CASES = [
@@ -81,6 +82,11 @@ CASES = [
         r"an even number: it tolerates no more failures \(1\) than 3 members would.*"
         r"zookeeper02: zookeeper_id is missing",
         hosts={1: {"zookeeper_id": DROP}}, extra_member={"zookeeper_id": 4}),
+    Bad("a host both member and retired", r"zookeeper03: in both groups zookeeper and "
+        r"zookeeper_retired; a host either stays a member or leaves the ensemble",
+        retired={"zookeeper03": {}}),
+    Bad("a retired host without an id", r"zookeeper09: zookeeper_id is missing; give every "
+        r"ensemble member an integer zookeeper_id", retired={"zookeeper09": {}}),
     Bad("a variable of the wrong type", r"argument 'zookeeper_service_enabled' is of type "
         r".*str.* and we were unable to convert to bool",
         group={"zookeeper_service_enabled": "maybe"}),
@@ -109,7 +115,14 @@ def bad_inventory(ensemble: Ensemble, case: Bad, path: Path) -> Path:
         extra = copy.deepcopy(hosts[names[0]])
         extra.update(case.extra_member, ansible_host=re.sub(r"\d+$", "99", extra["ansible_host"]))
         hosts["zookeeper04"] = extra
-    inventory = {"all": {"children": {"zookeeper": {"hosts": hosts, "vars": case.group}}}}
+    groups: dict[str, Any] = {"zookeeper": {"hosts": hosts, "vars": case.group}}
+    if case.retired:
+        # Retired hosts never contacted: the case's own, or a member's connection settings
+        # under its name (the same host, in both groups), at an address nobody uses.
+        groups["zookeeper_retired"] = {"hosts": {
+            name: hosts.get(name) or {"ansible_host": re.sub(r"\d+$", "98", hosts[names[0]][
+                "ansible_host"]), **changes} for name, changes in case.retired.items()}}
+    inventory = {"all": {"children": groups}}
     path.write_text(yaml.safe_dump(inventory, sort_keys=True))
     return path
 

@@ -84,13 +84,12 @@ class Operations:
         return {n: self.host(n).check_output("systemctl show -p MainPID --value zookeeper")
                 for n in self.members}
 
-    def check(self, span: Span, gap_limit: float | None = GAP_LIMIT,
-              elections: int = 1) -> dict[str, Any]:
+    def check(self, span: Span, gap_limit: float | None = GAP_LIMIT, elections: int = 1) -> None:
         """Record the operation's figures; the ensemble must be healthy after it, and the
         writes flowing again (so that a gap reaching past the operation's end is measured)."""
         report = self.view().wait_healthy(timeout=90)
         deadline = time.monotonic() + 30
-        while max(self.traffic.acked.values(), default=0.0) <= span.end:
+        while self.traffic.last_acknowledged() <= span.end:
             assert time.monotonic() < deadline, f"{span.name}: no write acknowledged in 30 s since"
             time.sleep(0.1)
         figures = self.traffic.summary(span)
@@ -100,7 +99,6 @@ class Operations:
             assert figures["longest_gap_s"] < gap_limit, (
                 f"{span.name}: no write acknowledged for {figures['longest_gap_s']} s: {figures}")
             assert figures["elections"] <= elections, f"{span.name}: {figures}"
-        return figures
 
     def zoo_cfg_servers(self, name: str) -> list[str]:
         text = self.host(name).file("/etc/zookeeper/zoo.cfg").content_string
