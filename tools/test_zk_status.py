@@ -364,6 +364,15 @@ def test_four_letter_word_refused(refused_port: int) -> None:
         zk_status.four_letter_word("127.0.0.1", refused_port, "srvr", 1.0)
 
 
+def test_srvr_at_reads_a_server_and_names_an_unreachable_one(fake_zk, refused_port: int
+                                                              ) -> None:
+    from zookeeper_4lw import srvr_at
+
+    assert srvr_at(f"127.0.0.1:{fake_zk(leader_replies())}")["mode"] == "leader"
+    down = srvr_at(f"127.0.0.1:{refused_port}", 1.0)
+    assert down["mode"] is None and down["error"].startswith("ConnectionRefusedError")
+
+
 def test_four_letter_word_timeout_is_bounded(silent_port: int) -> None:
     start = time.monotonic()
     with pytest.raises(TimeoutError):

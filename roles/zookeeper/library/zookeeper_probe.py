@@ -52,7 +52,7 @@ import stat
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_srvr
+from ansible.module_utils.zookeeper_4lw import srvr_at
 
 
 def describe(path: str) -> dict:
@@ -126,14 +126,6 @@ def stale(main_pid: int, files: list[str]) -> bool:
     return any(os.path.exists(f) and os.stat(f).st_mtime > started + 1 for f in files)
 
 
-def server_mode(endpoint: str) -> str | None:
-    host, _, port = endpoint.rpartition(":")
-    try:
-        return parse_srvr(four_letter_word(host, int(port), "srvr", 2.0))["mode"]
-    except (OSError, ValueError):
-        return None
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -164,7 +156,7 @@ def main() -> None:
         group_exists=group_exists(params["group"]),
         service=service,
         stale=stale(service["main_pid"], params["config_files"]),
-        mode=server_mode(params["endpoint"]) if service["active"] else None,
+        mode=srvr_at(params["endpoint"])["mode"] if service["active"] else None,
     )
 
 

@@ -63,7 +63,7 @@ import time
 from collections import deque
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr
+from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, srvr_at
 
 SERVING = {"leader", "follower"}
 
@@ -86,21 +86,13 @@ def unit_state(service: str) -> str:
     return " ".join(proc.stdout.split()) or proc.stderr.strip()
 
 
-def srvr(endpoint: str) -> dict:
-    host, _, port = endpoint.rpartition(":")
-    try:
-        return parse_srvr(four_letter_word(host, int(port), "srvr", 2.0))
-    except OSError as err:
-        return {"mode": None, "error": f"{type(err).__name__}: {err}"}
-
-
 def ensemble_health(ensemble: list[str], leaving: list[str], spare: str = ""
                     ) -> tuple[bool, str, str | None]:
     """Healthy: every member but `spare` (the server about to restart, which may be the
     broken one being repaired) serves, one server leads (a member, or a leaving server that
     still runs), and (where the leader answers mntr) every serving follower is synced to it.
     Returns the verdict, what each server said and the leader's endpoint."""
-    modes = {ep: srvr(ep) for ep in ensemble + leaving}
+    modes = {ep: srvr_at(ep) for ep in ensemble + leaving}
     leaders = [ep for ep, st in modes.items() if st["mode"] == "leader"]
     serving = [ep for ep, st in modes.items() if st["mode"] in SERVING]
     said = ", ".join(f"{ep} {st['mode'] or st['error']}" for ep, st in modes.items())
@@ -160,7 +152,7 @@ def main() -> None:
         module.exit_json(changed=False, leader=leader, restarted=False)
     restarted = False
     if params["restart"]:
-        if params["defer_leader"] and srvr(endpoint)["mode"] == "leader":
+        if params["defer_leader"] and srvr_at(endpoint)["mode"] == "leader":
             module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
@@ -183,7 +175,7 @@ def main() -> None:
     started = time.monotonic()
 
     def serves() -> tuple[bool, dict]:
-        status = srvr(endpoint)
+        status = srvr_at(endpoint)
         return status["mode"] in wanted, status
 
     ok, status = poll(serves, params["timeout"])

@@ -155,3 +155,13 @@ def parse_mntr(text: str) -> dict[str, int | float | str]:
         if sep and key.strip():
             metrics[key.strip()] = _number(value.strip())
     return metrics
+
+
+def srvr_at(endpoint: str, timeout: float = 2.0) -> dict[str, Any]:
+    """``parse_srvr`` of the server at ``host:port``; a server that cannot be reached gives
+    ``mode`` None and the reason in ``error``."""
+    host, _, port = endpoint.rpartition(":")
+    try:
+        return parse_srvr(four_letter_word(host, int(port), "srvr", timeout))
+    except OSError as err:
+        return {"mode": None, "error": f"{type(err).__name__}: {err}"}
