@@ -46,7 +46,7 @@ from typing import Any
 
 from kazoo.client import KazooClient
 from zk_status import Server, build_report, query_all
-from zk_traffic import Traffic, missing
+from zk_traffic import Traffic, first_acknowledged, missing
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_NAME = "bench"
@@ -458,19 +458,6 @@ def close(client: KazooClient) -> None:
         progress(f"closing a ZooKeeper client: {err}")
 
 
-def first_acknowledged_write(client: KazooClient, prefix: str, limit: float) -> float | None:
-    """Create sequential znodes until one is acknowledged (bounded); time.time() of the
-    acknowledgement, or None."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            client.create_async(prefix, b"after kill", sequence=True).get(timeout=1.0)
-            return time.time()
-        except Exception:  # not acknowledged: the survivors are still electing
-            time.sleep(0.05)
-    return None
-
-
 # --------------------------------------------------------------------------- measurements
 
 @dataclass
@@ -613,10 +600,10 @@ def measure_failover(bench: Bench, index: int) -> dict[str, Any]:
         client.ensure_path(parent)  # connected to a survivor before the kill
         called = time.time()
         killed_at = parse_epoch(ssh(bench.ssh_key, leader.address, KILL_COMMAND)) or time.time()
-        acked_at = first_acknowledged_write(client, f"{parent}/w-", FAILOVER_LIMIT)
+        found = first_acknowledged(client, f"{parent}/w-", FAILOVER_LIMIT, clock=time.time)
     finally:
         close(client)
-    if acked_at is None:
+    if found is None:
         raise BenchError(f"no write acknowledged through {', '.join(s.name for s in survivors)} "
                          f"within {FAILOVER_LIMIT:g} s of killing leader {leader.name}")
     new_leader = ensemble_report(bench.servers)["leader"]
@@ -625,7 +612,7 @@ def measure_failover(bench: Bench, index: int) -> dict[str, Any]:
     modes = {s["name"]: s["mode"] for s in report["servers"]}
     return {"killed_leader": leader.name, "new_leader": new_leader,
             "ssh_s": round(killed_at - called, 3),
-            "first_write_s": round(acked_at - killed_at, 3),
+            "first_write_s": round(found[1] - killed_at, 3),
             "healthy_s": round(healthy_at - killed_at, 3),
             "killed_came_back_as": modes[leader.name]}
 

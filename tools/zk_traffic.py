@@ -241,6 +241,22 @@ class Traffic:
         plt.close(fig)
 
 
+def first_acknowledged(client: KazooClient, prefix: str, limit: float,
+                       clock: Callable[[], float] = time.monotonic) -> tuple[str, float] | None:
+    """Create sequential znodes `prefix`N until ZooKeeper acknowledges one, for at most
+    `limit` seconds; its path and `clock()` at the acknowledgement, or None. (An attempt whose
+    answer was lost may still have been applied: each attempt writes a new znode, so the first
+    acknowledgement is the one measured.)"""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            path = client.create_async(prefix, b"after failover", sequence=True).get(timeout=1.0)
+            return path, clock()
+        except Exception:  # not acknowledged: the survivors are still electing
+            time.sleep(0.05)
+    return None
+
+
 def missing(client: KazooClient, parent: str, acked: dict[str, float]) -> list[str]:
     """The acknowledged znodes of `parent` that the server `client` talks to lacks."""
     client.sync(parent)

@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, Ensemble, Member, run_site
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
-from zk_traffic import Traffic
+from zk_traffic import Traffic, first_acknowledged
 
 BURST = 200  # znodes written and acknowledged before the failures start
 RUN = f"/failover/{uuid.uuid4().hex[:8]}"  # this run's znodes, apart from earlier runs'
@@ -38,22 +38,6 @@ def assert_all_present(client: KazooClient, acknowledged: dict[str, bytes], wher
             missing[path] = value
     assert not missing, (f"{len(missing)} of {len(acknowledged)} acknowledged znodes lost "
                          f"{where}: {sorted(missing)[:10]}")
-
-
-def write_until_acknowledged(client: KazooClient, prefix: str, deadline: float
-                             ) -> tuple[str, float]:
-    """Create sequential znodes until ZooKeeper acknowledges one; returns its path and
-    when. (An attempt whose answer was lost may still have been applied: each attempt
-    writes a new node, so the first acknowledgement is the one measured.)"""
-    attempts = 0
-    while time.monotonic() < deadline:
-        attempts += 1
-        try:
-            path = client.create_async(prefix, b"after failover", sequence=True).get(timeout=1.0)
-            return path, time.monotonic()
-        except Exception:
-            time.sleep(0.05)
-    pytest.fail(f"no write acknowledged through the survivors after {attempts} attempts")
 
 
 def test_writes_before_failures(ensemble: Ensemble, client_factory: Callable[..., KazooClient],
@@ -104,7 +88,10 @@ def test_leader_sigkill_survivors_elect_and_systemd_brings_it_back(
     host = ensemble.host(leader)
     killed_at = time.monotonic()
     host.check_output("systemctl kill --signal=SIGKILL --kill-who=main zookeeper")
-    path, acked_at = write_until_acknowledged(client, f"{RUN}/after-kill-", killed_at + 30)
+    found = first_acknowledged(client, f"{RUN}/after-kill-", killed_at + 30 - time.monotonic())
+    if found is None:
+        pytest.fail("no write acknowledged through the survivors within 30 s of the kill")
+    path, acked_at = found
     acknowledged[path] = b"after failover"
     failover = acked_at - killed_at
     report = ensemble.status()
