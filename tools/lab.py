@@ -203,6 +203,7 @@ def build_image(lab: Lab) -> None:
 
 def build_base_image(base: Lab) -> None:
     if not image_exists(base.image):
+        require_tools(["debootstrap"])
         log(f"building {base.image} with debootstrap (about a minute, cached afterwards)")
         build = STATE / "build"
         build.mkdir(parents=True, exist_ok=True)
@@ -238,10 +239,16 @@ def build_java_image(base: Lab, image: str) -> None:
     need Java already present (the benchmark's untimed prepare step)."""
     package = {"bullseye": "openjdk-11-jre-headless", "bookworm": "openjdk-17-jre-headless"}
     log(f"building {image} ({package[base.distro]} preinstalled)")
+    build_derived_image(base, image, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                        f"apt-get install -y -qq {package[base.distro]} >/dev/null")
+
+
+def build_derived_image(base: Lab, image: str, script: str, stdin: bytes | None = None) -> None:
+    """Run `script` (sh) in a container of the base image, with `stdin`, and commit the
+    result as `image`."""
     name = f"zk-build-{os.getpid()}"
-    podman("run", "--name", name, *RUN_LIMITS, base.image, "sh", "-c",
-           "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-           f"{package[base.distro]} >/dev/null", timeout=1800)
+    podman("run", "-i", "--name", name, *RUN_LIMITS, base.image, "sh", "-c", script,
+           stdin=stdin, timeout=1800)
     try:
         podman("commit", "--change", "CMD=/sbin/init", name, image)
     finally:
@@ -534,7 +541,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "replace", help="replace a member by a new, empty host with the same name at ADDRESS")
     replace.add_argument("member", help="the member to replace, e.g. zookeeper01")
     replace.add_argument("--address", required=True, help="the new host's address in the subnet")
-    sub.add_parser("down", help="remove the lab's containers and network (images stay cached)")
+    down = sub.add_parser("down",
+                          help="remove the lab's containers and network (images stay cached)")
+    down.add_argument("--inventory-dir", type=Path,
+                      help="also remove the mirror variables `prepare` wrote there")
+    prepare = sub.add_parser(
+        "prepare", help="for the Vagrant lab's docker provider: its image, the mirror, the "
+        "network and the Podman API, without hosts (Vagrant creates them)")
+    prepare.add_argument("--inventory-dir", type=Path,
+                         help="write the mirror's variables there (lab-mirror.yml)")
+    sub.add_parser("podman-api",
+                   help="start the Podman API Vagrant's docker provider talks to, unless it runs")
     sub.add_parser("status", help="show containers, addresses and SSH reachability")
     sub.add_parser("mirror", help="only build the offline mirror tarball")
     return parser.parse_args(argv)
@@ -562,6 +579,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replace":
             print(json.dumps(cmd_replace(lab, args.member, args.address), indent=2))
             return 0
+        if args.command in {"prepare", "podman-api"} or (
+                args.command == "down" and args.inventory_dir):
+            import lab_vagrant
+            if args.command == "prepare":
+                lab_vagrant.cmd_prepare(lab, args.inventory_dir)
+                return 0
+            if args.command == "podman-api":
+                print(f"unix://{lab_vagrant.ensure_api()}")
+                return 0
+            lab_vagrant.remove_mirror_vars(args.inventory_dir)
         if args.command == "down":
             require_tools(["podman"])
             remove_lab(lab)

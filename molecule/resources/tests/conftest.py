@@ -257,22 +257,28 @@ def ensemble_for(inventory: str) -> Ensemble:
 
 # Suites that run in one scenario only: the bad-inventory suite does not depend on the
 # distribution or install method (default, or a lab run, is enough); the operations suite
-# needs the operations scenario's spare hosts. That scenario runs the host checks and its own.
-ONLY_IN = {"test_bad_inventories.py": "default", "test_operations.py": "operations"}
-OPERATIONS_SUITES = {"test_hosts.py", "test_operations.py"}
+# needs the operations scenario's spare hosts; the Vagrant suite the Vagrant lab.
+ONLY_IN = {"test_bad_inventories.py": "default", "test_operations.py": "operations",
+           "test_vagrant.py": "vagrant"}
+# Scenarios that run only some suites: operations its own and the host checks; vagrant its own
+# and the client checks (its hosts are the same image, role and release as default's).
+SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_operations.py"},
+                   "vagrant": {"test_vagrant.py", "test_ensemble.py"}}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Host facts first, then refused plays, client behaviour, failover (which stops
-    servers) and operations (which change the ensemble) last."""
-    order = {"test_hosts.py": 0, "test_refusals.py": 1, "test_bad_inventories.py": 1,
+    """Host facts (and the Vagrant lab's, before any test writes) first, then refused plays,
+    client behaviour, failover (which stops servers) and operations (which change the
+    ensemble) last."""
+    order = {"test_hosts.py": 0, "test_vagrant.py": 0, "test_refusals.py": 1,
+             "test_bad_inventories.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_operations.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
     suite = {item: Path(str(item.fspath)).name for item in items}
     dropped = [i for i in items if ONLY_IN.get(suite[i], scenario) != scenario
-               or (scenario == "operations" and suite[i] not in OPERATIONS_SUITES)]
+               or suite[i] not in SCENARIO_SUITES.get(scenario, {suite[i]})]
     # Tests of an optional feature run where the scenario turns it on.
     needed = {m.args[0] for i in items for m in i.iter_markers("needs")}
     if needed and inventory_path():
