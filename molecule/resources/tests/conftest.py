@@ -258,8 +258,8 @@ def ensemble_for(inventory: str) -> Ensemble:
 # Suites that run in one scenario only: the bad-inventory suite does not depend on the
 # distribution or install method (default, or a lab run, is enough); the operations suite
 # needs the operations scenario's spare hosts; the Vagrant suite the Vagrant lab.
-ONLY_IN = {"test_bad_inventories.py": "default", "test_operations.py": "operations",
-           "test_vagrant.py": "vagrant"}
+ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
+           "test_operations.py": "operations", "test_vagrant.py": "vagrant"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's).
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_operations.py"},
@@ -271,7 +271,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     client behaviour, failover (which stops servers) and operations (which change the
     ensemble) last."""
     order = {"test_hosts.py": 0, "test_vagrant.py": 0, "test_refusals.py": 1,
-             "test_bad_inventories.py": 1,
+             "test_bad_inventories.py": 1, "test_startup_failure.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_operations.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))

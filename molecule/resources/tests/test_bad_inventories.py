@@ -87,6 +87,18 @@ CASES = [
         retired={"zookeeper03": {}}),
     Bad("a retired host without an id", r"zookeeper09: zookeeper_id is missing; give every "
         r"ensemble member an integer zookeeper_id", retired={"zookeeper09": {}}),
+    Bad("a heap size the JVM refuses", r"zookeeper02: zookeeper_heap_size='512mb' is not a JVM "
+        r"heap size \(the JVM would refuse to start\); use a number with k, m or g",
+        hosts={1: {"zookeeper_heap_size": "512mb"}}),
+    Bad("a key the role writes, in config_extra", r"zookeeper01: zookeeper_config_extra sets "
+        r"tickTime, which the role writes from zookeeper_tick_time; remove it there and set "
+        r"zookeeper_tick_time instead", group={"zookeeper_config_extra": {"tickTime": 3000}}),
+    Bad("a relative data directory", r"zookeeper03: zookeeper_data_dir='var/lib/zookeeper' is "
+        r"not an absolute path; give the full path, starting with /",
+        hosts={2: {"zookeeper_data_dir": "var/lib/zookeeper"}}),
+    Bad("fewer snapshots kept than ZooKeeper allows", r"zookeeper01: "
+        r"zookeeper_autopurge_snap_retain_count=1 is below 3 \(ZooKeeper silently raises a lower "
+        r"count to 3\)", group={"zookeeper_autopurge_snap_retain_count": 1}),
     Bad("a variable of the wrong type", r"argument 'zookeeper_service_enabled' is of type "
         r".*str.* and we were unable to convert to bool",
         group={"zookeeper_service_enabled": "maybe"}),

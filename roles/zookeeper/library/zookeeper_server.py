@@ -16,7 +16,7 @@ description:
     to the leader (the leader's C(mntr) zk_synced_followers), so a restart never costs the
     quorum.
   - A server that does not serve in time fails the task with the last srvr answer,
-    the unit's state and the tail of the server's log.
+    the unit's state, its journal (the JVM's own output) and the tail of the server's log.
 options:
   host: {type: str, default: 127.0.0.1, description: Address the client port listens on.}
   port: {type: int, default: 2181, description: Client port.}
@@ -76,6 +76,18 @@ def tail(path: str | None, lines: int) -> str:
             return "".join(deque(handle, maxlen=lines))
     except OSError as err:
         return f"(cannot read {path}: {err.strerror})"
+
+
+def journal(service: str, lines: int) -> str:
+    """The unit's own output (the JVM's stdout and stderr: a refused option, a missing class,
+    a crash before log4j starts), which the server's log file never holds."""
+    try:
+        proc = subprocess.run(
+            ["journalctl", "--unit", service, "--lines", str(lines), "--no-pager",
+             "--output", "short-iso"], capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"(cannot read the journal: {err})"
+    return proc.stdout or proc.stderr
 
 
 def unit_state(service: str) -> str:
@@ -196,7 +208,9 @@ def main() -> None:
     module.fail_json(
         msg=(f"ZooKeeper on {endpoint} did not serve as {' or '.join(sorted(wanted))} within "
              f"{params['timeout']:g} s; last srvr answer: {last}; unit {params['service']}: "
-             f"{unit_state(params['service'])}. Last lines of {params['log_file']}:\n"
+             f"{unit_state(params['service'])}. The unit's journal (the JVM's own output):\n"
+             f"{journal(params['service'], params['log_lines'])}\n"
+             f"Last lines of {params['log_file']}:\n"
              f"{tail(params['log_file'], params['log_lines'])}"),
         waited=round(time.monotonic() - started, 2), changed=restarted, restarted=restarted)
 

@@ -1,0 +1,228 @@
+"""What a type cannot check in the zookeeper role's variables.
+
+The role's argument specs check types and choices; `zookeeper_value_problems` checks what the
+JVM or ZooKeeper would only reject, or silently reinterpret, once a server starts: sizes,
+absolute paths, ranges, URLs, names, and zoo.cfg keys the role already writes. Every message
+names the host, the variable, the value and what to do, and all of them come at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# zoo.cfg keys the role writes from its own variables; zookeeper_config_extra may not set them.
+MANAGED_KEYS = {
+    "tickTime": "zookeeper_tick_time",
+    "initLimit": "zookeeper_init_limit",
+    "syncLimit": "zookeeper_sync_limit",
+    "dataDir": "zookeeper_data_dir",
+    "dataLogDir": "zookeeper_data_log_dir",
+    "clientPort": "zookeeper_client_port",
+    "clientPortAddress": "zookeeper_client_port_address",
+    "maxClientCnxns": "zookeeper_max_client_cnxns",
+    "maxSessionTimeout": "zookeeper_max_session_timeout",
+    "autopurge.snapRetainCount": "zookeeper_autopurge_snap_retain_count",
+    "autopurge.purgeInterval": "zookeeper_autopurge_purge_interval",
+    "4lw.commands.whitelist": "zookeeper_4lw_whitelist",
+}
+# Keys written when a feature is on, and the variable that turns it on.
+FEATURE_KEYS = {
+    "authProvider.1": "zookeeper_sasl_client_auth",
+    "requireClientAuthScheme": "zookeeper_sasl_client_auth",
+    "jaasLoginRenew": "zookeeper_sasl_client_auth",
+}
+FEATURE_PREFIXES = {"quorum.auth.": "zookeeper_quorum_sasl"}
+# Directories the role creates or chowns, and binaries it runs: absolute, and never `/`.
+DIRECTORIES = ("zookeeper_install_root", "zookeeper_install_dir", "zookeeper_download_dir",
+               "zookeeper_conf_dir", "zookeeper_data_dir", "zookeeper_log_dir")
+OPTIONAL_DIRECTORIES = ("zookeeper_data_log_dir",)
+BINARIES = ("zookeeper_java_binary",)
+# Four-letter words of ZooKeeper 3.4; the role's own checks need the first three.
+NEEDED_WORDS = ("srvr", "mntr", "ruok")
+KNOWN_WORDS = {*NEEDED_WORDS, "conf", "cons", "crst", "dump", "envi", "srst", "stat", "wchs",
+               "wchc", "wchp", "isro", "gtmk", "stmk"}
+# Whole numbers and their smallest sensible value (and why, when it is not obvious).
+MINIMUMS: dict[str, tuple[int, str]] = {
+    "zookeeper_max_client_cnxns": (0, "0 means unlimited"),
+    "zookeeper_autopurge_snap_retain_count": (
+        3, "ZooKeeper silently raises a lower count to 3"),
+    "zookeeper_autopurge_purge_interval": (0, "0 switches purging off"),
+    "zookeeper_log_max_backup_index": (1, "at least one rolled file"),
+    "zookeeper_limit_nofile": (1024, "a server with fewer descriptors refuses clients early"),
+    "zookeeper_start_timeout": (5, "a JVM needs seconds to start and elect"),
+    "zookeeper_failure_log_lines": (1, ""),
+    "zookeeper_java_max_major": (8, "ZooKeeper 3.4 needs Java 8 or newer"),
+}
+HEAP = re.compile(r"[1-9][0-9]*[kKmMgG]?")
+LOG_SIZE = re.compile(r"[1-9][0-9]*(KB|MB|GB)?", re.IGNORECASE)
+VERSION_34 = re.compile(r"3\.4\.[0-9]+")
+NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+URL = re.compile(r"(https?|ftp|file)://\S+")
+SHA512 = re.compile(r"[0-9a-fA-F]{128}")
+HEAP_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+SMALLEST_HEAP = 32 << 20
+
+
+def _path_problems(host: str, var: str, value: Any, directory: bool) -> list[str]:
+    text = str(value)
+    if not text.startswith("/"):
+        return [f"{host}: {var}={text!r} is not an absolute path; give the full path, "
+                "starting with /"]
+    if directory and text.rstrip("/") == "":
+        return [f"{host}: {var}='/' would hand the root directory to the role; give a "
+                "directory of its own"]
+    if any(c.isspace() for c in text):
+        return [f"{host}: {var}={text!r} contains white space, which the unit and zoo.cfg "
+                "cannot carry; choose a path without it"]
+    return []
+
+
+def _heap_problems(host: str, value: Any) -> list[str]:
+    text = str(value)
+    if not HEAP.fullmatch(text):
+        return [f"{host}: zookeeper_heap_size={text!r} is not a JVM heap size (the JVM would "
+                "refuse to start); use a number with k, m or g, such as 512m or 2g"]
+    size = int(text.rstrip("kKmMgG")) * HEAP_BYTES[text[-1].lower() if text[-1].isalpha()
+                                                    else ""]
+    if size < SMALLEST_HEAP:
+        return [f"{host}: zookeeper_heap_size={text} is below 32m, too small for a ZooKeeper "
+                "server; give it at least 32m (512m or more in production)"]
+    return []
+
+
+def _extra_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for raw_key, value in (values.get("zookeeper_config_extra") or {}).items():
+        key = str(raw_key)
+        owner = MANAGED_KEYS.get(key) or next(
+            (var for prefix, var in FEATURE_PREFIXES.items()
+             if key.startswith(prefix) and values.get(var)), None)
+        if values.get(FEATURE_KEYS.get(key, "")):
+            owner = FEATURE_KEYS[key]
+        if re.fullmatch(r"server\.[0-9]+", key):
+            problems.append(f"{host}: zookeeper_config_extra sets {key}, but the server lines "
+                            "come from the inventory group and each host's zookeeper_id; "
+                            "remove it and add the host to the group instead")
+        elif owner:
+            problems.append(f"{host}: zookeeper_config_extra sets {key}, which the role "
+                            f"writes from {owner}; remove it there and set {owner} instead")
+        elif not KEY.fullmatch(key):
+            problems.append(f"{host}: zookeeper_config_extra key {key!r} is not a zoo.cfg key "
+                            "(letters, digits, dots, dashes, underscores)")
+        if isinstance(value, (dict, list)) or "\n" in str(value) or "\r" in str(value):
+            problems.append(f"{host}: zookeeper_config_extra {key}={value!r} is not one line of "
+                            "text; give a single value")
+    return problems
+
+
+def _jvm_opt_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for opt in values.get("zookeeper_jvm_opts") or []:
+        text = str(opt)
+        if not text.startswith("-") or any(c in text for c in "\n\r\\"):
+            problems.append(f"{host}: zookeeper_jvm_opts item {text!r} is not one JVM option "
+                            "(it starts with -, on one line); give one option per item")
+        elif re.match(r"-Xm[sx]", text):
+            problems.append(f"{host}: zookeeper_jvm_opts item {text!r} sets the heap, which "
+                            "the role sets from zookeeper_heap_size; set that instead")
+    return problems
+
+
+def _word_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    words = [str(w) for w in values.get("zookeeper_4lw_whitelist") or []]
+    if words == ["*"]:
+        return []
+    unknown = [w for w in words if w not in KNOWN_WORDS]
+    missing = [w for w in NEEDED_WORDS if w not in words]
+    problems = []
+    if unknown:
+        problems.append(f"{host}: zookeeper_4lw_whitelist has {', '.join(unknown)}, not "
+                        f"four-letter words of ZooKeeper 3.4 ({', '.join(sorted(KNOWN_WORDS))})")
+    if missing:
+        problems.append(f"{host}: zookeeper_4lw_whitelist={words} lacks {', '.join(missing)}, "
+                        "which the role's health checks and tools/zk-status ask; add them")
+    return problems
+
+
+def _network_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    address = str(values.get("zookeeper_client_port_address") or "")
+    if address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            problems.append(f"{host}: zookeeper_client_port_address={address!r} is not an IP "
+                            "address; give one of the host's addresses, or leave it empty")
+    for network in values.get("zookeeper_firewall_client_networks") or []:
+        try:
+            ipaddress.ip_network(str(network), strict=False)
+        except ValueError:
+            problems.append(f"{host}: zookeeper_firewall_client_networks item {network!r} is "
+                            "not a network; write it as CIDR, such as 10.0.0.0/8")
+    return problems
+
+
+def _number_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for var, (smallest, why) in MINIMUMS.items():
+        value = values.get(var)
+        if isinstance(value, int) and not isinstance(value, bool) and value < smallest:
+            problems.append(f"{host}: {var}={value} is below {smallest}"
+                            f"{' (' + why + ')' if why else ''}; raise it to {smallest} or more")
+    return problems
+
+
+def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    method = values.get("zookeeper_install_method")
+    version = str(values.get("zookeeper_version"))
+    if method in ("tarball", "local") and not VERSION_34.fullmatch(version):
+        problems.append(f"{host}: zookeeper_version={version!r} is not a ZooKeeper 3.4 release "
+                        "(3.4.N) this role deploys; give one, such as 3.4.14")
+    if method == "tarball":
+        for var in ("zookeeper_mirror", "zookeeper_tarball_url"):
+            if not URL.fullmatch(str(values.get(var))):
+                problems.append(f"{host}: {var}={values.get(var)!r} is not a URL; give an "
+                                "http(s):// (or ftp://, file://) address")
+    checksum = str(values.get("zookeeper_checksum") or "")
+    if checksum and not SHA512.fullmatch(checksum):
+        problems.append(f"{host}: zookeeper_checksum is not a sha512 (128 hexadecimal digits); "
+                        "copy it from the release's .sha512 file, or leave it empty to read that")
+    for var in ("zookeeper_user", "zookeeper_group"):
+        if not NAME.fullmatch(str(values.get(var))):
+            problems.append(f"{host}: {var}={values.get(var)!r} is not a valid user or group "
+                            "name (lower case letters, digits, - and _, at most 32)")
+    size = str(values.get("zookeeper_log_max_file_size"))
+    if not LOG_SIZE.fullmatch(size):
+        problems.append(f"{host}: zookeeper_log_max_file_size={size!r} is not a log4j size; "
+                        "use a number with KB, MB or GB, such as 10MB")
+    return problems
+
+
+CHECKS: tuple[Callable[[str, Mapping[str, Any]], list[str]], ...] = (
+    _extra_problems, _jvm_opt_problems, _word_problems, _network_problems, _number_problems,
+    _release_problems)
+
+
+def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
+    """Every problem of one host's zookeeper_* values, as messages; empty when all is well."""
+    problems = _heap_problems(host, values.get("zookeeper_heap_size"))
+    for var in DIRECTORIES + BINARIES:
+        problems += _path_problems(host, var, values.get(var), var in DIRECTORIES)
+    for var in OPTIONAL_DIRECTORIES:
+        if values.get(var):
+            problems += _path_problems(host, var, values.get(var), True)
+    for check in CHECKS:
+        problems += check(host, values)
+    return problems
+
+
+class FilterModule:
+    """Checks of the zookeeper role's values."""
+
+    def filters(self) -> dict:
+        return {"zookeeper_value_problems": zookeeper_value_problems}

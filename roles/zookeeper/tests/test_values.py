@@ -1,0 +1,145 @@
+"""Unit tests of zookeeper_value_problems: what a type cannot check in the role's variables."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROLE / "filter_plugins"))
+from zookeeper_values import MANAGED_KEYS, zookeeper_value_problems  # noqa: E402
+
+
+def defaults(**changes: Any) -> dict[str, Any]:
+    """The role's defaults as a play resolves them, with `changes`."""
+    values = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    values.update(zookeeper_tarball_url="https://archive.apache.org/dist/zookeeper/"
+                  "zookeeper-3.4.14/zookeeper-3.4.14.tar.gz",
+                  zookeeper_java_binary="/usr/bin/java", zookeeper_ensemble_name="zookeeper")
+    values.update(changes)
+    return values
+
+
+def test_the_defaults_have_no_problem() -> None:
+    assert zookeeper_value_problems(defaults(), "zookeeper01") == []
+
+
+def test_the_example_inventory_has_no_problem() -> None:
+    example = Path(__file__).resolve().parents[3] / "inventories/example/group_vars/zookeeper.yml"
+    assert zookeeper_value_problems(defaults(**yaml.safe_load(example.read_text())), "zk1") == []
+
+
+BAD = {
+    "heap with a unit the JVM does not take": (
+        {"zookeeper_heap_size": "512mb"},
+        "zookeeper01: zookeeper_heap_size='512mb' is not a JVM heap size (the JVM would refuse "
+        "to start); use a number with k, m or g, such as 512m or 2g"),
+    "heap of bytes": ({"zookeeper_heap_size": "1 g"}, "zookeeper_heap_size='1 g' is not a JVM"),
+    "heap too small": ({"zookeeper_heap_size": "16m"},
+                       "zookeeper_heap_size=16m is below 32m, too small for a ZooKeeper server"),
+    "relative data directory": (
+        {"zookeeper_data_dir": "var/lib/zookeeper"},
+        "zookeeper01: zookeeper_data_dir='var/lib/zookeeper' is not an absolute path; give the "
+        "full path, starting with /"),
+    "root as the log directory": ({"zookeeper_log_dir": "/"},
+                                  "zookeeper_log_dir='/' would hand the root directory"),
+    "relative transaction log directory": ({"zookeeper_data_log_dir": "txlog"},
+                                           "zookeeper_data_log_dir='txlog' is not an absolute"),
+    "a path with a space": ({"zookeeper_conf_dir": "/etc/zoo keeper"},
+                            "zookeeper_conf_dir='/etc/zoo keeper' contains white space"),
+    "relative java": ({"zookeeper_java_binary": "java"},
+                      "zookeeper_java_binary='java' is not an absolute path"),
+    "a managed key in config_extra": (
+        {"zookeeper_config_extra": {"tickTime": 3000}},
+        "zookeeper01: zookeeper_config_extra sets tickTime, which the role writes from "
+        "zookeeper_tick_time; remove it there and set zookeeper_tick_time instead"),
+    "a server line in config_extra": (
+        {"zookeeper_config_extra": {"server.4": "zk4:2888:3888"}},
+        "zookeeper_config_extra sets server.4, but the server lines come from the inventory"),
+    "a SASL key while client SASL is on": (
+        {"zookeeper_config_extra": {"requireClientAuthScheme": "sasl"},
+         "zookeeper_sasl_client_auth": True},
+        "sets requireClientAuthScheme, which the role writes from zookeeper_sasl_client_auth"),
+    "a quorum SASL key while quorum SASL is on": (
+        {"zookeeper_config_extra": {"quorum.auth.enableSasl": "false"},
+         "zookeeper_quorum_sasl": True},
+        "sets quorum.auth.enableSasl, which the role writes from zookeeper_quorum_sasl"),
+    "a key with a space": ({"zookeeper_config_extra": {"max cnxns": 5}},
+                           "zookeeper_config_extra key 'max cnxns' is not a zoo.cfg key"),
+    "a value on two lines": ({"zookeeper_config_extra": {"globalOutstandingLimit": "1\n2"}},
+                             "is not one line of text"),
+    "a JVM option without a dash": ({"zookeeper_jvm_opts": ["Xss512k"]},
+                                    "zookeeper_jvm_opts item 'Xss512k' is not one JVM option"),
+    "the heap in the JVM options": (
+        {"zookeeper_jvm_opts": ["-Xmx2g"]},
+        "zookeeper_jvm_opts item '-Xmx2g' sets the heap, which the role sets from "
+        "zookeeper_heap_size"),
+    "an unknown four-letter word": ({"zookeeper_4lw_whitelist": ["srvr", "mntr", "ruok", "xyzw"]},
+                                    "zookeeper_4lw_whitelist has xyzw, not four-letter words"),
+    "a whitelist without what the role asks": (
+        {"zookeeper_4lw_whitelist": ["stat"]},
+        "lacks srvr, mntr, ruok, which the role's health checks and tools/zk-status ask"),
+    "a client address that is a name": (
+        {"zookeeper_client_port_address": "zk1.example.org"},
+        "zookeeper_client_port_address='zk1.example.org' is not an IP address"),
+    "a firewall network that is not CIDR": (
+        {"zookeeper_firewall_client_networks": ["10.0.0.0/33"]},
+        "zookeeper_firewall_client_networks item '10.0.0.0/33' is not a network"),
+    "fewer snapshots than ZooKeeper keeps": (
+        {"zookeeper_autopurge_snap_retain_count": 1},
+        "zookeeper_autopurge_snap_retain_count=1 is below 3 (ZooKeeper silently raises a lower "
+        "count to 3); raise it to 3 or more"),
+    "a negative purge interval": ({"zookeeper_autopurge_purge_interval": -1},
+                                  "zookeeper_autopurge_purge_interval=-1 is below 0"),
+    "a negative connection limit": ({"zookeeper_max_client_cnxns": -1},
+                                    "zookeeper_max_client_cnxns=-1 is below 0"),
+    "too few file descriptors": ({"zookeeper_limit_nofile": 256},
+                                 "zookeeper_limit_nofile=256 is below 1024"),
+    "a start timeout of nothing": ({"zookeeper_start_timeout": 0},
+                                   "zookeeper_start_timeout=0 is below 5"),
+    "a version of another release line": (
+        {"zookeeper_version": "3.8.0"},
+        "zookeeper_version='3.8.0' is not a ZooKeeper 3.4 release (3.4.N) this role deploys"),
+    "a mirror that is not a URL": ({"zookeeper_mirror": "archive.apache.org/dist/zookeeper"},
+                                   "zookeeper_mirror='archive.apache.org/dist/zookeeper' is not"),
+    "a checksum that is not sha512": ({"zookeeper_checksum": "abc123"},
+                                      "zookeeper_checksum is not a sha512 (128 hexadecimal"),
+    "a user name with a capital": ({"zookeeper_user": "ZooKeeper"},
+                                   "zookeeper_user='ZooKeeper' is not a valid user or group"),
+    "a log size log4j does not read": ({"zookeeper_log_max_file_size": "10M"},
+                                       "zookeeper_log_max_file_size='10M' is not a log4j size"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_each_bad_value_is_named_with_what_to_do(case: str) -> None:
+    changes, message = BAD[case]
+    problems = zookeeper_value_problems(defaults(**changes), "zookeeper01")
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    problems = zookeeper_value_problems(defaults(
+        zookeeper_heap_size="2 GB", zookeeper_data_dir="data", zookeeper_limit_nofile=10), "h")
+    assert [p.split("=")[0] for p in problems] == [
+        "h: zookeeper_heap_size", "h: zookeeper_data_dir", "h: zookeeper_limit_nofile"]
+
+
+def test_good_values_pass() -> None:
+    assert zookeeper_value_problems(defaults(
+        zookeeper_heap_size="2g", zookeeper_data_log_dir="/srv/zk-txlog",
+        zookeeper_config_extra={"globalOutstandingLimit": 1000, "quorum.auth.enableSasl": "x"},
+        zookeeper_jvm_opts=["-XX:+UseG1GC"], zookeeper_4lw_whitelist=["*"],
+        zookeeper_log_max_file_size="100mb", zookeeper_install_method="package",
+        zookeeper_version="3.4.13-6"), "h") == []
+
+
+def test_the_managed_keys_are_the_ones_the_template_writes() -> None:
+    template = (ROLE / "templates" / "zoo.cfg.j2").read_text()
+    written = {line.split("=")[0] for line in template.splitlines()
+               if "={{ zookeeper_" in line}
+    assert written == set(MANAGED_KEYS)
