@@ -125,11 +125,12 @@ class Ensemble:
             f"{s['name']}={s['mode']}{' (' + s['error'] + ')' if s['error'] else ''}"
             for s in report["servers"])
 
-    def snapshot(self) -> dict[str, str]:
-        """What a refused play must leave as it was on every member: the checksums of
-        zoo.cfg, myid, /etc/hosts and the unit, the release symlink, the server's PID."""
+    def snapshot(self, members: list[Member] | None = None) -> dict[str, str]:
+        """What a refused play must leave as it was on every member (or on `members`): the
+        checksums of zoo.cfg, myid, /etc/hosts and the unit, the release symlink, the
+        server's PID."""
         state = {}
-        for member in self.members:
+        for member in self.members if members is None else members:
             state[member.name] = self.host(member).run(
                 f"sha256sum {WATCHED}; readlink /opt/zookeeper; "
                 "systemctl show -p MainPID,NRestarts zookeeper").stdout
@@ -153,14 +154,18 @@ WATCHED = ("/etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/hosts "
 
 
 def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
-             limit: str | None = None, playbook: str = "site.yml") -> tuple[int, str]:
-    """Run one of playbooks/; returns its exit code and its output on one line."""
+             limit: str | None = None, playbook: str = "site.yml",
+             options: tuple[str, ...] = (), env: dict[str, str] | None = None
+             ) -> tuple[int, str]:
+    """Run one of playbooks/ (with further ansible-playbook `options` and environment `env`);
+    returns its exit code and its output on one line."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
          str(REPO / "playbooks" / playbook), "-e", json.dumps(extra_vars or {}),
-         *(["--limit", limit] if limit else [])],
+         *(["--limit", limit] if limit else []), *options],
         capture_output=True, text=True, timeout=600, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                 **(env or {})))
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
 
 
@@ -259,6 +264,7 @@ def ensemble_for(inventory: str) -> Ensemble:
 # distribution or install method (default, or a lab run, is enough); the operations suite
 # needs the operations scenario's spare hosts; the Vagrant suite the Vagrant lab.
 ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
+           "test_check_mode.py": "default", "test_unreachable.py": "default",
            "test_operations.py": "operations", "test_vagrant.py": "vagrant"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's).
@@ -271,7 +277,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     client behaviour, failover (which stops servers) and operations (which change the
     ensemble) last."""
     order = {"test_hosts.py": 0, "test_vagrant.py": 0, "test_refusals.py": 1,
-             "test_bad_inventories.py": 1, "test_startup_failure.py": 1,
+             "test_bad_inventories.py": 1, "test_startup_failure.py": 1, "test_check_mode.py": 1,
+             "test_unreachable.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_operations.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))

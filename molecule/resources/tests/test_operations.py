@@ -4,8 +4,10 @@ One kazoo client writes about 20 sequential znodes a second, recording each ackn
 one, and a sampler records who leads, through the whole module. Meanwhile, in order:
 a config change (rolling restart), growing the ensemble 3 -> 5 (zookeeper04-05 come from
 group `spare`), shrinking it back (through group `zookeeper_retired`), replacing a dead
-member by a new, empty host at a new address, and a change applied with
-zookeeper_restart_strategy=all-at-once. Every operation goes through playbooks/site.yml
+member by a new, empty host at a new address, a change applied with
+zookeeper_restart_strategy=all-at-once, and two rolling changes whose ansible-playbook is
+interrupted (SIGINT once a follower went down; SIGKILL of its whole process group while the
+leader restarts), each finished by the next run. Every operation goes through playbooks/site.yml
 with an inventory this module writes. The rolling ones must keep the longest gap
 between acknowledged writes under GAP_LIMIT; at the end every acknowledged write must
 be on every server. The timeline goes to results/operations/ (JSON and PNG).
@@ -13,7 +15,11 @@ be on every server. The timeline goes to results/operations/ (JSON and PNG).
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +30,7 @@ import pytest
 import yaml
 from conftest import REPO, Ensemble, connect, run_site
 from kazoo.client import KazooClient
-from zk_status import Server, load_inventory
+from zk_status import Server, load_inventory, query_all
 from zk_traffic import Span, Traffic, missing
 
 GAP_LIMIT = 5.0  # seconds without an acknowledged write that a rolling operation may cause
@@ -225,8 +231,83 @@ def test_all_at_once_restarts_every_server_together(ops: Operations) -> None:
     assert max(starts) - min(starts) <= 3, f"the servers started {starts} (not together)"
 
 
+def interrupt_site(ops: Operations, when: str, sig: signal.Signals) -> float:
+    """Start site.yml with the current settings and send `sig` to its whole process group
+    once `when` happens: 'follower-down' (a follower stops serving) or 'leader-down' (the
+    leader does). Returns the time of the interrupt (monotonic)."""
+    servers = ops.servers()
+    modes = {r["name"]: r["mode"] for r in query_all(servers, 1.0)}
+    leader = next(n for n, m in modes.items() if m == "leader")
+    watched = [s for s in servers if (s.name == leader) == (when == "leader-down")]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    log = ops.workdir / f"interrupted-{sig.name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(ops.inventory()),
+             str(REPO / "playbooks" / "site.yml")],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 180
+        try:
+            while all(r["mode"] in {"leader", "follower"} for r in query_all(watched, 0.5)):
+                assert proc.poll() is None, f"site.yml ended first: {log.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, f"no {when} within 180 s"
+                time.sleep(0.05)
+            interrupted = time.monotonic()
+            os.killpg(proc.pid, sig)
+        finally:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+    assert proc.returncode != 0, f"site.yml was not interrupted: {log.read_text()[-3000:]}"
+    return interrupted
+
+
+def finish_interrupted(ops: Operations, interrupted: float, tick: int) -> float:
+    """After an interrupted run: the ensemble is healthy again by itself (the seconds that
+    took are returned); the next site.yml finishes what was pending and the one after
+    changes nothing."""
+    ops.view().wait_healthy(timeout=120)
+    back = time.monotonic() - interrupted
+    ops.site()
+    for name in ops.members:
+        assert f"tickTime={tick}" in ops.host(name).file("/etc/zookeeper/zoo.cfg").content_string
+    again = ops.site()
+    assert re.search(r"changed=[1-9]", again) is None, f"the run after changed something: {again}"
+    return back
+
+
+def test_a_run_interrupted_after_a_follower_went_down_is_finished_by_the_next(
+        ops: Operations, measurements: list[str]) -> None:
+    before = ops.pids()
+    with ops.traffic.span("interrupted (SIGINT after a follower went down)") as span:
+        ops.settings["zookeeper_tick_time"] = 3000
+        interrupted = interrupt_site(ops, "follower-down", signal.SIGINT)
+        back = finish_interrupted(ops, interrupted, 3000)
+    ops.check(span)
+    after = ops.pids()
+    assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
+    measurements.append(f"interrupted by SIGINT after a follower went down: healthy again "
+                        f"{back:.2f} s after the interrupt, by itself")
+
+
+def test_a_run_killed_while_the_leader_restarts_is_finished_by_the_next(
+        ops: Operations, measurements: list[str]) -> None:
+    before = ops.pids()
+    with ops.traffic.span("interrupted (SIGKILL while the leader restarts)") as span:
+        ops.settings["zookeeper_tick_time"] = 3500
+        interrupted = interrupt_site(ops, "leader-down", signal.SIGKILL)
+        back = finish_interrupted(ops, interrupted, 3500)
+    ops.check(span)
+    after = ops.pids()
+    assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
+    measurements.append(f"interrupted by SIGKILL while the leader restarted: healthy again "
+                        f"{back:.2f} s after the kill, by itself")
+
+
 def test_no_acknowledged_write_is_lost_on_any_server(ops: Operations) -> None:
-    assert len(ops.measurements) == 5, "an operation above did not complete"
+    assert len(ops.measurements) == 7, "an operation above did not complete"
     acked = dict(ops.traffic.acked)
     assert len(acked) > 1000, f"only {len(acked)} writes acknowledged"
     for name in ops.members:

@@ -39,7 +39,7 @@ paths: {description: "path: {exists, type, owner, group, mode, checksum, target}
 content: {description: "path: text of each I(read) file that exists", type: dict}
 user: {description: "{exists, group, home, shell} of I(user)", type: dict}
 group_exists: {description: Whether I(group) exists, type: bool}
-service: {description: "{enabled, active, main_pid}", type: dict}
+service: {description: "{enabled, active, main_pid, started (epoch seconds or null)}", type: dict}
 stale: {description: A config file changed after the running server started, type: bool}
 mode: {description: The server's srvr mode (leader, follower, ...) or null, type: str}
 """
@@ -50,6 +50,7 @@ import os
 import pwd
 import stat
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import srvr_at
@@ -106,24 +107,31 @@ def group_exists(group: str) -> bool:
 
 def unit(service: str) -> dict:
     proc = subprocess.run(
-        ["systemctl", "show", service, "--property=UnitFileState,ActiveState,MainPID"],
+        ["systemctl", "show", service,
+         "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"],
         capture_output=True, text=True, check=False)
     props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     return {"enabled": props.get("UnitFileState") == "enabled",
             "active": props.get("ActiveState") == "active",
-            "main_pid": int(props.get("MainPID") or 0)}
+            "main_pid": int(props.get("MainPID") or 0),
+            "started": wall_clock(int(props.get("ExecMainStartTimestampMonotonic") or 0))}
 
 
-def stale(main_pid: int, files: list[str]) -> bool:
+def wall_clock(monotonic_usec: int) -> float | None:
+    """The wall-clock time of a CLOCK_MONOTONIC timestamp in microseconds (systemd's record
+    of when the unit's main process started), or None for none."""
+    if not monotonic_usec:
+        return None
+    return time.time() - time.monotonic() + monotonic_usec / 1e6
+
+
+def stale(service: dict, files: list[str]) -> bool:
     """True when one of `files` changed after the running server started: a change whose
-    restart never happened (say, an earlier run failed before its handlers ran)."""
-    if not main_pid:
+    restart never happened (say, an earlier run failed or was interrupted before its
+    handlers ran). The start is systemd's, to the microsecond."""
+    if not service["main_pid"] or service["started"] is None:
         return False
-    try:
-        started = os.stat(f"/proc/{main_pid}").st_mtime
-    except OSError:
-        return False
-    return any(os.path.exists(f) and os.stat(f).st_mtime > started + 1 for f in files)
+    return any(os.path.exists(f) and os.stat(f).st_mtime > service["started"] for f in files)
 
 
 def main() -> None:
@@ -155,7 +163,7 @@ def main() -> None:
         user=account(params["user"]),
         group_exists=group_exists(params["group"]),
         service=service,
-        stale=stale(service["main_pid"], params["config_files"]),
+        stale=stale(service, params["config_files"]),
         mode=srvr_at(params["endpoint"])["mode"] if service["active"] else None,
     )
 

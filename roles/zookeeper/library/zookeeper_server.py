@@ -17,6 +17,8 @@ description:
     quorum.
   - A server that does not serve in time fails the task with the last srvr answer,
     the unit's state, its journal (the JVM's own output) and the tail of the server's log.
+  - In check mode it restarts nothing and waits for nothing; it reports whether a run would
+    restart the server.
 options:
   host: {type: str, default: 127.0.0.1, description: Address the client port listens on.}
   port: {type: int, default: 2181, description: Client port.}
@@ -155,6 +157,13 @@ def main() -> None:
     )
     params = module.params
     endpoint = f"{params['host']}:{params['port']}"
+    if module.check_mode:
+        # Check mode restarts nothing and waits for nothing: it says what a run would do.
+        status = srvr_at(endpoint)
+        would = params["restart"] and not (params["defer_leader"] and status["mode"] == "leader")
+        module.exit_json(changed=would, restarted=would, mode=status["mode"], waited=0.0,
+                         msg=f"check mode: {endpoint} {'would restart' if would else 'unchanged'}"
+                             f" (now {status['mode'] or status['error']})")
     if params["wait_ensemble"]:
         ok, detail, leader = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
                                   params["timeout"])
@@ -176,13 +185,12 @@ def main() -> None:
                         f"{params['timeout']:g} s ({detail}); restarting now could cost the "
                         "quorum. Bring every member back, then run again.",
                     restarted=False, waited=0.0)
-        if not module.check_mode:
-            proc = subprocess.run(["systemctl", "restart", params["service"]],
-                                  capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                module.fail_json(msg=f"systemctl restart {params['service']} failed: "
-                                     f"{proc.stderr.strip()}", restarted=False, waited=0.0)
-            restarted = True
+        proc = subprocess.run(["systemctl", "restart", params["service"]],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            module.fail_json(msg=f"systemctl restart {params['service']} failed: "
+                                 f"{proc.stderr.strip()}", restarted=False, waited=0.0)
+        restarted = True
     wanted = {"standalone"} if params["members"] == 1 else SERVING
     started = time.monotonic()
 

@@ -1,0 +1,40 @@
+"""Unit tests of zookeeper_probe's pending-restart check: a configuration file written after
+the running server started (systemd's start time, to the microsecond) means a restart is due."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+ROLE = Path(__file__).resolve().parent.parent
+
+
+def load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+load("ansible.module_utils.zookeeper_4lw", ROLE / "module_utils" / "zookeeper_4lw.py")
+probe = load("zookeeper_probe", ROLE / "library" / "zookeeper_probe.py")
+
+
+def test_a_monotonic_timestamp_of_now_is_now_on_the_wall_clock() -> None:
+    assert abs(probe.wall_clock(time.monotonic_ns() // 1000) - time.time()) < 0.05
+    assert probe.wall_clock(0) is None
+
+
+def test_stale_only_when_a_file_changed_after_the_server_started(tmp_path: Path) -> None:
+    config = tmp_path / "zoo.cfg"
+    config.write_text("tickTime=2000\n")
+    written = config.stat().st_mtime
+    files = [str(config), str(tmp_path / "jaas.conf")]  # a file that does not exist is skipped
+    assert not probe.stale({"main_pid": 42, "started": written + 0.001}, files)
+    assert probe.stale({"main_pid": 42, "started": written - 0.2}, files)
+    assert not probe.stale({"main_pid": 0, "started": None}, files)
