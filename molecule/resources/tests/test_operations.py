@@ -278,32 +278,25 @@ def finish_interrupted(ops: Operations, interrupted: float, tick: int) -> float:
     return back
 
 
-def test_a_run_interrupted_after_a_follower_went_down_is_finished_by_the_next(
-        ops: Operations, measurements: list[str]) -> None:
+INTERRUPTIONS = {
+    "SIGINT after a follower went down": ("follower-down", signal.SIGINT, 3000),
+    "SIGKILL while the leader restarts": ("leader-down", signal.SIGKILL, 3500),
+}
+
+
+@pytest.mark.parametrize("how", INTERRUPTIONS, ids=["sigint-follower", "sigkill-leader"])
+def test_an_interrupted_run_is_finished_by_the_next(
+        ops: Operations, measurements: list[str], how: str) -> None:
+    when, sig, tick = INTERRUPTIONS[how]
     before = ops.pids()
-    with ops.traffic.span("interrupted (SIGINT after a follower went down)") as span:
-        ops.settings["zookeeper_tick_time"] = 3000
-        interrupted = interrupt_site(ops, "follower-down", signal.SIGINT)
-        back = finish_interrupted(ops, interrupted, 3000)
+    with ops.traffic.span(f"interrupted ({how})") as span:
+        ops.settings["zookeeper_tick_time"] = tick
+        interrupted = interrupt_site(ops, when, sig)
+        back = finish_interrupted(ops, interrupted, tick)
     ops.check(span)
     after = ops.pids()
     assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
-    measurements.append(f"interrupted by SIGINT after a follower went down: healthy again "
-                        f"{back:.2f} s after the interrupt, by itself")
-
-
-def test_a_run_killed_while_the_leader_restarts_is_finished_by_the_next(
-        ops: Operations, measurements: list[str]) -> None:
-    before = ops.pids()
-    with ops.traffic.span("interrupted (SIGKILL while the leader restarts)") as span:
-        ops.settings["zookeeper_tick_time"] = 3500
-        interrupted = interrupt_site(ops, "leader-down", signal.SIGKILL)
-        back = finish_interrupted(ops, interrupted, 3500)
-    ops.check(span)
-    after = ops.pids()
-    assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
-    measurements.append(f"interrupted by SIGKILL while the leader restarted: healthy again "
-                        f"{back:.2f} s after the kill, by itself")
+    measurements.append(f"interrupted by {how}: healthy again {back:.2f} s later, by itself")
 
 
 def test_no_acknowledged_write_is_lost_on_any_server(ops: Operations) -> None:
