@@ -265,10 +265,11 @@ def ensemble_for(inventory: str) -> Ensemble:
 # needs the operations scenario's spare hosts; the Vagrant suite the Vagrant lab.
 ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
            "test_check_mode.py": "default", "test_unreachable.py": "default",
-           "test_operations.py": "operations", "test_vagrant.py": "vagrant"}
+           "test_operations.py": "operations", "test_partitions.py": "operations",
+           "test_vagrant.py": "vagrant"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's).
-SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_operations.py"},
+SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
                    "vagrant": {"test_vagrant.py", "test_ensemble.py"}}
 
 
@@ -280,6 +281,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
              "test_bad_inventories.py": 1, "test_startup_failure.py": 1, "test_check_mode.py": 1,
              "test_unreachable.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
+             "test_partitions.py": 3,
              "test_operations.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")

@@ -78,8 +78,8 @@ def test_three_members_defaults(three: dict) -> None:
         }
     cfg = configs["zookeeper01"]
     assert cfg["tickTime"] == "2000"
-    assert cfg["initLimit"] == "10"
-    assert cfg["syncLimit"] == "5"
+    assert cfg["initLimit"] == "5"
+    assert cfg["syncLimit"] == "2"
     assert cfg["dataDir"] == "/var/lib/zookeeper"
     assert cfg["clientPort"] == "2181"
     assert cfg["maxClientCnxns"] == "60"
