@@ -264,7 +264,7 @@ def ensemble_for(inventory: str) -> Ensemble:
 # distribution or install method (default, or a lab run, is enough); the operations suite
 # needs the operations scenario's spare hosts; the Vagrant suite the Vagrant lab.
 ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
-           "test_check_mode.py": "default", "test_unreachable.py": "default",
+           "test_check_mode.py": "default", "test_faults_at_start.py": "default",
            "test_operations.py": "operations", "test_partitions.py": "operations",
            "test_vagrant.py": "vagrant"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
@@ -279,7 +279,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ensemble) last."""
     order = {"test_hosts.py": 0, "test_vagrant.py": 0, "test_refusals.py": 1,
              "test_bad_inventories.py": 1, "test_startup_failure.py": 1, "test_check_mode.py": 1,
-             "test_unreachable.py": 1,
+             "test_faults_at_start.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_partitions.py": 3,
              "test_operations.py": 4}

@@ -179,9 +179,17 @@ def test_a_cut_off_follower_costs_no_election_and_its_client_moves_on(
     assert gap <= limit(ensemble), f"{gap:.2f} s without a write; limit {limit(ensemble):.2f} s"
 
 
+def snapshots(ensemble: Ensemble, member: Member) -> int:
+    return int(ensemble.host(member).check_output(
+        "ls /var/lib/zookeeper/version-2 | grep -c '^snapshot\\.' || true"))
+
+
 def test_a_loaded_ensemble_does_not_flap(ensemble: Ensemble, traffic: Traffic) -> None:
-    """A few hundred 1 KiB writes a second for 20 s on the same timing: no election, every
-    server serving throughout."""
+    """Hundreds of 1 KiB writes a second for 20 s on the same timing, the followers writing
+    snapshots meanwhile (the scenario sets snapCount 2000): no election, every server serving
+    throughout."""
+    follower = next(m for m in ensemble.members if m != ensemble.leader())
+    before = snapshots(ensemble, follower)
     loaders = [connect(ensemble.members) for _ in range(3)]
     payload = b"x" * 1024
     with traffic.span("load") as span:
@@ -198,6 +206,8 @@ def test_a_loaded_ensemble_does_not_flap(ensemble: Ensemble, traffic: Traffic) -
         client.close()
     rate = count / (span.end - span.start)
     assert rate > 200, f"only {rate:.0f} writes/s"
+    written = snapshots(ensemble, follower) - before
+    assert written >= 2, f"{follower.name} wrote {written} snapshots under the load"
     assert traffic.elections(span) == 0, "the loaded ensemble elected"
     serving = [s.serving for s in traffic.samples if span.start <= s.at <= span.end]
     assert serving and min(serving) == len(ensemble.members), f"a server stopped serving: {serving}"

@@ -261,6 +261,25 @@ def zookeeper_differs(found: Mapping[str, Any] | None, want: Mapping[str, Any]) 
     return False
 
 
+SERVING_MODES = ("leader", "follower", "standalone")
+
+
+def zookeeper_down(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]],
+                   unit_path: str) -> dict[str, list[str]]:
+    """The hosts whose zookeeper_probe found ZooKeeper deployed (its unit there) but not
+    serving, and those that serve: {'down': [...], 'serving': [...]}. A new host (no unit
+    yet) is neither."""
+    down: list[str] = []
+    serving: list[str] = []
+    for host in hosts:
+        probe = hostvars[host].get("__zookeeper_probe") or {}
+        if probe.get("mode") in SERVING_MODES:
+            serving.append(host)
+        elif (probe.get("paths") or {}).get(unit_path, {}).get("exists"):
+            down.append(host)
+    return {"down": down, "serving": serving}
+
+
 class FilterModule:
     """ZooKeeper filters."""
 
@@ -271,4 +290,5 @@ class FilterModule:
             "zookeeper_sha512": zookeeper_sha512,
             "zookeeper_problems": zookeeper_problems,
             "zookeeper_differs": zookeeper_differs,
+            "zookeeper_down": zookeeper_down,
         }

@@ -14,6 +14,7 @@ from zookeeper import (
     HOSTS_BEGIN,
     HOSTS_END,
     zookeeper_differs,
+    zookeeper_down,
     zookeeper_etc_hosts,
     zookeeper_members,
     zookeeper_problems,
@@ -219,3 +220,15 @@ PROBED = {"exists": True, "type": "file", "owner": "root", "group": "zookeeper",
 ])
 def test_differs_compares_only_what_a_task_would_set(found, want, differs) -> None:
     assert zookeeper_differs(found, want) is differs
+
+
+def test_down_members_are_the_deployed_ones_that_do_not_serve() -> None:
+    unit = "/etc/systemd/system/zookeeper.service"
+
+    def probe(mode: str | None, deployed: bool) -> dict:
+        return {"__zookeeper_probe": {"mode": mode, "paths": {unit: {"exists": deployed}}}}
+
+    hostvars = {"zk1": probe("leader", True), "zk2": probe(None, True),
+                "zk3": probe("follower", True), "zk4": probe(None, False), "zk5": {}}
+    assert zookeeper_down(list(hostvars), hostvars, unit) == {
+        "down": ["zk2"], "serving": ["zk1", "zk3"]}
