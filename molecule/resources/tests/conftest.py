@@ -85,6 +85,10 @@ class Ensemble:
                 controlpersist=60)
         return self._hosts[member.name]
 
+    def container(self, member: Member) -> str:
+        """The lab container a member runs in (tools/lab names it <lab>-<member>)."""
+        return f"{self.hostvars[member.name]['zk_lab_name']}-{member.name}"
+
     def servers(self) -> list[zk_status.Server]:
         return [zk_status.Server(m.name, m.address, m.port) for m in self.members]
 

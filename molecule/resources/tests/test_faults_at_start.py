@@ -22,7 +22,7 @@ def test_a_member_that_does_not_answer_stops_the_change_before_any_host_changes(
     ensemble.wait_healthy()
     victim = ensemble.members[1]
     others = [m for m in ensemble.members if m != victim]
-    container = f"{ensemble.hostvars[victim.name]['zk_lab_name']}-{victim.name}"
+    container = ensemble.container(victim)
     before = ensemble.snapshot(others)
     podman("pause", container)
     try:

@@ -34,11 +34,10 @@ FIGURES: dict[str, float] = {}
 
 
 def route(ensemble: Ensemble, member: Member, op: str, addresses: list[str]) -> None:
-    container = f"{ensemble.hostvars[member.name]['zk_lab_name']}-{member.name}"
     for address in addresses:
-        subprocess.run(["podman", "--runtime", "runc", "exec", container, "ip", "route", op,
-                        "blackhole", f"{address}/32"], capture_output=True, timeout=30,
-                       check=op == "add")
+        subprocess.run(["podman", "--runtime", "runc", "exec", ensemble.container(member), "ip",
+                        "route", op, "blackhole", f"{address}/32"], capture_output=True,
+                       timeout=30, check=op == "add")
 
 
 @contextmanager
