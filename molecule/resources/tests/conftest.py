@@ -157,20 +157,37 @@ WATCHED = ("/etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/hosts "
            "/etc/systemd/system/zookeeper.service")
 
 
+def site_command(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
+                 limit: str | None = None, playbook: str = "site.yml",
+                 options: tuple[str, ...] = ()) -> list[str]:
+    """The ansible-playbook command line for one of playbooks/."""
+    return [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+            str(REPO / "playbooks" / playbook), "-e", json.dumps(extra_vars or {}),
+            *(["--limit", limit] if limit else []), *options]
+
+
+def site_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment playbooks run with: the project's ansible.cfg, no colours, `env`."""
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                **(env or {}))
+
+
 def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
              limit: str | None = None, playbook: str = "site.yml",
              options: tuple[str, ...] = (), env: dict[str, str] | None = None
              ) -> tuple[int, str]:
     """Run one of playbooks/ (with further ansible-playbook `options` and environment `env`);
     returns its exit code and its output on one line."""
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-         str(REPO / "playbooks" / playbook), "-e", json.dumps(extra_vars or {}),
-         *(["--limit", limit] if limit else []), *options],
-        capture_output=True, text=True, timeout=600, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                 **(env or {})))
+    proc = subprocess.run(site_command(inventory, extra_vars, limit, playbook, options),
+                          capture_output=True, text=True, timeout=600, check=False,
+                          env=site_env(env))
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """A Podman command on the lab's containers (with the runc runtime the labs use)."""
+    return subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True,
+                          timeout=60, check=check)
 
 
 def assert_refused(ensemble: Ensemble, name: str, before: dict[str, str], rc: int, output: str,

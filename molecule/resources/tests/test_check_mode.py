@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import REPO, Ensemble, run_site
+from conftest import REPO, Ensemble, podman, run_site
 
 CHECK = ("--check", "--diff")
 
@@ -63,5 +63,4 @@ def test_check_mode_on_a_new_host_changes_nothing_there_or_anywhere(
                         "grep -c 'zookeeper ensemble' /etc/hosts")
         assert left.stdout.split() == ["0"], f"check mode left this on {new['name']}: {left.stdout}"
     finally:
-        subprocess.run(["podman", "--runtime", "runc", "rm", "--force", "--time=0",
-                        new["container"]], capture_output=True, timeout=60, check=False)
+        podman("rm", "--force", "--time=0", new["container"], check=False)

@@ -6,15 +6,9 @@ any host changes, naming that member."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
-from conftest import Ensemble, assert_refused, run_site
-
-
-def podman(*args: str) -> None:
-    subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True, timeout=60,
-                   check=True)
+from conftest import Ensemble, assert_refused, podman, run_site
 
 
 def test_a_member_that_does_not_answer_stops_the_change_before_any_host_changes(

@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, Ensemble, connect, run_site
+from conftest import REPO, Ensemble, connect, run_site, site_command, site_env
 from kazoo.client import KazooClient
 from zk_status import Server, load_inventory, query_all
 from zk_traffic import Span, Traffic, missing
@@ -239,13 +238,10 @@ def interrupt_site(ops: Operations, when: str, sig: signal.Signals) -> float:
     modes = {r["name"]: r["mode"] for r in query_all(servers, 1.0)}
     leader = next(n for n, m in modes.items() if m == "leader")
     watched = [s for s in servers if (s.name == leader) == (when == "leader-down")]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     log = ops.workdir / f"interrupted-{sig.name}.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(ops.inventory()),
-             str(REPO / "playbooks" / "site.yml")],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(site_command(ops.inventory()), stdout=out,
+                                stderr=subprocess.STDOUT, env=site_env(), start_new_session=True)
         deadline = time.monotonic() + 180
         try:
             while all(r["mode"] in {"leader", "follower"} for r in query_all(watched, 0.5)):

@@ -13,7 +13,6 @@ election and the client (machine-independent: it checks the defaults, the gap ch
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Ensemble, Member, connect
+from conftest import Ensemble, Member, connect, podman
 from kazoo.client import KazooClient
 from zk_status import build_report, query_all
 from zk_traffic import Traffic, missing
@@ -35,9 +34,8 @@ FIGURES: dict[str, float] = {}
 
 def route(ensemble: Ensemble, member: Member, op: str, addresses: list[str]) -> None:
     for address in addresses:
-        subprocess.run(["podman", "--runtime", "runc", "exec", ensemble.container(member), "ip",
-                        "route", op, "blackhole", f"{address}/32"], capture_output=True,
-                       timeout=30, check=op == "add")
+        podman("exec", ensemble.container(member), "ip", "route", op, "blackhole",
+               f"{address}/32", check=op == "add")
 
 
 @contextmanager
