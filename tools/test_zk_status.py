@@ -554,6 +554,14 @@ all:
         zookeeper_extra:
           hosts:
             zookeeper03:
+            # SSH through a forwarded port; the members' own address is zookeeper_address.
+            zookeeper04:
+              ansible_host: 127.0.0.1
+              zookeeper_address: 10.0.0.14
+            # The client port bound to one address.
+            zookeeper05:
+              ansible_host: 10.0.0.15
+              zookeeper_client_port_address: 10.0.1.15
     empty_group: {}
     web:
       hosts:
@@ -570,6 +578,8 @@ def test_servers_from_inventory(tmp_path) -> None:
         zk_status.Server("zookeeper01", "10.0.0.11", 2181),
         zk_status.Server("zookeeper02", "10.0.0.12", 2182),
         zk_status.Server("zookeeper03", "zookeeper03", 2181),
+        zk_status.Server("zookeeper04", "10.0.0.14", 2181),
+        zk_status.Server("zookeeper05", "10.0.1.15", 2181),
     ]
     assert zk_status.servers_from_inventory(str(path), "web") == [
         zk_status.Server("web01", "web01", 2181)
@@ -604,7 +614,9 @@ def test_main_inventory_end_to_end(tmp_path, fake_zk, refused_port: int, capsys)
         "zookeeper:\n"
         "  hosts:\n"
         f"    zk-a: {{ansible_host: 127.0.0.1, zookeeper_client_port: {leader}}}\n"
-        f"    zk-b: {{ansible_host: 127.0.0.1, zookeeper_client_port: {follower}}}\n"
+        # Only its zookeeper_address answers (nothing listens on 127.0.0.2).
+        f"    zk-b: {{ansible_host: 127.0.0.2, zookeeper_address: 127.0.0.1,"
+        f" zookeeper_client_port: {follower}}}\n"
         f"    zk-c: {{ansible_host: 127.0.0.1, zookeeper_client_port: {refused_port}}}\n"
     )
     assert zk_status.main(["-i", str(path), "--json", "--timeout", "1"]) == 1

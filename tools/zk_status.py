@@ -464,12 +464,25 @@ def group_known(data: Mapping[str, Any], group: str) -> bool:
     )
 
 
+def client_address(name: str, hostvars: dict[str, Any]) -> str:
+    """Where a member's client port answers, as the role configures it.
+
+    ``zookeeper_client_port_address`` when the port is bound to one address; else the
+    member's address as the role takes it: ``zookeeper_address``, else ``ansible_host``
+    (which may only be where SSH answers), else the inventory hostname.
+    """
+    bound = str(hostvars.get("zookeeper_client_port_address") or "")
+    if bound and bound not in ("0.0.0.0", "::"):
+        return bound
+    return str(hostvars.get("zookeeper_address") or hostvars.get("ansible_host") or name)
+
+
 def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server]:
     """Servers of ``group`` in the Ansible inventory at ``path``.
 
-    Address is the ``ansible_host`` hostvar (else the inventory hostname),
-    port is ``zookeeper_client_port`` (else 2181), name is the inventory
-    hostname.  Raises ``UsageError`` for a missing or empty group.
+    Address is the one clients reach (``client_address``), port is
+    ``zookeeper_client_port`` (else 2181), name is the inventory hostname.
+    Raises ``UsageError`` for a missing or empty group.
     """
     data = load_inventory(path)
     if not group_known(data, group):
@@ -481,7 +494,7 @@ def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server
     servers = []
     for name in names:
         hv = hostvars.get(name) or {}
-        address = str(hv.get("ansible_host") or name)
+        address = client_address(name, hv)
         port_value = hv.get("zookeeper_client_port", DEFAULT_PORT)
         servers.append(Server(name, address, parse_port(port_value, name)))
     return servers

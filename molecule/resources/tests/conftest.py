@@ -56,7 +56,7 @@ class Ensemble:
                         for h in zk_status.group_hosts(data, GROUP)}
         self.hostvars: dict[str, dict[str, Any]] = hostvars
         self.members = [
-            Member(h, str(v.get("ansible_host", h)), int(v["zookeeper_id"]),
+            Member(h, zk_status.client_address(h, v), int(v["zookeeper_id"]),
                    int(v.get("zookeeper_client_port", 2181)))
             for h, v in self.hostvars.items()]
         self._hosts: dict[str, Any] = {}
@@ -78,7 +78,7 @@ class Ensemble:
             key = str(hv.get("ansible_ssh_private_key_file")
                       or hv.get("ansible_private_key_file") or "")
             self._hosts[member.name] = testinfra.get_host(
-                f"ssh://{hv.get('ansible_user', 'root')}@{member.address}:"
+                f"ssh://{hv.get('ansible_user', 'root')}@{hv.get('ansible_host', member.name)}:"
                 f"{hv.get('ansible_port', 22)}",
                 ssh_identity_file=key or None,
                 ssh_extra_args=str(hv.get("ansible_ssh_common_args", "")),
