@@ -12,12 +12,14 @@ Podman runs with the runc runtime (crun fails on these machines, see LAB-NOTES).
 from __future__ import annotations
 
 import argparse
+import email.utils
 import gzip
 import hashlib
 import io
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("ZK_LAB_STATE", REPO / ".lab"))
@@ -40,6 +43,9 @@ IMAGE_PACKAGES = [
 ]
 # ZooKeeper 3.4.13 as Debian 11 ships it: the jars a QuorumPeerMain needs at run time.
 MIRROR_VERSION = "3.4.13"
+# What Debian's changelog of that build (3.4.13-6+deb11u1, SOURCES.txt) lists as fixed beyond
+# Apache's 3.4.13: deployments from the mirror say so in zookeeper_build_fixes.
+MIRROR_BUILD_FIXES = ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981"]
 MIRROR_DEBIAN_PACKAGE = "libzookeeper-java"
 MIRROR_JARS = {
     "zookeeper-3.4.13.jar": None,  # top level of the release, as upstream lays it out
@@ -48,6 +54,10 @@ MIRROR_JARS = {
     "slf4j-log4j12-1.7.30.jar": "lib",
     "jline-1.0.jar": "lib",
 }
+# Written beside the tarball and into it: which Debian package and version each jar comes
+# from, and the CVE fixes the packages' changelogs name. Written last: a mirror without it is
+# incomplete (or older than the manifest) and is rebuilt.
+MIRROR_MANIFEST = "SOURCES.txt"
 MIRROR_PORT = 8080
 MIRROR_HOST_OCTET = 250
 DISTROS = {"bullseye": "11", "bookworm": "12"}
@@ -265,12 +275,48 @@ def mirror_tarball() -> Path:
     return mirror_dir() / f"zookeeper-{MIRROR_VERSION}" / f"zookeeper-{MIRROR_VERSION}.tar.gz"
 
 
+def mirror_complete(tarball: Path) -> bool:
+    """The tarball, its .sha512 (matching it) and the manifest beside it are all there."""
+    checksum = tarball.with_name(tarball.name + ".sha512")
+    manifest = tarball.with_name(MIRROR_MANIFEST)
+    if not (tarball.is_file() and checksum.is_file() and manifest.is_file()):
+        return False
+    expected = checksum.read_text().split()[:1]
+    return expected == [hashlib.sha512(tarball.read_bytes()).hexdigest()]
+
+
+# Run in a Debian 11 container with /out mounted: installs the package, then copies each jar
+# (MIRROR_JARS, passed as arguments), the binary package and version dpkg says it belongs to,
+# and that package's changelog.
+MIRROR_COLLECT_SCRIPT = r"""set -e
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$PACKAGE" >/dev/null
+. /etc/os-release
+echo "Debian $VERSION" > /out/distribution
+: > /out/packages.tsv
+mkdir -p /out/changelogs
+for jar in "$@"; do
+    cp -L "/usr/share/java/$jar" /out/
+    owner=$(dpkg-query -S "/usr/share/java/$jar" | head -n 1)
+    pkg=${owner%%: *}
+    pkg=${pkg%%:*}
+    fields=$(dpkg-query -W -f='${Package}\t${Version}\t${source:Package}' "$pkg")
+    printf '%s\t%s\n' "$jar" "$fields" >> /out/packages.tsv
+    if [ -f "/usr/share/doc/$pkg/changelog.Debian.gz" ]; then
+        cp "/usr/share/doc/$pkg/changelog.Debian.gz" "/out/changelogs/$pkg.gz"
+    fi
+done
+"""
+
+
 def build_mirror(lab: Lab) -> Path:
     """Assemble zookeeper-3.4.13.tar.gz in the upstream layout from Debian 11's jars
-    (whatever the lab's own distribution: Debian 12 ships ZooKeeper 3.8)."""
+    (whatever the lab's own distribution: Debian 12 ships ZooKeeper 3.8), with a manifest
+    of the Debian packages they come from."""
     tarball = mirror_tarball()
     checksum = tarball.with_name(tarball.name + ".sha512")
-    if tarball.exists() and checksum.exists():
+    manifest = tarball.with_name(MIRROR_MANIFEST)
+    if mirror_complete(tarball):
         return tarball
     bullseye = Lab(lab.name, lab.subnet, lab.hosts, "bullseye", lab.prefix)
     build_base_image(bullseye)
@@ -278,24 +324,162 @@ def build_mirror(lab: Lab) -> Path:
     log(f"building the offline mirror: zookeeper-{MIRROR_VERSION}.tar.gz from Debian 11's "
         f"{MIRROR_DEBIAN_PACKAGE}")
     with tempfile.TemporaryDirectory() as tmp:
-        copy = " ".join(f"/usr/share/java/{jar}" for jar in MIRROR_JARS)
-        podman("run", "--rm", *RUN_LIMITS, "-v", f"{tmp}:/out", image, "sh", "-c",
-               "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-               f"--no-install-recommends {MIRROR_DEBIAN_PACKAGE} >/dev/null && "
-               f"cp -L {copy} /out/", timeout=1800)
-        data = release_tarball(Path(tmp))
+        podman("run", "--rm", *RUN_LIMITS, "-v", f"{tmp}:/out", "-e",
+               f"PACKAGE={MIRROR_DEBIAN_PACKAGE}", image, "sh", "-c", MIRROR_COLLECT_SCRIPT,
+               "collect", *MIRROR_JARS, timeout=1800)
+        text = mirror_manifest(*read_collected(Path(tmp)))
+        data = release_tarball(Path(tmp), text)
     tarball.parent.mkdir(parents=True, exist_ok=True)
-    tarball.write_bytes(data)
-    checksum.write_text(f"{hashlib.sha512(data).hexdigest()}  {tarball.name}\n")
+    # The manifest marks a finished build: it goes first and comes back last.
+    manifest.unlink(missing_ok=True)
+    write_atomically(tarball, data)
+    write_atomically(checksum, f"{hashlib.sha512(data).hexdigest()}  {tarball.name}\n".encode())
+    write_atomically(manifest, text.encode())
     return tarball
 
 
-def release_tarball(jars: Path) -> bytes:
-    """A reproducible .tar.gz laid out like an upstream ZooKeeper 3.4 release."""
+def write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class JarSource:
+    """One jar of the mirror and the Debian binary package it was taken from."""
+
+    jar: str
+    package: str
+    version: str
+    source: str
+    sha512: str
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    """A Debian changelog entry that names CVEs."""
+
+    version: str
+    distribution: str
+    date: str  # YYYY-MM-DD, or "" if the trailer line did not parse
+    cves: tuple[str, ...]
+
+
+CHANGELOG_HEADER = re.compile(r"^(\S+) \(([^)\s]+)\) ([^;]+);")
+CHANGELOG_TRAILER = re.compile(r"^ -- .*?>  (.+)$")
+CVE_ID = re.compile(r"CVE-\d{4}-\d{4,}")
+
+
+def changelog_cves(text: str) -> list[ChangelogEntry]:
+    """The entries of a Debian changelog that name CVE ids, newest first, each id once."""
+    entries: list[ChangelogEntry] = []
+    version = distribution = ""
+    cves: list[str] = []
+
+    def close(date: str) -> None:
+        if version and cves:
+            entries.append(ChangelogEntry(version, distribution, date, tuple(cves)))
+
+    for line in text.splitlines():
+        header = CHANGELOG_HEADER.match(line)
+        if header:
+            version, distribution, cves = header.group(2), header.group(3).strip(), []
+            continue
+        trailer = CHANGELOG_TRAILER.match(line)
+        if trailer:
+            try:
+                date = email.utils.parsedate_to_datetime(trailer.group(1).strip()).date()
+            except (TypeError, ValueError):
+                close("")
+            else:
+                close(date.isoformat())
+            version, cves = "", []
+            continue
+        for cve in CVE_ID.findall(line):
+            if cve not in cves:
+                cves.append(cve)
+    close("")  # an entry without its trailer (a truncated changelog)
+    return entries
+
+
+def read_collected(out: Path) -> tuple[str, list[JarSource], dict[str, list[ChangelogEntry]]]:
+    """What MIRROR_COLLECT_SCRIPT left in `out`: the distribution, one JarSource per jar (in
+    MIRROR_JARS order) and the CVE entries of each package's changelog."""
+    distribution = (out / "distribution").read_text().strip()
+    rows: dict[str, JarSource] = {}
+    for line in (out / "packages.tsv").read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) != 4 or not all(fields):
+            raise LabError(f"unexpected package data for the mirror: {line!r}")
+        jar, package, version, source = fields
+        sha512 = hashlib.sha512((out / jar).read_bytes()).hexdigest()
+        rows[jar] = JarSource(jar, package, version, source or package, sha512)
+    missing = [jar for jar in MIRROR_JARS if jar not in rows]
+    if missing:
+        raise LabError(f"no Debian package found for {', '.join(missing)}")
+    changelogs: dict[str, list[ChangelogEntry]] = {}
+    for source in rows.values():
+        path = out / "changelogs" / f"{source.package}.gz"
+        if source.package not in changelogs and path.is_file():
+            changelogs[source.package] = changelog_cves(
+                gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"))
+    return distribution, [rows[jar] for jar in MIRROR_JARS], changelogs
+
+
+def mirror_manifest(distribution: str, jars: list[JarSource],
+                    changelogs: dict[str, list[ChangelogEntry]]) -> str:
+    """SOURCES.txt: each jar of the lab's tarball, the Debian package and version it comes
+    from, and the CVE fixes those packages' changelogs name. The same bytes for the same
+    packages, so the tarball stays reproducible."""
+    top = f"zookeeper-{MIRROR_VERSION}"
+    title = f"{top}: where each jar comes from"
+    lines = [
+        title,
+        "=" * len(title),
+        "",
+        f"This is Debian's patched build of ZooKeeper {MIRROR_VERSION} (with the CVE fixes its",
+        "changelog lists, below), NOT Apache's release: the jars were taken from the binary",
+        f"packages of {distribution} named here and laid out like an Apache release for the",
+        "project's offline lab and tests. Do not use it outside the lab.",
+        "",
+    ]
+    paths = [f"{top}/{sub + '/' if sub else ''}{jar.jar}"
+             for jar, sub in ((j, MIRROR_JARS[j.jar]) for j in jars)]
+    width = max(len(p) for p in paths)
+    pwidth = max(len(j.package) for j in jars)
+    lines.append(f"{'jar':<{width}}  {'Debian package':<{pwidth}}  version")
+    for path, jar in zip(paths, jars):
+        lines.append(f"{path:<{width}}  {jar.package:<{pwidth}}  {jar.version}")
+    lines += ["", "CVE fixes named in each package's changelog "
+              "(/usr/share/doc/<package>/changelog.Debian.gz):"]
+    seen: set[str] = set()
+    for jar in jars:
+        if jar.package in seen:
+            continue
+        seen.add(jar.package)
+        lines.append(f"  {jar.package} {jar.version}:")
+        entries = changelogs.get(jar.package)
+        if entries is None:
+            lines.append("    (no changelog found in the package)")
+        elif not entries:
+            lines.append("    (none named)")
+        for entry in entries or []:
+            when = f" ({entry.date})" if entry.date else ""
+            lines.append(f"    {entry.version}{when}: {', '.join(entry.cves)}")
+    lines += ["", "sha512 of each jar:"]
+    for path, jar in zip(paths, jars):
+        lines.append(f"{jar.sha512}  {path}")
+    return "\n".join(lines) + "\n"
+
+
+def release_tarball(jars: Path, manifest: str) -> bytes:
+    """A reproducible .tar.gz laid out like an upstream ZooKeeper 3.4 release, with the
+    manifest (SOURCES.txt) at its top."""
     top = f"zookeeper-{MIRROR_VERSION}"
     entries: list[tuple[str, bytes, int]] = []
     for jar, sub in MIRROR_JARS.items():
         entries.append((f"{top}/{sub + '/' if sub else ''}{jar}", (jars / jar).read_bytes(), 0o644))
+    entries.append((f"{top}/{MIRROR_MANIFEST}", manifest.encode(), 0o644))
     mirror_templates = TEMPLATES / "mirror"
     for path in sorted(mirror_templates.rglob("*")):
         if path.is_file():
@@ -412,6 +596,12 @@ def remove_lab(lab: Lab) -> None:
         podman("network", "rm", "-f", lab.network)
 
 
+def mirror_vars(lab: Lab) -> dict[str, Any]:
+    """The ZooKeeper variables that point a deployment at the lab's offline mirror."""
+    return {"zookeeper_version": MIRROR_VERSION, "zookeeper_mirror": lab.mirror_url,
+            "zookeeper_build_fixes": MIRROR_BUILD_FIXES}
+
+
 def write_inventory(lab: Lab, path: Path) -> None:
     """The inventory Ansible uses for this lab; the same bytes on every `up`."""
     key = os.path.relpath(ssh_key_path(), path.parent)
@@ -428,10 +618,9 @@ def write_inventory(lab: Lab, path: Path) -> None:
     for index, member in enumerate(lab.members, start=1):
         lines += [f"        {member}:", f"          ansible_host: {lab.address(member)}",
                   f"          zookeeper_id: {index}"]
+    lines += ["      vars:"]
+    lines += [f"        {key}: {json.dumps(value)}" for key, value in mirror_vars(lab).items()]
     lines += [
-        "      vars:",
-        f"        zookeeper_version: \"{MIRROR_VERSION}\"",
-        f"        zookeeper_mirror: {lab.mirror_url}",
         "  vars:",
         "    ansible_user: root",
         f"    ansible_ssh_private_key_file: \"{{{{ inventory_dir }}}}/{key}\"",

@@ -17,6 +17,7 @@ provides what that route needs and Vagrant does not make:
 from __future__ import annotations
 
 import glob
+import json
 import os
 import socket
 import subprocess
@@ -25,7 +26,8 @@ from pathlib import Path
 
 from lab import (
     MIRROR_VERSION, MIRROR_PORT, PODMAN, Lab, LabError, build_base_image, build_derived_image,
-    build_mirror, ensure_network, image_exists, log, require_tools, start_mirror, wait_for_port,
+    build_mirror, ensure_network, image_exists, log, mirror_vars, require_tools, start_mirror,
+    wait_for_port,
 )
 
 # The image the Vagrantfile's docker provider boots (its IMAGE constant names the same).
@@ -118,11 +120,6 @@ def ensure_api(timeout: float = 30) -> Path:
     return API_SOCKET
 
 
-def mirror_vars(lab: Lab) -> dict[str, str]:
-    """The ZooKeeper variables that point a deployment at the lab's offline mirror."""
-    return {"zookeeper_version": MIRROR_VERSION, "zookeeper_mirror": lab.mirror_url}
-
-
 def write_mirror_vars(lab: Lab, path: Path) -> None:
     lines = [
         "---",
@@ -133,7 +130,7 @@ def write_mirror_vars(lab: Lab, path: Path) -> None:
         "# Removed by `tools/lab down` (`make vagrant-lab-down`).",
         "zookeeper:",
         "  vars:",
-        *(f'    {key}: "{value}"' for key, value in mirror_vars(lab).items()),
+        *(f"    {key}: {json.dumps(value)}" for key, value in mirror_vars(lab).items()),
     ]
     text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text() != text:

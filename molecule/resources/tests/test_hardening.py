@@ -3,14 +3,17 @@ and the host firewall."""
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import Ensemble, Member, run_site
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoAuthError
+from kazoo.exceptions import AuthFailedError, KazooException
+from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl
 
 
@@ -24,24 +27,84 @@ def sasl_client(ensemble: Ensemble, members: list[Member]) -> KazooClient:
     return client
 
 
+def outcome(call: Callable[[], Any]) -> str:
+    """What a client call came to: "allowed", or the name of the error it got."""
+    try:
+        call()
+    except KazooException as err:
+        return type(err).__name__
+    return "allowed"
+
+
+# What a client that does not log in can do on a hardened 3.4 ensemble, znode by znode: it
+# connects, and ACLs alone decide. `exists` needs no permission; getACL needs READ since the
+# CVE-2019-0201 fix, which the tested build (Debian's 3.4.13 jars) carries.
+ANONYMOUS = {
+    "connect (no SASL login)": "allowed",
+    "create a znode under / (world:anyone)": "allowed",
+    "write and delete its own znode": "allowed",
+    "exists on a sasl:admin znode": "allowed",
+    "get on a sasl:admin znode": "NoAuthError",
+    "get_children of it": "NoAuthError",
+    "getACL of it": "NoAuthError",
+    "set it": "NoAuthError",
+    "create a child in it": "NoAuthError",
+    "delete its child": "NoAuthError",
+}
+
+
 @pytest.mark.needs("zookeeper_sasl_client_auth")
-def test_only_an_authenticated_client_reads_an_acl_protected_znode(
-        ensemble: Ensemble, client_factory: Callable[..., KazooClient]) -> None:
+def test_what_a_client_without_a_login_can_and_cannot_do(
+        ensemble: Ensemble, client_factory: Callable[..., KazooClient],
+        measurements: list[str]) -> None:
+    """ZooKeeper 3.4 does not require a login: an anonymous client connects and ACLs decide.
+    A sasl:admin znode is out of its reach, an open one is not; a wrong password is refused."""
     user = next(iter(ensemble.hostvars[ensemble.members[0].name]["zookeeper_sasl_client_users"]))
-    path = f"/secured/{uuid.uuid4().hex[:8]}"
+    run = uuid.uuid4().hex[:8]
+    path, open_path = f"/secured/{run}", f"/open-{run}"
     writer = sasl_client(ensemble, [ensemble.members[0]])
     reader = sasl_client(ensemble, [ensemble.members[-1]])
     try:
-        writer.create(path, b"for admin only", acl=[make_acl("sasl", user, all=True)],
-                      makepath=True)
+        acl = [make_acl("sasl", user, all=True)]
+        writer.create(path, b"for admin only", acl=acl, makepath=True)
+        writer.create(f"{path}/child", b"", acl=acl)
         reader.sync(path)
         assert reader.get(path)[0] == b"for admin only"
         anonymous = client_factory([ensemble.members[1]])
-        with pytest.raises(NoAuthError):
-            anonymous.get(path)
+        seen = {
+            "connect (no SASL login)": "allowed" if anonymous.connected else "refused",
+            "create a znode under / (world:anyone)": outcome(
+                lambda: anonymous.create(open_path, b"x")),
+            "write and delete its own znode": outcome(
+                lambda: (anonymous.set(open_path, b"y"), anonymous.delete(open_path))),
+            "exists on a sasl:admin znode": outcome(lambda: anonymous.exists(path)),
+            "get on a sasl:admin znode": outcome(lambda: anonymous.get(path)),
+            "get_children of it": outcome(lambda: anonymous.get_children(path)),
+            "getACL of it": outcome(lambda: anonymous.get_acls(path)),
+            "set it": outcome(lambda: anonymous.set(path, b"changed")),
+            "create a child in it": outcome(lambda: anonymous.create(f"{path}/more", b"")),
+            "delete its child": outcome(lambda: anonymous.delete(f"{path}/child")),
+        }
+        measurements.extend(f"anonymous client: {what}: {result}"
+                            for what, result in seen.items())
+        assert seen == ANONYMOUS
+        assert reader.get(path)[0] == b"for admin only"
+        assert reader.exists(f"{path}/child") is not None
     finally:
         writer.stop()
         reader.stop()
+    # A login with a wrong password is refused outright, not downgraded to anonymous.
+    wrong = KazooClient(hosts=ensemble.members[0].endpoint, timeout=5.0,
+                        connection_retry={"max_tries": 1, "delay": 0.1},
+                        sasl_options={"mechanism": "DIGEST-MD5", "username": user,
+                                      "password": "not-the-password"})
+    try:
+        with pytest.raises((AuthFailedError, KazooTimeoutError)):
+            wrong.start(timeout=10)
+            wrong.get("/")
+    finally:
+        wrong.stop()
+        wrong.close()
 
 
 @pytest.mark.needs("zookeeper_sasl_client_auth")
@@ -86,3 +149,52 @@ def test_firewall_keeps_quorum_ports_to_members(ensemble: Ensemble) -> None:
             socket.create_connection((member.address, 3888), timeout=2).close()
         with socket.create_connection((member.address, member.port), timeout=2):
             pass
+
+
+@pytest.mark.needs("zookeeper_firewall")
+def test_switching_the_firewall_off_removes_its_rules_and_unit(ensemble: Ensemble) -> None:
+    """zookeeper_firewall: false after true takes the chain, its INPUT rule, the unit and the
+    rules file away (the election port answers the controller again); true brings them back."""
+    inventory = ensemble.inventory_source()
+    rc, output = run_site(inventory, {"zookeeper_firewall": False})
+    try:
+        assert rc == 0, f"site.yml with the firewall off failed:\n{output[-3000:]}"
+        for member in ensemble.members:
+            host = ensemble.host(member)
+            assert host.run("iptables -S ZOOKEEPER").rc != 0, f"{member.name}: chain left"
+            assert "ZOOKEEPER" not in host.check_output("iptables -S INPUT"), member.name
+            for path in ("/etc/systemd/system/zookeeper-firewall.service",
+                         "/etc/zookeeper/firewall.rules"):
+                assert not host.file(path).exists, f"{member.name}: {path} left"
+            assert "zookeeper-firewall" not in host.check_output(
+                "systemctl list-unit-files --no-legend zookeeper-firewall.service || true")
+            with socket.create_connection((member.address, 3888), timeout=2):
+                pass
+        ensemble.wait_healthy()
+        rc, output = run_site(inventory, {"zookeeper_firewall": False})
+        assert rc == 0 and re.search(r"changed=[1-9]", output) is None, (
+            f"a second run with the firewall off changed something:\n{output[-3000:]}")
+    finally:
+        rc, output = run_site(inventory)
+    assert rc == 0, f"site.yml with the firewall on again failed:\n{output[-3000:]}"
+    for member in ensemble.members:
+        assert "-j ZOOKEEPER" in ensemble.host(member).check_output("iptables -S INPUT")
+    ensemble.wait_healthy()
+
+
+@pytest.mark.needs("zookeeper_quorum_sasl")
+def test_a_release_without_the_quorum_sasl_fix_is_warned_about(ensemble: Ensemble) -> None:
+    """Quorum SASL on an Apache 3.4.13 release: the run warns, for every member, about
+    CVE-2023-44981 (no 3.4 release has the fix) and CVE-2019-0201 (fixed in 3.4.14). The
+    scenario's own build is Debian's, which has both fixes (zookeeper_build_fixes): no warning."""
+    inventory = ensemble.inventory_source()
+    validate_only = ("--check", "--tags", "always")
+    rc, output = run_site(inventory, {"zookeeper_build_fixes": []}, options=validate_only)
+    assert rc == 0, output[-3000:]
+    for member in ensemble.members:
+        for cve, why in (("CVE-2023-44981", " (zookeeper_quorum_sasl is on)"),
+                         ("CVE-2019-0201", "")):
+            assert (f"WARNING: {member.name}: the Apache ZooKeeper 3.4.13 release (tarball "
+                    f"method) lacks the fix for {cve}{why}:") in output, output[-3000:]
+    rc, output = run_site(inventory, options=validate_only)
+    assert rc == 0 and "lacks the fix" not in output, output[-3000:]

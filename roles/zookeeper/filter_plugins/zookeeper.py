@@ -280,6 +280,18 @@ def zookeeper_down(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any
     return {"down": down, "serving": serving}
 
 
+JAAS_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def zookeeper_jaas_string(value: Any) -> str:
+    """`value` as a quoted string of a JAAS configuration file.
+
+    Java reads that file with a StreamTokenizer, which ends a quoted string at `"` or at the end
+    of a line and reads backslash escapes, so those characters are escaped.
+    """
+    return '"' + "".join(JAAS_ESCAPES.get(c, c) for c in str(value)) + '"'
+
+
 class FilterModule:
     """ZooKeeper filters."""
 
@@ -291,4 +303,5 @@ class FilterModule:
             "zookeeper_problems": zookeeper_problems,
             "zookeeper_differs": zookeeper_differs,
             "zookeeper_down": zookeeper_down,
+            "zookeeper_jaas_string": zookeeper_jaas_string,
         }

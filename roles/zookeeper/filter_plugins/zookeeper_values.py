@@ -31,8 +31,14 @@ MANAGED_KEYS = {
 # Keys written when a feature is on, and the variable that turns it on.
 FEATURE_KEYS = {
     "authProvider.1": "zookeeper_sasl_client_auth",
-    "requireClientAuthScheme": "zookeeper_sasl_client_auth",
     "jaasLoginRenew": "zookeeper_sasl_client_auth",
+}
+# Keys ZooKeeper 3.4 reads but does not act on, and what does the job instead.
+IGNORED_KEYS = {
+    "requireClientAuthScheme": (
+        "ZooKeeper 3.4 ignores it: a client that does not authenticate still connects, with the "
+        "permissions of world:anyone. Protect znodes with sasl:<user> ACLs and limit who reaches "
+        "the client port with zookeeper_firewall_client_networks"),
 }
 FEATURE_PREFIXES = {"quorum.auth.": "zookeeper_quorum_sasl"}
 # Directories the role creates or chowns, and binaries it runs: absolute, and never `/`.
@@ -61,7 +67,10 @@ LOG_SIZE = re.compile(r"[1-9][0-9]*(KB|MB|GB)?", re.IGNORECASE)
 VERSION_34 = re.compile(r"3\.4\.[0-9]+")
 NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A JAAS option name (user_<name>) ends at any other character.
+SASL_USER = re.compile(r"[A-Za-z0-9_.-]+")
 URL = re.compile(r"(https?|ftp|file)://\S+")
+CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 SHA512 = re.compile(r"[0-9a-fA-F]{128}")
 HEAP_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 SMALLEST_HEAP = 32 << 20
@@ -110,6 +119,9 @@ def _extra_problems(host: str, values: Mapping[str, Any]) -> list[str]:
         elif owner:
             problems.append(f"{host}: zookeeper_config_extra sets {key}, which the role "
                             f"writes from {owner}; remove it there and set {owner} instead")
+        elif key in IGNORED_KEYS:
+            problems.append(f"{host}: zookeeper_config_extra sets {key}, but "
+                            f"{IGNORED_KEYS[key]}; remove it")
         elif not KEY.fullmatch(key):
             problems.append(f"{host}: zookeeper_config_extra key {key!r} is not a zoo.cfg key "
                             "(letters, digits, dots, dashes, underscores)")
@@ -192,6 +204,10 @@ def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     if checksum and not SHA512.fullmatch(checksum):
         problems.append(f"{host}: zookeeper_checksum is not a sha512 (128 hexadecimal digits); "
                         "copy it from the release's .sha512 file, or leave it empty to read that")
+    for cve in values.get("zookeeper_build_fixes") or []:
+        if not CVE.fullmatch(str(cve)):
+            problems.append(f"{host}: zookeeper_build_fixes item {cve!r} is not a CVE id; "
+                            "write it as CVE-YYYY-NNNN, such as CVE-2023-44981")
     for var in ("zookeeper_user", "zookeeper_group"):
         if not NAME.fullmatch(str(values.get(var))):
             problems.append(f"{host}: {var}={values.get(var)!r} is not a valid user or group "
@@ -203,9 +219,31 @@ def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _sasl_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    """SASL user names and client passwords; a message never shows a password.
+
+    An empty quorum password is refused in validate-inventory.yml, with the switch that needs it.
+    """
+    problems = []
+    users = values.get("zookeeper_sasl_client_users") or {}
+    names = [("zookeeper_sasl_client_users", user) for user in users]
+    if values.get("zookeeper_quorum_sasl"):
+        names.append(("zookeeper_quorum_sasl_user", values.get("zookeeper_quorum_sasl_user")))
+    for var, user in names:
+        if not SASL_USER.fullmatch(str(user)):
+            problems.append(f"{host}: {var} has the user name {str(user)!r}, which a JAAS file "
+                            "cannot carry; use letters, digits, '.', '-' and '_'")
+    for user, password in users.items():
+        if not isinstance(password, str) or not password:
+            problems.append(f"{host}: zookeeper_sasl_client_users: the password of {user} is "
+                            f"{'not a string' if password else 'empty'} (value not shown); "
+                            "give a non-empty string, kept in Ansible Vault")
+    return problems
+
+
 CHECKS: tuple[Callable[[str, Mapping[str, Any]], list[str]], ...] = (
     _extra_problems, _jvm_opt_problems, _word_problems, _network_problems, _number_problems,
-    _release_problems)
+    _release_problems, _sasl_problems)
 
 
 def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:

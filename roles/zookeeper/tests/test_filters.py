@@ -16,6 +16,7 @@ from zookeeper import (
     zookeeper_differs,
     zookeeper_down,
     zookeeper_etc_hosts,
+    zookeeper_jaas_string,
     zookeeper_members,
     zookeeper_problems,
     zookeeper_sha512,
@@ -232,3 +233,14 @@ def test_down_members_are_the_deployed_ones_that_do_not_serve() -> None:
                 "zk3": probe("follower", True), "zk4": probe(None, False), "zk5": {}}
     assert zookeeper_down(list(hostvars), hostvars, unit) == {
         "down": ["zk2"], "serving": ["zk1", "zk3"]}
+
+
+@pytest.mark.parametrize(("password", "quoted"), [
+    ("plain", '"plain"'),
+    ('say "hi"', '"say \\"hi\\""'),
+    ("C:\\tmp\\n", '"C:\\\\tmp\\\\n"'),
+    ("two\nlines\ttab", '"two\\nlines\\ttab"'),
+])
+def test_jaas_strings_escape_what_ends_or_changes_a_java_string(password: str, quoted: str
+                                                                 ) -> None:
+    assert zookeeper_jaas_string(password) == quoted

@@ -61,9 +61,25 @@ BAD = {
         {"zookeeper_config_extra": {"server.4": "zk4:2888:3888"}},
         "zookeeper_config_extra sets server.4, but the server lines come from the inventory"),
     "a SASL key while client SASL is on": (
-        {"zookeeper_config_extra": {"requireClientAuthScheme": "sasl"},
-         "zookeeper_sasl_client_auth": True},
-        "sets requireClientAuthScheme, which the role writes from zookeeper_sasl_client_auth"),
+        {"zookeeper_config_extra": {"authProvider.1": "x"}, "zookeeper_sasl_client_auth": True},
+        "sets authProvider.1, which the role writes from zookeeper_sasl_client_auth"),
+    "a key ZooKeeper 3.4 ignores": (
+        {"zookeeper_config_extra": {"requireClientAuthScheme": "sasl"}},
+        "sets requireClientAuthScheme, but ZooKeeper 3.4 ignores it: a client that does not "
+        "authenticate still connects"),
+    "a SASL user name a JAAS file cannot carry": (
+        {"zookeeper_sasl_client_users": {"ad min": "secret"}},
+        "zookeeper_sasl_client_users has the user name 'ad min', which a JAAS file cannot"),
+    "a quorum user name a JAAS file cannot carry": (
+        {"zookeeper_quorum_sasl": True, "zookeeper_quorum_sasl_password": "s",
+         "zookeeper_quorum_sasl_user": 'zk"1'},
+        "zookeeper_quorum_sasl_user has the user name 'zk\"1'"),
+    "a SASL password that is not a string": (
+        {"zookeeper_sasl_client_users": {"admin": {"password": "PW-NOT-SHOWN"}}},
+        "zookeeper_sasl_client_users: the password of admin is not a string (value not shown)"),
+    "an empty SASL password": (
+        {"zookeeper_sasl_client_users": {"admin": ""}},
+        "the password of admin is empty (value not shown)"),
     "a quorum SASL key while quorum SASL is on": (
         {"zookeeper_config_extra": {"quorum.auth.enableSasl": "false"},
          "zookeeper_quorum_sasl": True},
@@ -108,6 +124,8 @@ BAD = {
                                    "zookeeper_mirror='archive.apache.org/dist/zookeeper' is not"),
     "a checksum that is not sha512": ({"zookeeper_checksum": "abc123"},
                                       "zookeeper_checksum is not a sha512 (128 hexadecimal"),
+    "a fixed CVE that is not a CVE id": ({"zookeeper_build_fixes": ["2023-44981"]},
+                                         "zookeeper_build_fixes item '2023-44981' is not a CVE"),
     "a user name with a capital": ({"zookeeper_user": "ZooKeeper"},
                                    "zookeeper_user='ZooKeeper' is not a valid user or group"),
     "a log size log4j does not read": ({"zookeeper_log_max_file_size": "10M"},
@@ -120,6 +138,20 @@ def test_each_bad_value_is_named_with_what_to_do(case: str) -> None:
     changes, message = BAD[case]
     problems = zookeeper_value_problems(defaults(**changes), "zookeeper01")
     assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_a_refused_password_is_never_shown() -> None:
+    problems = zookeeper_value_problems(defaults(
+        zookeeper_sasl_client_users={"ad min": ["PW-NOT-SHOWN"]}), "h")
+    assert len(problems) == 2 and not any("PW-NOT-SHOWN" in p for p in problems), problems
+
+
+def test_every_secret_is_no_log_in_the_argument_specs() -> None:
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    secrets = {name for name in options if "password" in name or name.endswith("_users")}
+    assert secrets == {"zookeeper_quorum_sasl_password", "zookeeper_sasl_client_users"}
+    assert {name for name in secrets if options[name].get("no_log")} == secrets
 
 
 def test_every_problem_is_listed_at_once() -> None:
