@@ -14,6 +14,10 @@ import yaml
 from conftest import REPO, Ensemble, podman, run_site
 
 CHECK = ("--check", "--diff")
+# What the role would leave on a new host: none of it may be there after a check or a refusal.
+LEFT = ("ls -d /etc/zookeeper /var/lib/zookeeper /opt/zookeeper* /var/cache/zookeeper "
+        "/etc/systemd/system/zookeeper.service; getent passwd zookeeper; "
+        "dpkg -l 'openjdk-*' | grep ^ii")
 
 
 def test_check_mode_prints_a_config_change_and_changes_nothing(ensemble: Ensemble) -> None:
@@ -30,7 +34,8 @@ def test_check_mode_prints_a_config_change_and_changes_nothing(ensemble: Ensembl
 
 def test_check_mode_on_a_new_host_changes_nothing_there_or_anywhere(
         ensemble: Ensemble, tmp_path: Path) -> None:
-    """A fourth host, fresh from the lab's image, added to the inventory."""
+    """A fourth host, fresh from the lab's image, added to the inventory; then a real run that
+    would install a Java newer than that host allows is refused before the install."""
     ensemble.wait_healthy()
     first = ensemble.hostvars[ensemble.members[0].name]
     lab = [str(REPO / "tools" / "lab"), f"--name={first['zk_lab_name']}",
@@ -57,10 +62,22 @@ def test_check_mode_on_a_new_host_changes_nothing_there_or_anywhere(
         assert ensemble.snapshot() == before, "check mode changed a member"
         fresh = Ensemble(str(inventory))
         host = fresh.host(fresh.member(new["name"]))
-        left = host.run("ls -d /etc/zookeeper /var/lib/zookeeper /opt/zookeeper* "
-                        "/var/cache/zookeeper /etc/systemd/system/zookeeper.service; "
-                        "getent passwd zookeeper; dpkg -l 'openjdk-*' | grep ^ii; "
-                        "grep -c 'zookeeper ensemble' /etc/hosts")
+        left = host.run(f"{LEFT}; grep -c 'zookeeper ensemble' /etc/hosts")
         assert left.stdout.split() == ["0"], f"check mode left this on {new['name']}: {left.stdout}"
+        # A real run that would install a Java newer than the new host allows: refused before
+        # the package goes in (the java role's pre-check in site.yml's pre_tasks).
+        hosts[new["name"]]["zookeeper_java_max_major"] = 8
+        inventory.write_text(yaml.safe_dump({"all": {"children": {"zookeeper": {
+            "hosts": hosts}}}}))
+        rc, output = run_site(inventory)
+        assert rc != 0 and re.search(
+            rf"{new['name']}: Java \d+ \(the package openjdk-\S+, which this run would install\) "
+            r"is newer than zookeeper_java_max_major=8, so no host was changed", output), (
+            f"a Java newer than allowed was not refused before its install:\n{output[-3000:]}")
+        assert re.search(r"changed=[1-9]", output) is None, "the refused run changed something"
+        left = host.run(f"{LEFT}; grep -c 'zookeeper ensemble' /etc/hosts")
+        assert left.stdout.split() == ["0"], (
+            f"the refused run left this on {new['name']}: {left.stdout}")
+        assert ensemble.snapshot() == before, "the refused run changed a member"
     finally:
         podman("rm", "--force", "--time=0", new["container"], check=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, Ensemble, Member, run_site
 from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
 from zk_traffic import Traffic, first_acknowledged
 
@@ -126,6 +127,9 @@ def test_minority_refuses_writes_and_majority_restores_everything(
     majority = len(members) // 2 + 1
     down = members[:len(members) - 1]  # all but the last one
     last = members[-1]
+    # A client already in session with the last one, which is left alone without a quorum.
+    pinned = client_factory([last])
+    refused = f"{RUN}/written-without-a-quorum"
     try:
         stop(ensemble, down[:len(members) - majority])
         status = zk_status(ensemble)
@@ -134,6 +138,9 @@ def test_minority_refuses_writes_and_majority_restores_everything(
         status = zk_status(ensemble)
         assert status.returncode == 2, f"zk-status with only {last.name} up:\n{status.stdout}"
         assert "no quorum" in status.stdout
+        # Its write is refused: an error or no answer, never an acknowledgement.
+        with pytest.raises((KazooException, KazooTimeoutError)):
+            pinned.create_async(refused, b"no quorum", makepath=True).get(timeout=10)
         lone = KazooClient(hosts=last.endpoint, timeout=4.0,
                            connection_retry={"max_tries": 1, "delay": 0.1})
         try:
@@ -147,8 +154,12 @@ def test_minority_refuses_writes_and_majority_restores_everything(
     ensemble.wait_healthy(timeout=90)
     assert zk_status(ensemble).returncode == 0
     for member in members:
-        assert_all_present(client_factory([member]), acknowledged,
+        reader = client_factory([member])
+        assert_all_present(reader, acknowledged,
                            f"reading through {member.name} after quorum came back")
+        reader.sync(refused)
+        assert reader.exists(refused) is None, (
+            f"{refused}, written to {last.name} alone without a quorum, is on {member.name}")
 
 
 def test_whole_ensemble_restart_keeps_the_data(

@@ -21,8 +21,20 @@ def java_major_version(output: str) -> int:
     return major
 
 
+_PACKAGE = re.compile(r"(?:openjdk-|java-1\.|java-)(\d+)")
+
+
+def java_package_major(name: str) -> int:
+    """The Java major version a package name carries: openjdk-17-jre-headless is 17,
+    java-1.8.0-openjdk-headless 8, java-11-openjdk-headless 11; 0 when it says none
+    (default-jre-headless)."""
+    match = _PACKAGE.match(name or "")
+    return int(match.group(1)) if match else 0
+
+
 class FilterModule:
     """Java filters."""
 
     def filters(self) -> dict:
-        return {"java_major_version": java_major_version}
+        return {"java_major_version": java_major_version,
+                "java_package_major": java_package_major}

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
-from java import java_major_version
+from java import java_major_version, java_package_major
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,12 @@ def test_major_version(output: str, major: int) -> None:
 def test_major_version_unreadable(output: str | None) -> None:
     with pytest.raises(AnsibleFilterError, match="cannot read a Java version"):
         java_major_version(output)
+
+
+@pytest.mark.parametrize(("package", "major"), [
+    ("openjdk-11-jre-headless", 11), ("openjdk-17-jre-headless", 17),
+    ("java-1.8.0-openjdk-headless", 8), ("java-11-openjdk-headless", 11),
+    ("default-jre-headless", 0), ("", 0),
+])
+def test_the_major_a_package_name_carries(package: str, major: int) -> None:
+    assert java_package_major(package) == major
