@@ -99,12 +99,13 @@ def test_what_a_client_without_a_login_can_and_cannot_do(
                         sasl_options={"mechanism": "DIGEST-MD5", "username": user,
                                       "password": "not-the-password"})
     try:
-        with pytest.raises((AuthFailedError, KazooTimeoutError)):
+        with pytest.raises((AuthFailedError, KazooTimeoutError)) as refused:
             wrong.start(timeout=10)
             wrong.get("/")
     finally:
         wrong.stop()
         wrong.close()
+    measurements.append(f"a login with a wrong password: {refused.type.__name__}")
 
 
 @pytest.mark.needs("zookeeper_sasl_client_auth")
