@@ -138,9 +138,13 @@ def test_minority_refuses_writes_and_majority_restores_everything(
         status = zk_status(ensemble)
         assert status.returncode == 2, f"zk-status with only {last.name} up:\n{status.stdout}"
         assert "no quorum" in status.stdout
-        # Its write is refused: an error or no answer, never an acknowledgement.
+        # Its write is refused: an error or no answer, never an acknowledgement. The client is
+        # closed then, so that it cannot send the write again once a quorum is back (kazoo
+        # keeps an unanswered request and sends it on reconnecting).
         with pytest.raises((KazooException, KazooTimeoutError)):
             pinned.create_async(refused, b"no quorum", makepath=True).get(timeout=10)
+        pinned.stop()
+        pinned.close()
         lone = KazooClient(hosts=last.endpoint, timeout=4.0,
                            connection_retry={"max_tries": 1, "delay": 0.1})
         try:
