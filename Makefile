@@ -14,12 +14,16 @@ SCENARIOS ?= default package debian12 hardening vagrant
 # Scenarios run after those, alone, so that their timings are not those of a loaded machine.
 ALONE_SCENARIOS ?= operations
 
+# The ansible-core versions `make core-matrix` deploys with (empty: tools/core_matrix.py's
+# default, 2.16 2.17 2.18 2.19).
+CORE_VERSIONS ?=
+
 # The Vagrant lab's container route (the Vagrantfile reads its machines from
 # inventories/vagrant/hosts.yml; name and network as there).
 VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
-	molecule test bench clean vagrant-deps
+	molecule test bench core-matrix clean vagrant-deps collection collection-test
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -30,6 +34,12 @@ help:
 	@echo "make test       lint, unit tests and the Molecule scenarios ($(SCENARIOS) $(ALONE_SCENARIOS))"
 	@echo "make bench      time converge, re-run, config change, leader failover and memory on the"
 	@echo "                lab bench (10.213.16.0/24); BENCH_ARGS=\"--repeat 1 --keep --results DIR\""
+	@echo "make core-matrix  site.yml (fresh converge, then a no-op run) with each supported"
+	@echo "                ansible-core (.venv-core/VERSION) on the lab core (10.213.22.0/24);"
+	@echo "                CORE_VERSIONS=\"2.16 2.19\"; results/core-matrix.json"
+	@echo "make collection       build the collection zkops.zookeeper34 (galaxy.yml) into build/"
+	@echo "make collection-test  build, install it offline, deploy a lab (coll, 10.213.21.0/24)"
+	@echo "                      with it from outside the repository (4-5 minutes)"
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -84,10 +94,15 @@ vagrant-lab-down:
 	if command -v vagrant >/dev/null; then VAGRANT_DEFAULT_PROVIDER=docker vagrant destroy --force; fi
 	tools/lab $(VAGRANT_LAB) down --inventory-dir=inventories/vagrant
 
+# The role's modules and module_utils run on the hosts' Python: 3.6 and later. vermin fails on
+# anything newer (annotations are evaluated there: no `from __future__ import annotations`).
+VERMIN := vermin --no-tips --violations --eval-annotations --feature union-types -t=3.6-
+
 lint: venv
 	yamllint --strict .
 	ansible-lint
 	ruff check .
+	$(VERMIN) roles/*/library roles/*/module_utils
 
 unit: venv
 	pytest -q tools roles
@@ -98,9 +113,24 @@ molecule: system-deps vagrant-deps venv
 
 test: lint unit molecule
 
+# The collection, generated from the repository's roles and playbooks (tools/build_collection.py):
+# build/zkops-zookeeper34-<version>.tar.gz.
+collection: venv
+	tools/build_collection.py --output build
+
+# The built collection installed offline and used from outside the repository: ansible-doc, the
+# roles on the controller, then a lab deployed through the fully qualified roles (removed after).
+collection-test: system-deps venv
+	ZK_COLLECTION_LAB=1 pytest -q -rA tools/test_collection.py
+
 # Figures against the targets, with median/min/max over the repetitions; results/bench/.
 bench: system-deps venv
 	tools/bench.py $(BENCH_ARGS)
 
+# site.yml with every supported ansible-core, one after the other, each on fresh lab hosts: a
+# converge and a run that must change nothing; results/core-matrix.json.
+core-matrix: system-deps venv
+	$(BIN)/python tools/core_matrix.py $(CORE_VERSIONS)
+
 clean:
-	rm -rf $(VENV) .lab/build
+	rm -rf $(VENV) .venv-core .lab/build build

@@ -1,47 +1,152 @@
 #!/usr/bin/python
 """Ansible module: read, in one call, everything the zookeeper role compares before it acts."""
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
+---
 module: zookeeper_probe
-short_description: Read the state of a ZooKeeper host that the role compares before acting
+short_description: Read the state of a ZooKeeper host that the zookeeper role compares before acting
 description:
-  - Changes nothing. Returns the owner, group, mode, SHA-1 checksum or link target of each
-    path, the service account, the unit's state, whether the running server predates one of
-    its configuration files, and the server's C(srvr) mode.
-  - The role compares these with what it would write and runs a module only where they
-    differ, so a run with nothing to change costs one call per host instead of one per file.
+  - Changes nothing. Returns the owner, group, mode, SHA-1 checksum or link target of each path
+    in O(paths), the content of each file in O(read), the service account, the systemd unit's
+    state, whether the running server predates one of its configuration files, and the
+    server's C(srvr) mode.
+  - The zookeeper role compares these with what it would write and runs a module only where
+    they differ, so a run with nothing to change costs one call per host instead of one per
+    file.
 options:
   paths:
+    description:
+      - Files, directories and links to describe (a missing one is reported as not existing).
     type: list
     elements: path
+    required: false
     default: []
-    description: Files, directories and links to describe.
   read:
+    description:
+      - Small files whose content is returned too (C(myid), C(/etc/hosts)).
     type: list
     elements: path
+    required: false
     default: []
-    description: Small files whose content is returned too (myid, /etc/hosts).
-  user: {type: str, default: zookeeper, description: The service account.}
-  group: {type: str, default: zookeeper, description: The service account's group.}
-  service: {type: str, default: zookeeper, description: The systemd unit.}
+  user:
+    description:
+      - The service account.
+    type: str
+    required: false
+    default: zookeeper
+  group:
+    description:
+      - The service account's group.
+    type: str
+    required: false
+    default: zookeeper
+  service:
+    description:
+      - The systemd unit of the server.
+    type: str
+    required: false
+    default: zookeeper
   config_files:
+    description:
+      - Files the running server read at its start. One changed since (its modification time
+        after the unit's start, as systemd records it) makes the server RV(stale).
     type: list
     elements: path
+    required: false
     default: []
-    description: Files the running server read at start; one changed since makes it stale.
-  endpoint: {type: str, default: "127.0.0.1:2181", description: The server's client endpoint.}
+  endpoint:
+    description:
+      - The server's client endpoint, C(address:port), asked C(srvr) when the unit is active.
+    type: str
+    required: false
+    default: "127.0.0.1:2181"
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: It changes nothing in any mode; check mode returns what a normal run returns.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Supports check mode, and always returns C(changed=false).
+  - Needs systemd (C(systemctl show)) on the host; a unit that does not exist is reported as
+    neither enabled nor active.
+  - Runs on the host's Python 3.6 or later, standard library only.
+author:
+  - zookeeper-ansible
+"""
+
+EXAMPLES = r"""
+- name: Describe the configuration, the data directory and the release link
+  zookeeper_probe:
+    paths:
+      - /etc/zookeeper/zoo.cfg
+      - /var/lib/zookeeper
+      - /opt/zookeeper
+    read:
+      - /var/lib/zookeeper/myid
+    config_files:
+      - /etc/zookeeper/zoo.cfg
+      - /var/lib/zookeeper/myid
+    endpoint: 10.0.0.11:2181
+  register: probe
+
+- name: Show whether a restart is due
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} is {{ probe.mode or 'not serving' }}, stale: {{ probe.stale }}"
 """
 
 RETURN = r"""
-paths: {description: "path: {exists, type, owner, group, mode, checksum, target}", type: dict}
-content: {description: "path: text of each I(read) file that exists", type: dict}
-user: {description: "{exists, group, home, shell} of I(user)", type: dict}
-group_exists: {description: Whether I(group) exists, type: bool}
-service: {description: "{enabled, active, main_pid, started (epoch seconds or null)}", type: dict}
-stale: {description: A config file changed after the running server started, type: bool}
-mode: {description: The server's srvr mode (leader, follower, ...) or null, type: str}
+paths:
+  description:
+    - For each path of O(paths), whether it exists and, if it does, its C(type) (file, directory
+      or link), C(owner), C(group) and C(mode) (an octal string); a file's SHA-1 C(checksum), a
+      link's C(target).
+  returned: always
+  type: dict
+  sample:
+    /etc/zookeeper/zoo.cfg: {exists: true, type: file, owner: root, group: zookeeper,
+                             mode: "0640", checksum: 4b8c1f0e1d3c2a9f8e7d6c5b4a39281706f5e4d3}
+    /opt/zookeeper: {exists: true, type: link, owner: root, group: root, mode: "0777",
+                     target: /opt/zookeeper-3.4.14}
+    /var/lib/zookeeper/version-2: {exists: false}
+content:
+  description: The text of each file of O(read) that exists, by path.
+  returned: always
+  type: dict
+  sample: {/var/lib/zookeeper/myid: "1\n"}
+user:
+  description: Whether O(user) exists and, if it does, its primary C(group), C(home) and C(shell).
+  returned: always
+  type: dict
+  sample: {exists: true, group: zookeeper, home: /var/lib/zookeeper, shell: /usr/sbin/nologin}
+group_exists:
+  description: Whether O(group) exists.
+  returned: always
+  type: bool
+  sample: true
+service:
+  description:
+    - The unit's state, C(enabled), C(active), C(main_pid) (0 when not running) and C(started),
+      when its main process started (epoch seconds, or null).
+  returned: always
+  type: dict
+  sample: {enabled: true, active: true, main_pid: 4242, started: 1767225600.123456}
+stale:
+  description: Whether a file of O(config_files) changed after the running server started.
+  returned: always
+  type: bool
+  sample: false
+mode:
+  description:
+    - The server's C(srvr) mode (leader, follower, standalone), or null when the unit is not
+      active or the server does not serve.
+  returned: always
+  type: str
+  sample: follower
 """
 
 import grp
@@ -51,6 +156,7 @@ import pwd
 import stat
 import subprocess
 import time
+from typing import List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import srvr_at
@@ -109,7 +215,7 @@ def unit(service: str) -> dict:
     proc = subprocess.run(
         ["systemctl", "show", service,
          "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"],
-        capture_output=True, text=True, check=False)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     return {"enabled": props.get("UnitFileState") == "enabled",
             "active": props.get("ActiveState") == "active",
@@ -117,7 +223,7 @@ def unit(service: str) -> dict:
             "started": wall_clock(int(props.get("ExecMainStartTimestampMonotonic") or 0))}
 
 
-def wall_clock(monotonic_usec: int) -> float | None:
+def wall_clock(monotonic_usec: int) -> Optional[float]:
     """The wall-clock time of a CLOCK_MONOTONIC timestamp in microseconds (systemd's record
     of when the unit's main process started), or None for none."""
     if not monotonic_usec:
@@ -125,7 +231,7 @@ def wall_clock(monotonic_usec: int) -> float | None:
     return time.time() - time.monotonic() + monotonic_usec / 1e6
 
 
-def stale(service: dict, files: list[str]) -> bool:
+def stale(service: dict, files: List[str]) -> bool:
     """True when one of `files` changed after the running server started: a change whose
     restart never happened (say, an earlier run failed or was interrupted before its
     handlers ran). The start is systemd's, to the microsecond."""
@@ -134,19 +240,20 @@ def stale(service: dict, files: list[str]) -> bool:
     return any(os.path.exists(f) and os.stat(f).st_mtime > service["started"] for f in files)
 
 
+# The options; DOCUMENTATION describes each (roles/zookeeper/tests/test_module_docs.py checks).
+ARGUMENT_SPEC = {
+    "paths": {"type": "list", "elements": "path", "default": []},
+    "read": {"type": "list", "elements": "path", "default": []},
+    "user": {"type": "str", "default": "zookeeper"},
+    "group": {"type": "str", "default": "zookeeper"},
+    "service": {"type": "str", "default": "zookeeper"},
+    "config_files": {"type": "list", "elements": "path", "default": []},
+    "endpoint": {"type": "str", "default": "127.0.0.1:2181"},
+}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "paths": {"type": "list", "elements": "path", "default": []},
-            "read": {"type": "list", "elements": "path", "default": []},
-            "user": {"type": "str", "default": "zookeeper"},
-            "group": {"type": "str", "default": "zookeeper"},
-            "service": {"type": "str", "default": "zookeeper"},
-            "config_files": {"type": "list", "elements": "path", "default": []},
-            "endpoint": {"type": "str", "default": "127.0.0.1:2181"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     content = {}
     for path in params["read"]:

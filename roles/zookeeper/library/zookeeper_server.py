@@ -1,68 +1,182 @@
 #!/usr/bin/python
 """Ansible module: (re)start a ZooKeeper server safely and wait until it serves."""
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
+---
 module: zookeeper_server
 short_description: Wait until a ZooKeeper server serves; optionally restart it first, safely
 description:
   - Polls the server's C(srvr) four-letter word until its mode is leader or follower
-    (standalone for a single-server ensemble). C(ruok) is not enough, it answers
-    C(imok) without a quorum.
-  - With I(restart=true), restarts the systemd unit first. The role runs this one host at a
-    time, followers first and the leader last (I(defer_leader)). Before a restart the whole
-    ensemble (I(ensemble)) must be healthy, every member serving and every follower synced
-    to the leader (the leader's C(mntr) zk_synced_followers), so a restart never costs the
-    quorum.
-  - A server that does not serve in time fails the task with the last srvr answer,
-    the unit's state, its journal (the JVM's own output) and the tail of the server's log.
-  - In check mode it restarts nothing and waits for nothing; it reports whether a run would
-    restart the server.
+    (standalone when O(members=1)). C(ruok) is not enough, it answers C(imok) without a quorum.
+  - With O(restart=true), restarts the systemd unit first. The zookeeper role runs this one host
+    at a time, followers first and the leader last (O(defer_leader)). Before a restart the whole
+    ensemble (O(ensemble)) must be healthy, every member serving and every follower synced to
+    the leader (the leader's C(mntr) C(zk_synced_followers)), so a restart never costs the
+    quorum. After restarting a member of a larger ensemble it waits until the ensemble is
+    healthy again.
+  - With O(wait_ensemble=true), restarts nothing and only waits until the ensemble is healthy,
+    returning its leader.
+  - A server that does not serve in time fails the task with the last C(srvr) answer, the
+    unit's state, its journal (the JVM's own output) and the tail of O(log_file).
 options:
-  host: {type: str, default: 127.0.0.1, description: Address the client port listens on.}
-  port: {type: int, default: 2181, description: Client port.}
-  members: {type: int, default: 3, description: Ensemble size; 1 expects standalone mode.}
-  ensemble:
-    type: list
-    elements: str
-    default: []
-    description: Every member's client endpoint (address:port), checked before a restart.
-  member:
+  host:
+    description:
+      - Address the server's client port listens on.
     type: str
-    default: ""
-    description: This server's own entry in I(ensemble); it need not serve before its restart.
-  leaving:
+    required: false
+    default: 127.0.0.1
+  port:
+    description:
+      - The client port.
+    type: int
+    required: false
+    default: 2181
+  members:
+    description:
+      - The ensemble's size; V(1) expects standalone mode.
+    type: int
+    required: false
+    default: 3
+  ensemble:
+    description:
+      - Every member's client endpoint (C(address:port)), checked before a restart and with
+        O(wait_ensemble).
     type: list
     elements: str
+    required: false
     default: []
-    description: Servers leaving the ensemble; counted while they still run.
-  timeout: {type: float, default: 90, description: Seconds to wait, for each check.}
-  restart: {type: bool, default: false, description: Restart the unit before waiting.}
+  leaving:
+    description:
+      - Servers leaving the ensemble, counted while they still run.
+    type: list
+    elements: str
+    required: false
+    default: []
+  member:
+    description:
+      - This server's own entry in O(ensemble); it need not serve before its restart (so a
+        broken member can be repaired alone).
+    type: str
+    required: false
+    default: ""
+  timeout:
+    description:
+      - Seconds to wait, for each check (the ensemble before, the server after a restart, the
+        ensemble after).
+    type: float
+    required: false
+    default: 90
+  restart:
+    description:
+      - Restart the unit before waiting.
+    type: bool
+    required: false
+    default: false
   defer_leader:
+    description:
+      - Do not restart a server that leads now (the leader goes last); returns C(changed=false)
+        for it.
     type: bool
+    required: false
     default: false
-    description: Do not restart a server that leads now (the leader goes last).
   wait_ensemble:
+    description:
+      - Only wait until O(ensemble) (and O(leaving)) is healthy; return its RV(leader).
     type: bool
+    required: false
     default: false
-    description: Only wait until I(ensemble) (and I(leaving)) is healthy; return its leader.
-  service: {type: str, default: zookeeper, description: The systemd unit.}
-  log_file: {type: path, description: Server log whose tail is shown on failure.}
-  log_lines: {type: int, default: 40, description: Lines of log shown on failure.}
+  service:
+    description:
+      - The systemd unit of the server.
+    type: str
+    required: false
+    default: zookeeper
+  log_file:
+    description:
+      - The server's log, whose last lines a failure shows; none when not given.
+    type: path
+    required: false
+  log_lines:
+    description:
+      - Lines of the log and of the unit's journal shown on failure.
+    type: int
+    required: false
+    default: 40
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Restarts nothing and waits for nothing; reports whether a run would restart.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Supports check mode. In check mode it restarts nothing and waits for nothing; it returns
+    C(changed=true) and RV(restarted=true) when a run would restart the server (O(restart=true),
+    unless O(defer_leader=true) and the server leads now).
+  - Needs systemd (C(systemctl), C(journalctl)) on the host, and the four-letter words C(srvr)
+    and C(mntr) whitelisted (C(4lw.commands.whitelist)); without C(mntr) a healthy ensemble is
+    one where every member serves.
+  - Runs on the host's Python 3.6 or later, standard library only.
+author:
+  - zookeeper-ansible
+"""
+
+EXAMPLES = r"""
+- name: Restart one server once the ensemble is healthy, unless it leads, and wait until it serves
+  zookeeper_server:
+    host: 10.0.0.12
+    restart: true
+    defer_leader: true
+    members: 3
+    ensemble: [10.0.0.11:2181, 10.0.0.12:2181, 10.0.0.13:2181]
+    member: 10.0.0.12:2181
+    log_file: /var/log/zookeeper/zookeeper.log
+  throttle: 1
+
+- name: Wait until the whole ensemble serves and find its leader
+  zookeeper_server:
+    wait_ensemble: true
+    ensemble: [10.0.0.11:2181, 10.0.0.12:2181, 10.0.0.13:2181]
+    timeout: 60
+  register: health
+  run_once: true
 """
 
 RETURN = r"""
-mode: {description: leader, follower or standalone, type: str, returned: success}
-zxid: {description: The server's last zxid, type: str, returned: success}
-restarted: {description: Whether this run restarted the server, type: bool, returned: always}
-leader: {description: The leader's endpoint (with I(wait_ensemble)), type: str, returned: some}
-waited: {description: Seconds until the server served, type: float, returned: always}
+mode:
+  description: The server's mode once it serves, leader, follower or standalone.
+  returned: success, unless O(wait_ensemble=true)
+  type: str
+  sample: follower
+zxid:
+  description: The server's last zxid, as C(srvr) prints it.
+  returned: when the server served (not in check mode)
+  type: str
+  sample: "0x100000002"
+restarted:
+  description: Whether this run restarted the server (in check mode, whether a run would).
+  returned: always
+  type: bool
+  sample: true
+leader:
+  description: The leader's endpoint (C(address:port)).
+  returned: with O(wait_ensemble=true)
+  type: str
+  sample: 10.0.0.13:2181
+waited:
+  description: Seconds until the server served after its restart (or at all).
+  returned: unless O(wait_ensemble=true)
+  type: float
+  sample: 3.42
 """
 
 import subprocess
 import time
 from collections import deque
+from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, srvr_at
@@ -70,7 +184,7 @@ from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, srv
 SERVING = {"leader", "follower"}
 
 
-def tail(path: str | None, lines: int) -> str:
+def tail(path: Optional[str], lines: int) -> str:
     if not path:
         return ""
     try:
@@ -86,7 +200,8 @@ def journal(service: str, lines: int) -> str:
     try:
         proc = subprocess.run(
             ["journalctl", "--unit", service, "--lines", str(lines), "--no-pager",
-             "--output", "short-iso"], capture_output=True, text=True, check=False, timeout=30)
+             "--output", "short-iso"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, check=False, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"(cannot read the journal: {err})"
     return proc.stdout or proc.stderr
@@ -96,12 +211,12 @@ def unit_state(service: str) -> str:
     proc = subprocess.run(
         ["systemctl", "show", service, "--value",
          "--property=ActiveState,SubState,NRestarts,ExecMainStatus"],
-        capture_output=True, text=True, check=False)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return " ".join(proc.stdout.split()) or proc.stderr.strip()
 
 
-def ensemble_health(ensemble: list[str], leaving: list[str], spare: str = ""
-                    ) -> tuple[bool, str, str | None]:
+def ensemble_health(ensemble: List[str], leaving: List[str], spare: str = ""
+                    ) -> Tuple[bool, str, Optional[str]]:
     """Healthy: every member but `spare` (the server about to restart, which may be the
     broken one being repaired) serves, one server leads (a member, or a leaving server that
     still runs), and (where the leader answers mntr) every serving follower is synced to it.
@@ -136,25 +251,26 @@ def poll(check, timeout: float):
         time.sleep(0.1)
 
 
+# The options; DOCUMENTATION describes each (roles/zookeeper/tests/test_module_docs.py checks).
+ARGUMENT_SPEC = {
+    "host": {"type": "str", "default": "127.0.0.1"},
+    "port": {"type": "int", "default": 2181},
+    "members": {"type": "int", "default": 3},
+    "ensemble": {"type": "list", "elements": "str", "default": []},
+    "leaving": {"type": "list", "elements": "str", "default": []},
+    "member": {"type": "str", "default": ""},
+    "timeout": {"type": "float", "default": 90},
+    "restart": {"type": "bool", "default": False},
+    "defer_leader": {"type": "bool", "default": False},
+    "wait_ensemble": {"type": "bool", "default": False},
+    "service": {"type": "str", "default": "zookeeper"},
+    "log_file": {"type": "path"},
+    "log_lines": {"type": "int", "default": 40},
+}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "host": {"type": "str", "default": "127.0.0.1"},
-            "port": {"type": "int", "default": 2181},
-            "members": {"type": "int", "default": 3},
-            "ensemble": {"type": "list", "elements": "str", "default": []},
-            "leaving": {"type": "list", "elements": "str", "default": []},
-            "member": {"type": "str", "default": ""},
-            "timeout": {"type": "float", "default": 90},
-            "restart": {"type": "bool", "default": False},
-            "defer_leader": {"type": "bool", "default": False},
-            "wait_ensemble": {"type": "bool", "default": False},
-            "service": {"type": "str", "default": "zookeeper"},
-            "log_file": {"type": "path"},
-            "log_lines": {"type": "int", "default": 40},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     endpoint = f"{params['host']}:{params['port']}"
     if module.check_mode:
@@ -186,7 +302,8 @@ def main() -> None:
                         "quorum. Bring every member back, then run again.",
                     restarted=False, waited=0.0)
         proc = subprocess.run(["systemctl", "restart", params["service"]],
-                              capture_output=True, text=True, check=False)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, check=False)
         if proc.returncode != 0:
             module.fail_json(msg=f"systemctl restart {params['service']} failed: "
                                  f"{proc.stderr.strip()}", restarted=False, waited=0.0)
@@ -194,7 +311,7 @@ def main() -> None:
     wanted = {"standalone"} if params["members"] == 1 else SERVING
     started = time.monotonic()
 
-    def serves() -> tuple[bool, dict]:
+    def serves() -> Tuple[bool, dict]:
         status = srvr_at(endpoint)
         return status["mode"] in wanted, status
 

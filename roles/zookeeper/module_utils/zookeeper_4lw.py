@@ -5,14 +5,16 @@ runs with whatever Python 3 the hosts have.
 A server outside a quorum gives no client session (so kazoo's `command()` cannot ask
 it), but it still answers `srvr` on its client port, with "not currently serving
 requests": that is why this talks plain TCP.
-"""
 
-from __future__ import annotations
+It runs on the hosts' Python, 3.6 and later (EL 8's platform-python): no
+``from __future__ import annotations``, no ``X | None``, no ``str.isascii``;
+``make lint`` checks the floor with vermin.
+"""
 
 import re
 import socket
 import time
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 MAX_REPLY_BYTES = 1 << 20
 NOT_SERVING_TEXT = "not currently serving requests"
@@ -34,12 +36,12 @@ def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
     not each read.  Raises ``TimeoutError`` when the deadline passes and
     ``OSError`` (e.g. ``ConnectionRefusedError``) for network failures.
     """
-    if len(word) != 4 or not word.isascii():
+    if len(word) != 4 or any(ord(c) > 127 for c in word):
         raise ValueError(f"not a four-letter word: {word!r}")
     deadline = time.monotonic() + timeout
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(word.encode("ascii"))
-        chunks: list[bytes] = []
+        chunks: List[bytes] = []
         received = 0
         while received < MAX_REPLY_BYTES:
             remaining = deadline - time.monotonic()
@@ -54,7 +56,7 @@ def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def refused_word(text: str) -> str | None:
+def refused_word(text: str) -> Optional[str]:
     """Return the word a whitelist refused (``"mntr is not executed ..."``)."""
     match = WHITELIST_RE.match(text.strip())
     return match.group(1) if match else None
@@ -65,7 +67,7 @@ def refused_word(text: str) -> str | None:
 # --------------------------------------------------------------------------
 
 
-def _number(value: str) -> int | float | str:
+def _number(value: str) -> Union[int, float, str]:
     """Convert ``value`` to int or float when it looks numeric."""
     try:
         return int(value)
@@ -77,7 +79,7 @@ def _number(value: str) -> int | float | str:
         return value
 
 
-def _parse_latency(value: str) -> tuple[Any, Any, Any]:
+def _parse_latency(value: str) -> Tuple[Any, Any, Any]:
     """Parse ``min/avg/max`` into three numbers (None when malformed)."""
     parts = value.split("/")
     if len(parts) != 3:
@@ -88,7 +90,7 @@ def _parse_latency(value: str) -> tuple[Any, Any, Any]:
     return numbers[0], numbers[1], numbers[2]
 
 
-def parse_srvr(text: str) -> dict[str, Any]:
+def parse_srvr(text: str) -> Dict[str, Any]:
     """Parse the reply to ``srvr``.
 
     Always returns the keys ``version``, ``mode`` (lower case), ``zxid`` (hex
@@ -99,7 +101,7 @@ def parse_srvr(text: str) -> dict[str, Any]:
     requests, ``"srvr not allowed"`` when a whitelist refused the word and
     ``"unexpected reply"`` when no ``Mode:`` line was found.
     """
-    result: dict[str, Any] = {
+    result: Dict[str, Any] = {
         "version": None,
         "mode": None,
         "zxid": None,
@@ -142,14 +144,14 @@ def parse_srvr(text: str) -> dict[str, Any]:
     return result
 
 
-def parse_mntr(text: str) -> dict[str, int | float | str]:
+def parse_mntr(text: str) -> Dict[str, Union[int, float, str]]:
     """Parse the tab-separated ``key<TAB>value`` reply to ``mntr``.
 
     Numeric values become int/float, the rest stay strings.  Lines without a
     tab (for instance a whitelist refusal) are ignored, so a refused ``mntr``
     yields an empty dict.
     """
-    metrics: dict[str, int | float | str] = {}
+    metrics: Dict[str, Union[int, float, str]] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("\t")
         if sep and key.strip():
@@ -157,7 +159,7 @@ def parse_mntr(text: str) -> dict[str, int | float | str]:
     return metrics
 
 
-def srvr_at(endpoint: str, timeout: float = 2.0) -> dict[str, Any]:
+def srvr_at(endpoint: str, timeout: float = 2.0) -> Dict[str, Any]:
     """``parse_srvr`` of the server at ``host:port``; a server that cannot be reached gives
     ``mode`` None and the reason in ``error``."""
     host, _, port = endpoint.rpartition(":")

@@ -1,0 +1,349 @@
+"""The collection built from this repository (tools/build_collection.py), tested as a user gets
+it: the tarball built by ansible-galaxy, installed offline with `ansible-galaxy collection
+install` into a temporary collections path, and used from a directory outside the repository
+with neither its ansible.cfg nor its roles_path.
+
+- ansible-doc renders each module by its FQCN from the installed collection, its options those
+  of the module's argument_spec;
+- the collection's roles run their modules (unqualified) and their filters (qualified by the
+  build) on the controller, through the roles' fully qualified names;
+- `lab` (make collection-test, 4.5 minutes on a loaded 2-core machine): a playbook outside the
+  repository deploys a three-host lab (tools/lab, `coll` on 10.213.21.0/24) through the fully
+  qualified roles, the second run changes nothing, nor does the collection's own playbook
+  (ansible-playbook zkops.zookeeper34.site); zkops.zookeeper34.rolling_restart restarts every
+  server, one at a time, and the ensemble serves again. The lab is removed at the end, whatever
+  happened. Timings and each run's output: results/collection/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import build_collection
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LAB = [str(REPO / "tools" / "lab"), "--name=coll", "--subnet=10.213.21.0/24"]
+MODULES = sorted(p.stem for p in REPO.glob("roles/*/library/*.py"))
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
+                   re.M)
+
+
+@dataclass
+class Installed:
+    collection: build_collection.Collection
+    tarball: Path
+    path: Path  # the collections path (ansible_collections/ is below it)
+    root: Path  # the installed collection
+    home: Path  # a directory outside the repository, with its own ansible.cfg
+
+    def env(self) -> dict[str, str]:
+        """The environment of a user of the installed collection: nothing of the repository's
+        Ansible settings (the Makefile exports ANSIBLE_CONFIG)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        env.update(ANSIBLE_CONFIG=str(self.home / "ansible.cfg"),
+                   ANSIBLE_COLLECTIONS_PATH=str(self.path), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_FORCE_COLOR="0")
+        return env
+
+    def run(self, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / command[0]), *command[1:]], capture_output=True,
+                              text=True, env=self.env(), cwd=self.home, check=False,
+                              timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    base = tmp_path_factory.mktemp("collection")
+    tarball = build_collection.build(REPO, base / "build")
+    path = base / "collections"
+    proc = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball),
+                           "-p", str(path)], capture_output=True, text=True, check=False,
+                          timeout=300, env={k: v for k, v in os.environ.items()
+                                            if not k.startswith("ANSIBLE_")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    collection = build_collection.read_galaxy(REPO)
+    root = path / "ansible_collections" / collection.namespace / collection.name
+    assert f"{collection.fqcn}:{collection.version} was installed successfully" in proc.stdout
+    home = base / "user"
+    (home / "no-roles").mkdir(parents=True)
+    (home / "ansible.cfg").write_text(
+        "[defaults]\n"
+        f"collections_path = {path}\n"
+        f"roles_path = {home / 'no-roles'}\n"
+        "interpreter_python = auto_silent\n"
+        "host_key_checking = false\n"
+        "forks = 20\n"
+        "[ssh_connection]\n"
+        "pipelining = true\n")
+    assert not str(home).startswith(str(REPO))
+    return Installed(collection, tarball, path, root, home)
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """A module of the installed collection, imported as Ansible would on a host (its
+    module_utils from the collection's package)."""
+    import importlib.util
+
+    sys.path.insert(0, str(path))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path / "ansible_collections" / (
+            "zkops/zookeeper34/plugins/modules") / f"{name}.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(path))
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
+        installed: Installed) -> None:
+    import tarfile
+
+    with tarfile.open(installed.tarball) as tar:
+        names = set(tar.getnames())
+    expected = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
+                "meta/runtime.yml", "roles/java/tasks/main.yml", "roles/zookeeper/tasks/main.yml",
+                "plugins/module_utils/zookeeper_4lw.py", "plugins/filter/zookeeper.py",
+                "plugins/filter/zookeeper_values.py", "plugins/filter/java.py",
+                "playbooks/site.yml", "playbooks/rolling_restart.yml", "playbooks/status.yml",
+                "playbooks/backup.yml", "playbooks/restore.yml"}
+    expected |= {f"plugins/modules/{m}.py" for m in MODULES}
+    assert expected <= names, expected - names
+    top = {n.split("/")[0] for n in names}
+    assert top == {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md", "meta",
+                   "roles", "plugins", "playbooks"}
+    assert not [n for n in names if re.search(
+        r"(^|/)(tests|library|module_utils|filter_plugins|__pycache__)(/|$)", n)
+        and not n.startswith("plugins/")]
+    manifest = json.loads((installed.root / "MANIFEST.json").read_text())["collection_info"]
+    assert (manifest["namespace"], manifest["name"], manifest["version"]) == (
+        "zkops", "zookeeper34", "0.1.0")
+    assert manifest["license"] == ["Apache-2.0"] and manifest["dependencies"] == {}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_ansible_doc_renders_each_module_from_the_installed_collection(
+        installed: Installed, name: str) -> None:
+    fqcn = f"{installed.collection.fqcn}.{name}"
+    text = installed.run("ansible-doc", "-t", "module", fqcn)
+    assert text.returncode == 0, text.stderr
+    assert f"MODULE {fqcn} ({installed.root / 'plugins/modules' / name}.py)" in text.stdout
+    assert "[WARNING]" not in text.stderr, text.stderr
+    assert f"  {fqcn}:" in text.stdout, "EXAMPLES do not call the module by its FQCN"
+    parsed = installed.run("ansible-doc", "-t", "module", "--json", fqcn)
+    assert parsed.returncode == 0, parsed.stderr
+    options = json.loads(parsed.stdout)[fqcn]["doc"]["options"]
+    spec = load_module(installed.path, name).ARGUMENT_SPEC
+    assert set(options) == set(spec)
+    for key, option in spec.items():
+        assert options[key]["type"] == option["type"], key
+        assert options[key].get("default") == option.get("default"), key
+    listed = installed.run("ansible-doc", "-t", "module", "-l", installed.collection.fqcn)
+    assert fqcn in listed.stdout
+
+
+def test_the_installed_modules_import_the_collections_module_utils(installed: Installed) -> None:
+    for name in MODULES:
+        text = (installed.root / "plugins/modules" / f"{name}.py").read_text()
+        assert "ansible.module_utils.zookeeper_4lw" not in text
+        module = load_module(installed.path, name)
+        assert module.srvr_at.__module__ == (
+            "ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw")
+
+
+LOCAL_PLAY = """
+- name: Validate through the collection's role, on the controller
+  hosts: zookeeper
+  connection: local
+  gather_facts: true
+  gather_subset: ["!all", "!min", distribution]
+  tasks:
+    - name: Validate as site.yml does (filters, and the module zookeeper_probe)
+      ansible.builtin.import_role:
+        name: zkops.zookeeper34.zookeeper
+        tasks_from: validate.yml
+    - name: Render zoo.cfg from the collection's role
+      ansible.builtin.template:
+        src: "{{ collection_root }}/roles/zookeeper/templates/zoo.cfg.j2"
+        dest: "{{ out }}/{{ inventory_hostname }}-zoo.cfg"
+        mode: "0644"
+    - name: Report the probe
+      ansible.builtin.copy:
+        content: "{{ __zookeeper_probe | to_json }}"
+        dest: "{{ out }}/{{ inventory_hostname }}-probe.json"
+        mode: "0644"
+"""
+
+
+def test_the_collection_roles_run_their_modules_and_filters(
+        installed: Installed, tmp_path: Path) -> None:
+    """Modules by their short names (the role's collection is searched first) and the roles'
+    filters (which the build qualified) resolve inside the collection's role; nothing comes
+    from the repository."""
+    hosts = {f"zookeeper0{i}": {"ansible_host": f"10.0.0.{10 + i}", "zookeeper_id": i}
+             for i in (1, 2, 3)}
+    inventory = {"all": {"children": {"zookeeper": {"hosts": hosts}},
+                         "vars": {"ansible_python_interpreter": sys.executable}}}
+    (tmp_path / "hosts.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(LOCAL_PLAY)
+    proc = installed.run("ansible-playbook", "-i", str(tmp_path / "hosts.json"),
+                         str(tmp_path / "play.yml"), "-e",
+                         f"out={tmp_path} collection_root={installed.root}")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+    assert "zkops.zookeeper34.zookeeper : Read the host's ZooKeeper files" in proc.stdout
+    for host in hosts:
+        config = (tmp_path / f"{host}-zoo.cfg").read_text()
+        assert "server.3=zookeeper03:2888:3888" in config
+        probe = json.loads((tmp_path / f"{host}-probe.json").read_text())
+        assert set(probe) >= {"paths", "user", "service", "stale", "mode"}
+        assert "/etc/hosts" in probe["content"]
+
+
+@pytest.mark.parametrize("playbook", ["site", "rolling_restart", "status", "backup", "restore"])
+def test_the_collection_playbooks_resolve_their_roles(installed: Installed, playbook: str,
+                                                      tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text("all:\n  children:\n    zookeeper:\n      hosts:\n"
+                                        "        zookeeper01: {zookeeper_id: 1}\n")
+    proc = installed.run("ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "--syntax-check",
+                         f"{installed.collection.fqcn}.{playbook}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (installed.root / "playbooks" / f"{playbook}.yml").read_text()
+    names = [n.value for n in build_collection.role_name_nodes(text)]
+    assert names and all(n.startswith(f"{installed.collection.fqcn}.") for n in names), names
+
+
+# --------------------------------------------------------------------------- the lab
+
+DEPLOY = """
+# A user's playbook: the collection's roles by their fully qualified names.
+- name: Deploy ZooKeeper with the collection zkops.zookeeper34
+  hosts: zookeeper
+  gather_facts: false
+  any_errors_fatal: true
+  pre_tasks:
+    - name: Validate the inventory before any host is contacted
+      ansible.builtin.import_role:
+        name: zkops.zookeeper34.zookeeper
+        tasks_from: validate-inventory.yml
+    - name: Gather the facts the roles use
+      ansible.builtin.setup:
+        gather_subset: ["!all", "!min", distribution]
+  roles:
+    - zkops.zookeeper34.java
+    - zkops.zookeeper34.zookeeper
+"""
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    return {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)),
+                         "unreachable": int(m.group(4)), "failed": int(m.group(5))}
+            for m in RECAP.finditer(output)}
+
+
+def modes(lab: dict) -> dict[str, str | None]:
+    sys.path.insert(0, str(REPO / "roles" / "zookeeper" / "module_utils"))
+    try:
+        from zookeeper_4lw import srvr_at
+    finally:
+        sys.path.pop(0)
+    return {h["name"]: srvr_at(f"{h['address']}:2181")["mode"] for h in lab["hosts"]}
+
+
+def wait_serving(lab: dict, timeout: float = 60) -> dict[str, str | None]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = modes(lab)
+        if sorted(now.values(), key=str) == ["follower", "follower", "leader"] or (
+                time.monotonic() > deadline):
+            return now
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def lab() -> dict:
+    up = subprocess.run([*LAB, "up", "--json"], capture_output=True, text=True, timeout=1200,
+                        check=False)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        yield json.loads(up.stdout)
+    finally:
+        down = subprocess.run([*LAB, "down"], capture_output=True, text=True, timeout=600,
+                              check=False)
+        assert down.returncode == 0, down.stderr[-2000:]
+
+
+def write_lab_inventory(lab: dict, path: Path) -> None:
+    hosts = {h["name"]: {"ansible_host": h["address"], "zookeeper_id": h["zookeeper_id"]}
+             for h in lab["hosts"]}
+    inventory = {"all": {
+        "children": {"zookeeper": {"hosts": hosts, "vars": {
+            "zookeeper_version": "3.4.13", "zookeeper_mirror": lab["mirror_url"],
+            "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981"]}}},
+        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": lab["ssh_key"],
+                 "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
+                                            "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+
+
+@pytest.mark.lab
+@pytest.mark.skipif(os.environ.get("ZK_COLLECTION_LAB") != "1",
+                    reason="builds a container lab: make collection-test (ZK_COLLECTION_LAB=1)")
+def test_a_playbook_outside_the_repository_deploys_a_lab_through_the_collection(
+        installed: Installed, lab: dict) -> None:
+    home = installed.home
+    write_lab_inventory(lab, home / "hosts.yml")
+    (home / "deploy.yml").write_text(DEPLOY)
+    timings: dict[str, float] = {}
+    results = REPO / "results" / "collection"
+    results.mkdir(parents=True, exist_ok=True)
+
+    def playbook(label: str, *args: str) -> tuple[str, dict[str, dict[str, int]]]:
+        started = time.monotonic()
+        proc = installed.run("ansible-playbook", "-i", "hosts.yml", *args, timeout=1800)
+        timings[label] = round(time.monotonic() - started, 1)
+        output = proc.stdout + proc.stderr
+        (results / f"{len(timings)}-{label.replace(' ', '-')}.log").write_text(output)
+        assert proc.returncode == 0, f"{label} failed:\n{output[-6000:]}"
+        return output, recap(output)
+
+    output, counts = playbook("converge", "deploy.yml")
+    assert set(counts) == {h["name"] for h in lab["hosts"]}
+    assert all(c["changed"] > 0 and c["failed"] == 0 for c in counts.values()), counts
+    # The work was done by the collection's roles and modules, not the repository's.
+    assert "TASK [zkops.zookeeper34.zookeeper : Read the host's ZooKeeper files" in output
+    assert "TASK [zkops.zookeeper34.java : " in output
+    serving = wait_serving(lab)
+    assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving
+
+    _, counts = playbook("second run", "deploy.yml")
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
+
+    _, counts = playbook("zkops.zookeeper34.site", "zkops.zookeeper34.site")
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
+
+    output, _ = playbook("zkops.zookeeper34.status", "zkops.zookeeper34.status")
+    assert "leader" in output and "follower" in output
+
+    # Each server restarted once (followers first, the leader last), by zookeeper_server.
+    _, counts = playbook("zkops.zookeeper34.rolling_restart", "zkops.zookeeper34.rolling_restart")
+    assert all(c["changed"] == 1 and c["failed"] == 0 for c in counts.values()), counts
+    serving = wait_serving(lab)
+    assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving
+
+    print(f"\ncollection lab timings (s): {json.dumps(timings)}; logs in {results}")
+    (results / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
