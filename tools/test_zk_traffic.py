@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from zk_traffic import Sample, Span, Traffic
+from zk_traffic import Sample, Span, Traffic, leader_epoch
 
 
 def run() -> Traffic:
@@ -45,6 +45,26 @@ def test_the_same_leader_elected_again_counts() -> None:
     traffic = run()
     traffic.samples = [Sample(101, "zk1", 3), Sample(102, None, 0), Sample(103, "zk1", 3)]
     assert traffic.elections() == 1
+
+
+def test_elections_are_rises_of_the_leaders_epoch_when_known() -> None:
+    """A look that found no leader (a timed-out srvr) between two of the same epoch is no
+    election; a new epoch is one, the same leader's included."""
+    traffic = run()
+    traffic.samples = [Sample(101, "zk1", 3, 5), Sample(102, None, 2), Sample(103, "zk1", 3, 5),
+                       Sample(104, None, 0), Sample(105, "zk1", 3, 6), Sample(106, "zk2", 3, 7),
+                       Sample(107, "zk2", 3, 7)]
+    assert traffic.elections(Span("blip", 101.5, 103.5)) == 0
+    assert traffic.elections(Span("twice", 101.5, 106.5)) == 2
+    assert traffic.elections(Span("after", 106.5, 108)) == 0
+
+
+def test_the_epoch_comes_from_the_leaders_zxid() -> None:
+    results = [{"name": "zk1", "mode": "follower", "zxid": "0x500000003"},
+               {"name": "zk2", "mode": "leader", "zxid": "0x600000001"}]
+    assert leader_epoch(results, "zk2") == 6
+    assert leader_epoch(results, None) is None
+    assert leader_epoch([{"name": "zk2", "zxid": None}], "zk2") is None
 
 
 def test_json_and_plot(tmp_path: Path) -> None:

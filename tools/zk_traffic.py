@@ -41,11 +41,24 @@ class Span:
 
 @dataclass
 class Sample:
-    """Who led and how many servers served, at one instant."""
+    """Who led and how many servers served, at one instant, and the leader's epoch (the high
+    32 bits of its zxid, which every election raises; None when no leader answered)."""
 
     at: float
     leader: str | None
     serving: int
+    epoch: int | None = None
+
+
+def leader_epoch(results: Sequence[dict[str, Any]], leader: str | None) -> int | None:
+    """The epoch of `leader`'s zxid in `results` (srvr answers), if it gave one."""
+    for result in results:
+        if result.get("name") == leader and leader is not None:
+            try:
+                return int(str(result.get("zxid")), 16) >> 32
+            except ValueError:
+                return None
+    return None
 
 
 @dataclass
@@ -110,7 +123,9 @@ class Traffic:
             servers = list(self.servers())
             results = query_all(servers, SRVR_TIMEOUT)
             serving = sum(1 for r in results if r["mode"] in {"leader", "follower"})
-            self.samples.append(Sample(time.monotonic(), single_leader(results), serving))
+            leader = single_leader(results)
+            self.samples.append(Sample(time.monotonic(), leader, serving,
+                                       leader_epoch(results, leader)))
             self._done.wait(SAMPLE_EVERY)
 
     # ------------------------------------------------------------------ reading
@@ -150,7 +165,16 @@ class Traffic:
         return sequence
 
     def elections(self, span: Span | None = None) -> int:
-        """Times a leader appeared after a moment without one, or another took over."""
+        """Elections in the span: the times the leader's epoch rose, counted from the last
+        epoch seen before the span. A look that found no leader (a srvr that timed out on a
+        loaded machine) is no election then. Without epochs (older samples): the times a
+        leader appeared after a moment without one, or another took over."""
+        start, end = self.window(span)
+        if any(s.epoch is not None for s in self.samples):
+            before = [s.epoch for s in self.samples if s.at < start and s.epoch is not None]
+            epochs = before[-1:] + [s.epoch for s in self.samples
+                                    if start <= s.at <= end and s.epoch is not None]
+            return sum(1 for a, b in zip(epochs, epochs[1:]) if b > a)
         sequence = self.leaders(span)
         named = [leader for leader in sequence if leader]
         changes = sum(1 for a, b in zip(named, named[1:]) if a != b)
@@ -186,7 +210,7 @@ class Traffic:
             "operations": [self.summary(s) for s in self.spans],
             "acknowledged_at": sorted(round(t - t0, 3) for t in self.acked.values()),
             "failed_at": [round(t - t0, 3) for t in self.failures],
-            "leader_samples": [[round(s.at - t0, 3), s.leader, s.serving]
+            "leader_samples": [[round(s.at - t0, 3), s.leader, s.serving, s.epoch]
                                for s in self.samples],
         }
         path.parent.mkdir(parents=True, exist_ok=True)
