@@ -1,0 +1,86 @@
+"""Each variable is described once: defaults/main.yml, meta/argument_specs.yml and the README's
+Variables table must agree, for both roles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+ROLES = ("java", "zookeeper")
+# Set per host in the inventory, with no default: described in the specs and the README's text.
+PER_HOST = {"zookeeper_id", "zookeeper_address"}
+
+
+def specs(role: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())[
+        "argument_specs"]
+
+
+def defaults(role: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text())
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_and_argument_specs_name_the_same_variables(role: str) -> None:
+    options = specs(role)["main"]["options"]
+    assert set(defaults(role)) == set(options) - PER_HOST
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_literal_default_is_the_same_in_both(role: str) -> None:
+    options = specs(role)["main"]["options"]
+    for name, value in defaults(role).items():
+        derived = isinstance(value, str) and "{{" in value
+        if derived:
+            assert "default" not in options[name], (
+                f"{name}: the default is derived ({value}); the spec must not give another")
+        else:
+            assert options[name].get("default") == value, (
+                f"{name}: defaults/main.yml says {value!r}, argument_specs.yml "
+                f"{options[name].get('default')!r}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_option_of_every_entry_point_is_described_and_typed(role: str) -> None:
+    main = specs(role)["main"]["options"]
+    for entry, spec in specs(role).items():
+        for name, option in (spec.get("options") or {}).items():
+            assert option.get("description"), f"{role} {entry}: {name} has no description"
+            assert option.get("type"), f"{role} {entry}: {name} has no type"
+            if entry != "main":
+                assert name in main, f"{role} {entry}: {name} is not a variable of the role"
+                for key in ("type", "default"):
+                    assert option.get(key) == main[name].get(key), (
+                        f"{role} {entry}: {name} {key} differs from the main entry point")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_task_file_a_playbook_calls_has_an_entry_point(role: str) -> None:
+    called = set()
+    for playbook in (REPO / "playbooks").glob("*.yml"):
+        text = playbook.read_text()
+        for block in re.findall(rf"name: {role}\n\s+tasks_from: ([\w-]+)\.yml", text):
+            called.add(block)
+    # Validation files check the inventory themselves, against the main entry point.
+    called -= {"validate-inventory", "validate-hosts", "validate", "wait-remaining"}
+    missing = called - set(specs(role))
+    assert not missing, f"{role}: no argument_specs entry for {sorted(missing)}"
+
+
+def readme_variables() -> set[str]:
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for row in re.findall(r"^\| (`[^|]+`) \|", section, re.M):
+        names |= set(re.findall(r"`([a-z0-9_]+)`", row))
+    return names
+
+
+def test_the_readme_table_lists_every_variable_and_no_other() -> None:
+    variables = set().union(*(specs(role)["main"]["options"] for role in ROLES)) - PER_HOST
+    assert readme_variables() == variables
