@@ -242,11 +242,12 @@ def test_all_at_once_restarts_every_server_together(ops: Operations) -> None:
     assert "Restart the followers one at a time" not in output
     after = ops.pids()
     assert all(after[n] != before[n] for n in ops.members), f"not restarted: {before} {after}"
-    # Together: there was a moment when every server was stopped.
+    # Together: every server was started again within 3 s of the others, by systemd's clock (a
+    # rolling restart spreads them by the time each takes to rejoin, several seconds). The
+    # restarts go out over SSH in parallel, so their windows need not overlap.
     windows = ops.down_windows()
-    last_stop = max(stopped for stopped, _ in windows.values())
-    first_start = min(started for _, started in windows.values())
-    assert last_stop < first_start, f"the servers were not all down at once: {windows}"
+    starts = [started for _, started in windows.values()]
+    assert max(starts) - min(starts) <= 3, f"the servers were not started together: {windows}"
 
 
 def interrupt_site(ops: Operations, when: str, sig: signal.Signals) -> float:
