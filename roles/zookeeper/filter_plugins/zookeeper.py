@@ -19,9 +19,10 @@ HOSTS_END = "# END zookeeper ensemble"
 
 
 def _member_id(host: str, value: Any) -> int:
-    if isinstance(value, bool) or value is None:
+    # `zookeeper_id | default(none)` gives '' before ansible-core 2.19: missing too.
+    if isinstance(value, bool) or value is None or value == "":
         raise AnsibleFilterError(
-            f"{host}: zookeeper_id is {'missing' if value is None else repr(value)}; "
+            f"{host}: zookeeper_id is {'missing' if value in (None, '') else repr(value)}; "
             "give every ensemble member an integer zookeeper_id from 1 to 255 in the inventory")
     try:
         number = int(str(value).strip())
