@@ -31,7 +31,8 @@ help:
 	@echo "make vagrant-lab       the seed guides' Vagrant lab (zookeeper01-03 at 192.168.56.112-114)"
 	@echo "                       by Vagrant's docker provider on Podman, deployed by its provisioner"
 	@echo "make vagrant-lab-down  destroy it"
-	@echo "make test       lint, unit tests and the Molecule scenarios ($(SCENARIOS) $(ALONE_SCENARIOS))"
+	@echo "make test       lint, unit tests, the Molecule scenarios ($(SCENARIOS) $(ALONE_SCENARIOS)),"
+	@echo "                the collection used from outside (collection-test) and the ansible-core matrix"
 	@echo "make bench      time converge, re-run, config change, leader failover and memory on the"
 	@echo "                lab bench (10.213.16.0/24); BENCH_ARGS=\"--repeat 1 --keep --results DIR\""
 	@echo "make core-matrix  site.yml (fresh converge, then a no-op run) with each supported"
@@ -102,7 +103,7 @@ lint: venv
 	yamllint --strict .
 	ansible-lint
 	ruff check .
-	$(VERMIN) roles/*/library roles/*/module_utils
+	$(VERMIN) roles/*/library roles/*/module_utils roles/zookeeper/files/zookeeper_metrics.py
 
 unit: venv
 	pytest -q tools roles
@@ -111,7 +112,7 @@ molecule: system-deps vagrant-deps venv
 	tools/molecule-scenarios $(SCENARIOS)
 	tools/molecule-scenarios $(ALONE_SCENARIOS)
 
-test: lint unit molecule
+test: lint unit molecule collection-test core-matrix
 
 # The collection, generated from the repository's roles and playbooks (tools/build_collection.py):
 # build/zkops-zookeeper34-<version>.tar.gz.
