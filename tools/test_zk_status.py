@@ -624,3 +624,68 @@ def test_main_inventory_end_to_end(tmp_path, fake_zk, refused_port: int, capsys)
     assert [s["name"] for s in doc["servers"]] == ["zk-a", "zk-b", "zk-c"]
     assert doc["leader"] == "zk-a"
     assert doc["summary"] == "degraded: 2/3 serving, leader zk-a; down: zk-c (connection refused)"
+
+
+# --------------------------------------------------------------------------
+# --prometheus: the series of the role's metrics collector (zookeeper_metrics)
+# --------------------------------------------------------------------------
+
+
+def series(text: str) -> dict[tuple[str, str], float]:
+    """(metric, server label) -> value of a --prometheus page, every series checked to carry
+    the ensemble label."""
+    samples = zk_status.zookeeper_metrics.read_exposition(text)
+    assert all(dict(labels)["ensemble"] == "zookeeper" for _, labels in samples)
+    return {(name, dict(labels)["server"] + (f":{dict(labels)['mode']}"
+                                             if "mode" in dict(labels) else "")): value
+            for (name, labels), value in samples.items()}
+
+
+def test_main_prometheus(fake_zk, refused_port: int, capsys) -> None:
+    full_mntr = LEADER_MNTR + "zk_num_alive_connections\t3\nzk_packets_received\t9\n"
+    leader = fake_zk(leader_replies(full_mntr))
+    follower = fake_zk({"srvr": FOLLOWER_SRVR, "mntr": "zk_server_state\tfollower\n"
+                                                       "zk_znode_count\t4\n"})
+    lost = fake_zk({"srvr": NOT_SERVING, "mntr": NOT_SERVING})
+    ports = [leader, follower, lost, refused_port]
+    # Two of four serve: no quorum (exit 2), as without --prometheus.
+    assert zk_status.main(["--servers", servers_arg(*ports), "--prometheus", "-t", "1"]) == 2
+    out = capsys.readouterr().out
+    names = [f"127.0.0.1:{port}" for port in ports]
+    values = series(out)
+    assert [values[("zookeeper_up", name)] for name in names] == [1, 1, 0, 0]
+    assert values[("zookeeper_server_state", f"{names[0]}:leader")] == 1
+    assert values[("zookeeper_server_state", f"{names[1]}:follower")] == 1
+    assert values[("zookeeper_server_state", f"{names[2]}:not_serving")] == 1
+    assert values[("zookeeper_synced_followers", names[0])] == 2
+    assert values[("zookeeper_max_latency_seconds", names[0])] == 0.005
+    assert values[("zookeeper_packets_received_total", names[0])] == 9
+    assert values[("zookeeper_znode_count", names[1])] == 4
+    # The server that did not answer: zookeeper_up 0 and the time, no figure, no state.
+    assert {metric for metric, server in values if server.startswith(names[3])} == {
+        "zookeeper_up", "zookeeper_scrape_timestamp_seconds"}
+    assert out.count("# TYPE zookeeper_up gauge") == 1
+    # --prometheus and --json are one or the other.
+    assert zk_status.main(["--servers", servers_arg(leader), "--prometheus", "--json"]) == 3
+
+
+@needs_ansible
+def test_main_prometheus_labels_from_the_inventory(tmp_path, fake_zk, capsys) -> None:
+    leader, follower = fake_zk(leader_replies()), fake_zk(follower_replies())
+    path = tmp_path / "hosts.yml"
+    path.write_text(
+        "zookeeper:\n"
+        "  hosts:\n"
+        f"    zk-a: {{ansible_host: 127.0.0.1, zookeeper_client_port: {leader},"
+        " zookeeper_id: 7}\n"
+        f"    zk-b: {{ansible_host: 127.0.0.1, zookeeper_client_port: {follower},"
+        " zookeeper_id: 9}\n")
+    assert zk_status.main(["-i", str(path), "--prometheus"]) == 0
+    samples = zk_status.zookeeper_metrics.read_exposition(capsys.readouterr().out)
+    ups = {labels: value for (name, labels), value in samples.items() if name == "zookeeper_up"}
+    assert ups == {(("ensemble", "zookeeper"), ("server", "zk-a"), ("server_id", "7")): 1,
+                   (("ensemble", "zookeeper"), ("server", "zk-b"), ("server_id", "9")): 1}
+    path.write_text(path.read_text() + "  vars: {zookeeper_ensemble_name: prod-zk}\n")
+    assert zk_status.main(["-i", str(path), "--prometheus"]) == 0
+    assert 'zookeeper_up{ensemble="prod-zk",server_id="7",server="zk-a"} 1' in (
+        capsys.readouterr().out)

@@ -23,6 +23,12 @@ with ``--json``) and one of these exit codes:
 * 2 no quorum -- fewer than a majority serve, or there is no leader, or there
   is more than one leader;
 * 3 usage error (bad arguments, unreadable inventory, missing/empty group).
+
+``--prometheus`` prints the same figures as the hosts' metrics collector
+(``zookeeper_metrics``, roles/zookeeper/files/zookeeper_metrics.py) in Prometheus' text
+format instead, from ``srvr`` and ``mntr`` of every server, each series labelled with the
+ensemble, the server id (``zookeeper_id``, from an inventory) and the server's name; the exit
+code is the same.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ from typing import Any, NamedTuple, NoReturn
 MODULE_UTILS = Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "module_utils"
 sys.path.insert(0, str(MODULE_UTILS))
 from zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr  # noqa: E402
+
+# The metrics collector's series (--prometheus), as the role's collector writes them on the hosts.
+sys.path.insert(0, str(MODULE_UTILS.parent / "files"))
+import zookeeper_metrics  # noqa: E402
 
 __all__ = ["four_letter_word", "main", "parse_mntr", "parse_srvr"]
 
@@ -85,11 +95,13 @@ class UsageError(Exception):
 
 
 class Server(NamedTuple):
-    """One ensemble member to query."""
+    """One ensemble member to query (its id and ensemble label its --prometheus series)."""
 
     name: str
     address: str
     port: int
+    server_id: str | None = None
+    ensemble: str | None = None
 
 
 # --------------------------------------------------------------------------
@@ -129,6 +141,16 @@ def empty_result(name: str, address: str, port: int) -> dict[str, Any]:
     return result
 
 
+def ask_mntr(address: str, port: int, timeout: float) -> dict[str, Any]:
+    """``mntr`` of one server; {} when it cannot be had (refused, network error)."""
+    if timeout <= 0:
+        return {}
+    try:
+        return parse_mntr(four_letter_word(address, port, "mntr", timeout))
+    except OSError:
+        return {}
+
+
 def leader_sync(address: str, port: int, timeout: float) -> tuple[int | None, int | None]:
     """Ask a leader for ``mntr``; return (synced followers, followers).
 
@@ -147,13 +169,16 @@ def leader_sync(address: str, port: int, timeout: float) -> tuple[int | None, in
     )
 
 
-def query_server(name: str, address: str, port: int, timeout: float) -> dict[str, Any]:
+def query_server(name: str, address: str, port: int, timeout: float,
+                 with_mntr: bool = False) -> dict[str, Any]:
     """Query one server (``srvr``, plus ``mntr`` on a leader).
 
     Returns a record with the keys of ``RESULT_KEYS``.  A server that cannot
     be reached or does not serve gets ``mode = "down"`` and the reason in
     ``error`` (``connection refused``, ``timeout``, ``not serving``, ...).
     The whole query, ``mntr`` included, stays within ``timeout`` seconds.
+    ``with_mntr`` asks every serving server for ``mntr`` and keeps its values
+    under ``mntr`` (for ``--prometheus``).
     """
     result = empty_result(name, address, port)
     deadline = time.monotonic() + timeout
@@ -172,19 +197,26 @@ def query_server(name: str, address: str, port: int, timeout: float) -> dict[str
     for key in ("mode", "zxid", "connections", "outstanding",
                 "latency_min", "latency_avg", "latency_max"):
         result[key] = srvr[key]
+    if with_mntr:
+        result["mntr"] = ask_mntr(address, port, deadline - time.monotonic())
+        if result["mode"] == "leader":
+            result.update(synced_followers=_int_or_none(result["mntr"].get("zk_synced_followers")),
+                          followers=_int_or_none(result["mntr"].get("zk_followers")))
+        return result
     if result["mode"] == "leader":
         synced, followers = leader_sync(address, port, deadline - time.monotonic())
         result.update(synced_followers=synced, followers=followers)
     return result
 
 
-def query_all(servers: Sequence[Server], timeout: float) -> list[dict[str, Any]]:
+def query_all(servers: Sequence[Server], timeout: float,
+              with_mntr: bool = False) -> list[dict[str, Any]]:
     """Query every server concurrently; results keep the order of ``servers``."""
     if not servers:
         return []
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:
         futures = [
-            pool.submit(query_server, s.name, s.address, s.port, timeout)
+            pool.submit(query_server, s.name, s.address, s.port, timeout, with_mntr)
             for s in servers
         ]
         return [future.result() for future in futures]
@@ -353,6 +385,24 @@ def build_report(results: Sequence[Mapping[str, Any]], expected: int) -> dict[st
     }
 
 
+def prometheus_text(servers: Sequence[Server], results: Sequence[Mapping[str, Any]],
+                    collected_at: float, group: str = DEFAULT_GROUP) -> str:
+    """The ``--prometheus`` page: every server's series as the hosts' collector writes them,
+    labelled with the ensemble (the inventory's, else ``group``), the server id when the
+    inventory gives one, and the server's name (the controller speaks for every server)."""
+    pages = []
+    for server, result in zip(servers, results, strict=True):
+        if result.get("error") == "not serving":
+            mode = zookeeper_metrics.NOT_SERVING
+        else:
+            mode = None if result.get("mode") in (None, "down") else result["mode"]
+        labels = {"ensemble": server.ensemble or group, "server_id": server.server_id or "",
+                  "server": server.name}
+        pages.append((labels, zookeeper_metrics.server_samples(
+            mode, result.get("mntr") or {}, collected_at)))
+    return zookeeper_metrics.exposition(pages)
+
+
 # --------------------------------------------------------------------------
 # Server lists
 # --------------------------------------------------------------------------
@@ -496,7 +546,13 @@ def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server
         hv = hostvars.get(name) or {}
         address = client_address(name, hv)
         port_value = hv.get("zookeeper_client_port", DEFAULT_PORT)
-        servers.append(Server(name, address, parse_port(port_value, name)))
+        # The role's ensemble name; None (the group's, as the role's default) when the
+        # inventory does not set it or derives it (ansible-inventory does not template).
+        ensemble = hv.get("zookeeper_ensemble_name")
+        server_id = hv.get("zookeeper_id")
+        servers.append(Server(name, address, parse_port(port_value, name),
+                              None if server_id is None else str(server_id),
+                              None if not ensemble or "{{" in str(ensemble) else str(ensemble)))
     return servers
 
 
@@ -554,9 +610,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="time allowed per server, servers are queried in parallel (default: %(default)s)",
     )
-    parser.add_argument(
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
         "--json", action="store_true",
         help="print a JSON document instead of the table",
+    )
+    output.add_argument(
+        "--prometheus", action="store_true",
+        help="print every server's srvr and mntr figures in Prometheus' text format (the "
+             "series of the role's zookeeper_metrics collector, labelled with the server)",
     )
     return parser
 
@@ -580,10 +642,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    results = query_all(servers, args.timeout)
+    results = query_all(servers, args.timeout, with_mntr=args.prometheus)
     expected = len(servers)
     report = build_report(results, expected)
-    if args.json:
+    if args.prometheus:
+        sys.stdout.write(prometheus_text(servers, results, time.time(), args.group))
+    elif args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_table(results))

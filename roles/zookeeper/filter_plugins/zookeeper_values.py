@@ -48,6 +48,8 @@ OPTIONAL_DIRECTORIES = ("zookeeper_data_log_dir",)
 BINARIES = ("zookeeper_java_binary",)
 # Four-letter words of ZooKeeper 3.4; the role's own checks need the first three.
 NEEDED_WORDS = ("srvr", "mntr", "ruok")
+# The words the metrics collector asks (zookeeper_metrics).
+METRICS_WORDS = ("srvr", "mntr")
 KNOWN_WORDS = {*NEEDED_WORDS, "conf", "cons", "crst", "dump", "envi", "srst", "stat", "wchs",
                "wchc", "wchp", "isro", "gtmk", "stmk"}
 # Whole numbers and their smallest sensible value (and why, when it is not obvious).
@@ -61,6 +63,8 @@ MINIMUMS: dict[str, tuple[int, str]] = {
     "zookeeper_start_timeout": (5, "a JVM needs seconds to start and elect"),
     "zookeeper_failure_log_lines": (1, ""),
     "zookeeper_java_max_major": (8, "ZooKeeper 3.4 needs Java 8 or newer"),
+    "zookeeper_metrics_interval": (5, "a collection may take seconds when the server does not "
+                                      "answer"),
 }
 HEAP = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 LOG_SIZE = re.compile(r"[1-9][0-9]*(KB|MB|GB)?", re.IGNORECASE)
@@ -144,19 +148,43 @@ def _jvm_opt_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _switched_on(value: Any) -> bool:
+    """A boolean as Ansible reads one (`-e zookeeper_metrics=false` gives the text false)."""
+    return str(value).strip().lower() in ("true", "yes", "on", "1")
+
+
 def _word_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     words = [str(w) for w in values.get("zookeeper_4lw_whitelist") or []]
     if words == ["*"]:
         return []
     unknown = [w for w in words if w not in KNOWN_WORDS]
-    missing = [w for w in NEEDED_WORDS if w not in words]
+    needed, askers = list(NEEDED_WORDS), "the role's health checks and tools/zk-status"
+    if _switched_on(values.get("zookeeper_metrics")):
+        needed += [w for w in METRICS_WORDS if w not in needed]
+        askers = ("the role's health checks, tools/zk-status and the metrics collector "
+                  "(zookeeper_metrics is on)")
+    missing = [w for w in needed if w not in words]
     problems = []
     if unknown:
         problems.append(f"{host}: zookeeper_4lw_whitelist has {', '.join(unknown)}, not "
                         f"four-letter words of ZooKeeper 3.4 ({', '.join(sorted(KNOWN_WORDS))})")
     if missing:
         problems.append(f"{host}: zookeeper_4lw_whitelist={words} lacks {', '.join(missing)}, "
-                        "which the role's health checks and tools/zk-status ask; add them")
+                        f"which {askers} ask; add them")
+    return problems
+
+
+def _metrics_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    """zookeeper_metrics: the textfile directory, and an ensemble name a label (and the
+    collector's unit) can carry."""
+    if not _switched_on(values.get("zookeeper_metrics")):
+        return []
+    problems = _path_problems(host, "zookeeper_metrics_textfile_dir",
+                              values.get("zookeeper_metrics_textfile_dir"), True)
+    name = str(values.get("zookeeper_ensemble_name"))
+    if not name or any(not c.isprintable() for c in name):
+        problems.append(f"{host}: zookeeper_ensemble_name={name!r} is not one line of printable "
+                        "text, which the metrics' ensemble label must be; give a plain name")
     return problems
 
 
@@ -243,7 +271,7 @@ def _sasl_problems(host: str, values: Mapping[str, Any]) -> list[str]:
 
 CHECKS: tuple[Callable[[str, Mapping[str, Any]], list[str]], ...] = (
     _extra_problems, _jvm_opt_problems, _word_problems, _network_problems, _number_problems,
-    _release_problems, _sasl_problems)
+    _release_problems, _sasl_problems, _metrics_problems)
 
 
 def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:

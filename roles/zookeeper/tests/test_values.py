@@ -175,3 +175,44 @@ def test_the_managed_keys_are_the_ones_the_template_writes() -> None:
     written = {line.split("=")[0] for line in template.splitlines()
                if "={{ zookeeper_" in line}
     assert written == set(MANAGED_KEYS)
+
+
+# --- zookeeper_metrics (tasks/metrics.yml)
+
+
+def test_metrics_on_with_the_defaults_has_no_problem() -> None:
+    assert zookeeper_value_problems(defaults(zookeeper_metrics=True), "zookeeper01") == []
+
+
+def test_metrics_need_mntr_in_the_whitelist() -> None:
+    problems = zookeeper_value_problems(defaults(
+        zookeeper_metrics=True, zookeeper_4lw_whitelist=["srvr", "ruok"]), "zookeeper01")
+    assert problems == [
+        "zookeeper01: zookeeper_4lw_whitelist=['srvr', 'ruok'] lacks mntr, which the role's "
+        "health checks, tools/zk-status and the metrics collector (zookeeper_metrics is on) "
+        "ask; add them"]
+    # Off (an extra var `-e zookeeper_metrics=false` is the text "false"): the role's own need.
+    for off in (False, "false"):
+        problems = zookeeper_value_problems(defaults(
+            zookeeper_metrics=off, zookeeper_4lw_whitelist=["srvr", "ruok"]), "zookeeper01")
+        assert len(problems) == 1 and "metrics" not in problems[0], problems
+    assert zookeeper_value_problems(defaults(
+        zookeeper_metrics="true", zookeeper_4lw_whitelist=["*"]), "zookeeper01") == []
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"zookeeper_metrics_textfile_dir": "var/lib/node-exporter"},
+     "zookeeper01: zookeeper_metrics_textfile_dir='var/lib/node-exporter' is not an absolute "
+     "path"),
+    ({"zookeeper_metrics_textfile_dir": "/"},
+     "zookeeper_metrics_textfile_dir='/' would hand the root directory to the role"),
+    ({"zookeeper_metrics_interval": 1},
+     "zookeeper01: zookeeper_metrics_interval=1 is below 5 (a collection may take seconds when "
+     "the server does not answer); raise it to 5 or more"),
+    ({"zookeeper_ensemble_name": "prod\nzk"},
+     "zookeeper_ensemble_name='prod\\nzk' is not one line of printable text"),
+], ids=["relative textfile dir", "root textfile dir", "interval too short",
+        "ensemble name on two lines"])
+def test_bad_metrics_values_are_named(changes: dict, message: str) -> None:
+    problems = zookeeper_value_problems(defaults(zookeeper_metrics=True, **changes), "zookeeper01")
+    assert len(problems) == 1 and message in problems[0], problems
