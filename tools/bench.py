@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from kazoo.client import KazooClient
+from playbook_output import changed_tasks, changed_total, parse_recap
 from zk_status import Server, build_report, query_all
 from zk_traffic import Traffic, first_acknowledged, missing
 
@@ -76,10 +77,6 @@ KILL_COMMAND = "systemctl kill --signal=SIGKILL --kill-who=main zookeeper && dat
 MEMORY_COMMAND = ("pid=$(systemctl show -p MainPID --value zookeeper) && "
                   "grep VmHWM /proc/$pid/status && tr '\\0' ' ' < /proc/$pid/cmdline && echo")
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
-TASK_LINE = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.+?)\] \**$")
-CHANGED_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
 VMHWM_LINE = re.compile(r"^VmHWM:\s*(?P<kb>\d+)\s*kB", re.MULTILINE)
 HEAP_OPTION = re.compile(r"(?:^|\s)-Xm(?P<which>[sx])(?P<size>\S+)")
 
@@ -231,47 +228,6 @@ def heap_line(repetitions: Sequence[dict[str, Any]]) -> str:
 
 
 # --------------------------------------------------------------------------- parsing
-
-def strip_ansi(text: str) -> str:
-    """Text without terminal colour codes."""
-    return ANSI.sub("", text)
-
-
-def parse_recap(output: str) -> dict[str, dict[str, int]]:
-    """The counts per host of the last PLAY RECAP in ansible-playbook's output."""
-    _, found, tail = strip_ansi(output).rpartition("PLAY RECAP")
-    recap: dict[str, dict[str, int]] = {}
-    if not found:
-        return recap
-    for line in tail.splitlines()[1:]:
-        match = RECAP_LINE.match(line.strip())
-        if match:
-            recap[match["host"]] = {k: int(v) for k, v in
-                                    re.findall(r"(\w+)=(\d+)", match["counts"])}
-        elif recap and line.strip():
-            break
-    return recap
-
-
-def changed_total(recap: dict[str, dict[str, int]]) -> int:
-    """The sum of changed= over every host."""
-    return sum(counts.get("changed", 0) for counts in recap.values())
-
-
-def changed_tasks(output: str) -> list[str]:
-    """`task (host)` for every task or handler that reported changed, in order."""
-    task = "?"
-    found: list[str] = []
-    for line in strip_ansi(output).splitlines():
-        header = TASK_LINE.match(line.strip())
-        if header:
-            task = header["task"]
-            continue
-        change = CHANGED_LINE.match(line.strip())
-        if change and f"{task} ({change['host']})" not in found:
-            found.append(f"{task} ({change['host']})")
-    return found
-
 
 def parse_vmhwm(text: str) -> int:
     """VmHWM in kB from /proc/PID/status."""

@@ -39,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playbook_output import changed_tasks, changed_total, parse_recap, strip_ansi
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_VERSIONS = ("2.16", "2.17", "2.18", "2.19")
 LAB_NAME = "core"
@@ -60,11 +62,7 @@ SRVR_TIMEOUT = 2.0
 OUTPUT_TAIL = 3000
 
 VERSION = re.compile(r"^2\.(\d+)$")
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 CORE_VERSION_LINE = re.compile(r"^ansible-playbook \[core (?P<version>[^\]]+)\]", re.MULTILINE)
-TASK_LINE = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.+?)\] \**$")
-CHANGED_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
 
 RESULT_PASSED = "passed"
 
@@ -101,45 +99,6 @@ def venv_ready(path: Path, version: str) -> bool:
         marker.read_text().strip() == requirement(version))
 
 
-def strip_ansi(text: str) -> str:
-    """Text without terminal colour codes."""
-    return ANSI.sub("", text)
-
-
-def parse_recap(output: str) -> dict[str, dict[str, int]]:
-    """The counts per host of the last PLAY RECAP in ansible-playbook's output."""
-    _, found, tail_text = strip_ansi(output).rpartition("PLAY RECAP")
-    recap: dict[str, dict[str, int]] = {}
-    if not found:
-        return recap
-    for line in tail_text.splitlines()[1:]:
-        match = RECAP_LINE.match(line.strip())
-        if match:
-            recap[match["host"]] = {k: int(v) for k, v in
-                                    re.findall(r"(\w+)=(\d+)", match["counts"])}
-        elif recap and line.strip():
-            break
-    return recap
-
-
-def changed_total(recap: dict[str, dict[str, int]]) -> int:
-    """The sum of changed= over every host."""
-    return sum(counts.get("changed", 0) for counts in recap.values())
-
-
-def changed_tasks(output: str) -> list[str]:
-    """`task (host)` for every task or handler that reported changed, in order."""
-    task = "?"
-    found: list[str] = []
-    for line in strip_ansi(output).splitlines():
-        header = TASK_LINE.match(line.strip())
-        if header:
-            task = header["task"]
-            continue
-        change = CHANGED_LINE.match(line.strip())
-        if change and f"{task} ({change['host']})" not in found:
-            found.append(f"{task} ({change['host']})")
-    return found
 
 
 def parse_core_version(output: str) -> str | None:
