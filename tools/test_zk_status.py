@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 import zk_status
+import fake_zk as fake_zk_module
 
 LEADER_SRVR = """\
 Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT
@@ -73,57 +73,20 @@ SRVR_REFUSED = "srvr is not executed because it is not in the whitelist.\n"
 
 
 # --------------------------------------------------------------------------
-# Fake servers
+# Fake servers (tools/fake_zk.py)
 # --------------------------------------------------------------------------
-
-
-class _FourLetterHandler(socketserver.BaseRequestHandler):
-    """Read a four-letter word, answer the canned reply, close."""
-
-    def handle(self) -> None:
-        word = b""
-        while len(word) < 4:
-            chunk = self.request.recv(4 - len(word))
-            if not chunk:
-                return
-            word += chunk
-        reply = self.server.replies.get(word.decode("ascii"), "")  # type: ignore[attr-defined]
-        self.request.sendall(reply.encode("utf-8"))
-
-
-class _FakeZk(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, replies: dict[str, str]) -> None:
-        super().__init__(("127.0.0.1", 0), _FourLetterHandler)
-        self.replies = replies
 
 
 @pytest.fixture
 def fake_zk() -> Iterator[Callable[[dict[str, str]], int]]:
     """Factory: start a fake 4lw server with canned replies, return its port."""
-    servers: list[_FakeZk] = []
-
-    def start(replies: dict[str, str]) -> int:
-        server = _FakeZk(replies)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return server.server_address[1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    yield from fake_zk_module.fake_servers()
 
 
 @pytest.fixture
 def refused_port() -> Iterator[int]:
     """A 127.0.0.1 port that is bound but not listening: connect is refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
+    yield from fake_zk_module.closed_port()
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import socketserver
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +19,9 @@ import pytest
 ROLE = Path(__file__).resolve().parent.parent
 REPO = ROLE.parent.parent
 sys.path.insert(0, str(ROLE / "files"))
+sys.path.insert(0, str(REPO / "tools"))
 import zookeeper_metrics as zm  # noqa: E402
+import fake_zk as fake_zk_module  # noqa: E402
 
 LEADER_MNTR = (
     "zk_version\t3.4.13-6--1, built on Sat, 28 Oct 2023 23:16:44 +0200\n"
@@ -200,66 +199,39 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
 # --------------------------------------------------------------------------
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        word = self.request.recv(4).decode()
-        self.request.sendall(self.server.replies.get(word, "").encode())  # type: ignore
-
-
-class _Fake(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, replies: dict[str, str]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.replies = replies
+@pytest.fixture
+def fake_zk() -> Iterator[Callable[[dict[str, str]], int]]:
+    """Factory: start a fake 4lw server with canned replies, return its port."""
+    yield from fake_zk_module.fake_servers()
 
 
 @pytest.fixture
-def fake() -> Iterator[Callable[[dict[str, str]], int]]:
-    servers: list[_Fake] = []
-
-    def start(replies: dict[str, str]) -> int:
-        server = _Fake(replies)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return server.server_address[1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def refused_port() -> Iterator[int]:
+    """A 127.0.0.1 port that is bound but not listening: connect is refused."""
+    yield from fake_zk_module.closed_port()
 
 
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
-
-
-def test_collect_asks_srvr_then_mntr(fake: Callable, closed_port: int) -> None:
-    port = fake({"srvr": SRVR.format(mode="leader"), "mntr": LEADER_MNTR})
+def test_collect_asks_srvr_then_mntr(fake_zk: Callable, refused_port: int) -> None:
+    port = fake_zk({"srvr": SRVR.format(mode="leader"), "mntr": LEADER_MNTR})
     mode, mntr = zm.collect("127.0.0.1", port, 2.0)
     assert mode == "leader" and mntr["zk_synced_followers"] == 2
-    assert zm.collect("127.0.0.1", fake({"srvr": NOT_SERVING, "mntr": NOT_SERVING}), 2.0) == (
+    assert zm.collect("127.0.0.1", fake_zk({"srvr": NOT_SERVING, "mntr": NOT_SERVING}), 2.0) == (
         "not_serving", {})
-    assert zm.collect("127.0.0.1", closed_port, 1.0) == (None, {})
+    assert zm.collect("127.0.0.1", refused_port, 1.0) == (None, {})
     # srvr refused by the whitelist: the mode comes from mntr.
-    refused = fake({"srvr": "srvr is not executed because it is not in the whitelist.\n",
+    refused = fake_zk({"srvr": "srvr is not executed because it is not in the whitelist.\n",
                     "mntr": FOLLOWER_MNTR})
     assert zm.collect("127.0.0.1", refused, 2.0)[0] == "follower"
 
 
-def test_a_server_that_goes_away_takes_its_figures_with_it(fake: Callable, tmp_path: Path
+def test_a_server_that_goes_away_takes_its_figures_with_it(fake_zk: Callable, tmp_path: Path
                                                            ) -> None:
     """The collector as the timer runs it: a file full of figures, then, once the server is
     gone, zookeeper_up 0 and nothing else of it."""
     target = tmp_path / "zookeeper.prom"
-    server = _Fake({"srvr": SRVR.format(mode="follower"), "mntr": FOLLOWER_MNTR})
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    port = server.server_address[1]
+    server = fake_zk_module.FakeZk.start({"srvr": SRVR.format(mode="follower"),
+                                          "mntr": FOLLOWER_MNTR})
+    port = server.port
     args = ["--port", str(port), "--ensemble", "zookeeper", "--server-id", "3",
             "--output", str(target)]
     assert zm.main(args) == 0
@@ -276,14 +248,14 @@ def test_a_server_that_goes_away_takes_its_figures_with_it(fake: Callable, tmp_p
         ("zookeeper_scrape_timestamp_seconds", KEY)]
 
 
-def test_the_collector_runs_on_python_36(fake: Callable, tmp_path: Path) -> None:
+def test_the_collector_runs_on_python_36(fake_zk: Callable, tmp_path: Path) -> None:
     """The script itself, as the hosts' oldest Python runs it (skipped without a 3.6)."""
     from test_py36 import python36
 
     interpreter = python36()
     if interpreter is None:
         pytest.skip("no Python 3.6 here (set ZK_PYTHON36)")
-    port = fake({"srvr": SRVR.format(mode="leader"), "mntr": LEADER_MNTR})
+    port = fake_zk({"srvr": SRVR.format(mode="leader"), "mntr": LEADER_MNTR})
     target = tmp_path / "zookeeper.prom"
     proc = subprocess.run([interpreter, str(ROLE / "files" / "zookeeper_metrics.py"),
                            "--port", str(port), "--ensemble", "zookeeper", "--server-id", "3",
