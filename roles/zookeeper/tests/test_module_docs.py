@@ -4,7 +4,6 @@ from the role's library/ (the built collection's copy: tools/test_collection.py)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,28 +13,17 @@ from types import ModuleType
 
 import pytest
 import yaml
+from role_modules import LIBRARY, role_module
 
 ROLE = Path(__file__).resolve().parent.parent
-LIBRARY = ROLE / "library"
 MODULES = sorted(p.stem for p in LIBRARY.glob("*.py"))
 BIN = Path(sys.executable).parent
 # The fields of an option that an argument_spec and its documentation share.
 SPEC_FIELDS = ("type", "elements", "default", "required", "choices", "aliases", "no_log")
 
 
-def load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def module(name: str) -> ModuleType:
-    if "ansible.module_utils.zookeeper_4lw" not in sys.modules:
-        load("ansible.module_utils.zookeeper_4lw", ROLE / "module_utils" / "zookeeper_4lw.py")
-    return load(f"_zk_doc_{name}", LIBRARY / f"{name}.py")
+    return role_module(name, f"_zk_doc_{name}")
 
 
 def normalized(option: dict) -> dict:

@@ -3,26 +3,12 @@ the running server started (systemd's start time, to the microsecond) means a re
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
-ROLE = Path(__file__).resolve().parent.parent
+from role_modules import role_module
 
-
-def load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-load("ansible.module_utils.zookeeper_4lw", ROLE / "module_utils" / "zookeeper_4lw.py")
-probe = load("zookeeper_probe", ROLE / "library" / "zookeeper_probe.py")
+probe = role_module("zookeeper_probe")
 
 
 def test_a_monotonic_timestamp_of_now_is_now_on_the_wall_clock() -> None:
