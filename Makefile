@@ -23,7 +23,7 @@ CORE_VERSIONS ?=
 VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
-	molecule test bench core-matrix clean vagrant-deps collection collection-test
+	molecule test bench core-matrix clean vagrant-deps collection collection-test sanity
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -41,6 +41,7 @@ help:
 	@echo "make collection       build the collection zkops.zookeeper34 (galaxy.yml) into build/"
 	@echo "make collection-test  build, install it offline, deploy a lab (coll, 10.213.21.0/24)"
 	@echo "                      with it from outside the repository (4-5 minutes)"
+	@echo "make sanity           ansible-test sanity on the built collection, offline (tools/sanity.py)"
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -112,12 +113,17 @@ molecule: system-deps vagrant-deps venv
 	tools/molecule-scenarios $(SCENARIOS)
 	tools/molecule-scenarios $(ALONE_SCENARIOS)
 
-test: lint unit molecule collection-test core-matrix
+test: lint unit sanity molecule collection-test core-matrix
 
 # The collection, generated from the repository's roles and playbooks (tools/build_collection.py):
 # build/zkops-zookeeper34-<version>.tar.gz.
 collection: venv
 	tools/build_collection.py --output build
+
+# ansible-test sanity on the built tarball, its test environments made from the offline index;
+# three tests whose packages that index lacks are named as not run.
+sanity: collection
+	tools/sanity.py
 
 # The built collection installed offline and used from outside the repository: ansible-doc, the
 # roles on the controller, then a lab deployed through the fully qualified roles (removed after).

@@ -192,7 +192,7 @@ def server_samples(mode: Optional[str], mntr: Mapping[str, Union[Number, str]],
         samples += [("zookeeper_server_state", {"mode": m}, 1 if m == mode else 0)
                     for m in modes]
     if up:
-        version = str(mntr.get("zk_version") or "").split(",")[0].strip()
+        version = str(mntr.get("zk_version") or "").split(",", 1)[0].strip()
         if version:
             samples.append(("zookeeper_version_info", {"version": version}, 1))
         for key, name, divisor in MNTR:
@@ -243,12 +243,12 @@ def read_exposition(text: str) -> Dict[Tuple[str, Tuple[Tuple[str, str], ...]], 
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        head, _, value = line.rpartition(" ")
+        head, _sep, value = line.rpartition(" ")
         name, brace, rest = head.partition("{")
         pairs = []  # type: List[Tuple[str, str]]
         rest = rest[:-1] if brace else ""
         while rest:
-            key, _, rest = rest.partition('="')
+            key, _sep, rest = rest.partition('="')
             chars, index = [], 0  # type: List[str], int
             while rest[index] != '"':
                 if rest[index] == "\\":

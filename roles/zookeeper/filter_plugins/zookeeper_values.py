@@ -99,8 +99,8 @@ def _heap_problems(host: str, value: Any) -> list[str]:
     if not HEAP.fullmatch(text):
         return [f"{host}: zookeeper_heap_size={text!r} is not a JVM heap size (the JVM would "
                 "refuse to start); use a number with k, m or g, such as 512m or 2g"]
-    size = int(text.rstrip("kKmMgG")) * HEAP_BYTES[text[-1].lower() if text[-1].isalpha()
-                                                    else ""]
+    unit = text[-1].lower() if text[-1].isalpha() else ""
+    size = int(text.rstrip("kKmMgG")) * HEAP_BYTES[unit]
     if size < SMALLEST_HEAP:
         return [f"{host}: zookeeper_heap_size={text} is below 32m, too small for a ZooKeeper "
                 "server; give it at least 32m (512m or more in production)"]

@@ -228,7 +228,7 @@ def ensemble_health(ensemble: List[str], leaving: List[str], spare: str = ""
     if any(modes[ep]["mode"] not in SERVING for ep in ensemble if ep != spare) \
             or len(leaders) != 1:
         return False, said, None
-    host, _, port = leaders[0].rpartition(":")
+    host, _sep, port = leaders[0].rpartition(":")
     try:
         mntr = parse_mntr(four_letter_word(host, int(port), "mntr", 2.0))
     except OSError as err:
@@ -293,8 +293,8 @@ def main() -> None:
             module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
-            ok, detail, _ = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
-                                                         params["member"]), params["timeout"])
+            ok, detail, _health = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
+                                                               params["member"]), params["timeout"])
             if not ok:
                 module.fail_json(
                     msg=f"not restarting {endpoint}: the ensemble is not healthy after "
@@ -319,8 +319,8 @@ def main() -> None:
     if ok and restarted and len(params["ensemble"]) > 1:
         # A restarted leader leaves the followers re-electing and re-syncing: the step ends
         # when the whole ensemble is healthy again, so the next one starts from a full quorum.
-        healthy, detail, _ = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
-                                  params["timeout"])
+        healthy, detail, _health = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
+                                        params["timeout"])
         if not healthy:
             module.fail_json(
                 msg=f"{endpoint} serves again after its restart, but the ensemble did not become "

@@ -162,7 +162,7 @@ def parse_mntr(text: str) -> Dict[str, Union[int, float, str]]:
 def srvr_at(endpoint: str, timeout: float = 2.0) -> Dict[str, Any]:
     """``parse_srvr`` of the server at ``host:port``; a server that cannot be reached gives
     ``mode`` None and the reason in ``error``."""
-    host, _, port = endpoint.rpartition(":")
+    host, _sep, port = endpoint.rpartition(":")
     try:
         return parse_srvr(four_letter_word(host, int(port), "srvr", timeout))
     except OSError as err:
