@@ -10,9 +10,9 @@ SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
-SCENARIOS ?= default package debian12 hardening vagrant
+SCENARIOS ?= default package debian12 hardening vagrant release38
 # Scenarios run after those, alone, so that their timings are not those of a loaded machine.
-ALONE_SCENARIOS ?= operations
+ALONE_SCENARIOS ?= operations upgrade
 
 # The ansible-core versions `make core-matrix` deploys with (empty: tools/core_matrix.py's
 # default, 2.16 2.17 2.18 2.19).
@@ -111,7 +111,7 @@ unit: venv
 
 molecule: system-deps vagrant-deps venv
 	tools/molecule-scenarios $(SCENARIOS)
-	tools/molecule-scenarios $(ALONE_SCENARIOS)
+	for s in $(ALONE_SCENARIOS); do tools/molecule-scenarios $$s || exit 1; done
 
 test: lint unit sanity molecule collection-test core-matrix
 

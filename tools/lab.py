@@ -15,6 +15,7 @@ import argparse
 import email.utils
 import gzip
 import hashlib
+import inspect
 import io
 import ipaddress
 import json
@@ -54,6 +55,20 @@ MIRROR_JARS = {
     "slf4j-log4j12-1.7.30.jar": "lib",
     "jline-1.0.jar": "lib",
 }
+# ZooKeeper 3.8.0 as Debian 12 ships it, in the upstream 3.8 layout (apache-zookeeper-3.8.0-bin/
+# with every jar in lib/), for deployments and upgrades to 3.8 from the offline mirror.
+MIRROR38_VERSION = "3.8.0"
+# What Debian's changelog of 3.8.0-11+deb12u2 lists as fixed beyond Apache's 3.8.0.
+MIRROR38_BUILD_FIXES = ["CVE-2023-44981", "CVE-2024-23944"]
+MIRROR38_PACKAGES = ("libzookeeper-java", "liblogback-java", "libservlet-api-java")
+# lib/ of 3.8.0: zookeeper.jar, every jar its manifest's Class-Path names that Debian installs,
+# and these: the logging backend upstream 3.8 ships (logback), the servlet API the admin server
+# needs, and the netty jars that netty-handler and netty-transport-native-epoll (named in the
+# Class-Path) need themselves, as upstream's lib/ has them.
+MIRROR38_JARS = (
+    "zookeeper.jar", "logback-classic.jar", "logback-core.jar", "servlet-api.jar",
+    "netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar",
+)
 # Written beside the tarball and into it: which Debian package and version each jar comes
 # from, and the CVE fixes the packages' changelogs name. Written last: a mirror without it is
 # incomplete (or older than the manifest) and is rebuilt.
@@ -133,6 +148,14 @@ class Lab:
             "image": self.image,
             "mirror_url": self.mirror_url,
             "zookeeper_version": MIRROR_VERSION,
+            # Every release the mirror serves (the role computes the same URL from
+            # zookeeper_mirror and zookeeper_version, and reads the .sha512 beside it).
+            "releases": {
+                release.version: {"url": f"{self.mirror_url}/{release.directory}/"
+                                         f"{release.tarball}",
+                                  "sha512": mirror_sha512(release)}
+                for release in MIRROR_RELEASES
+            },
             "ssh_key": str(ssh_key_path()),
             "hosts": [
                 {"name": m, "container": self.container(m), "address": self.address(m),
@@ -267,17 +290,68 @@ def build_derived_image(base: Lab, image: str, script: str, stdin: bytes | None 
 
 # --------------------------------------------------------------------------- offline mirror
 
+JAVA_DIR = "/usr/share/java"
+
+
+@dataclass(frozen=True)
+class Release:
+    """One ZooKeeper release on the offline mirror, rebuilt from the jars of a Debian release."""
+
+    version: str
+    distro: str  # the Debian release (DISTROS) whose packages the jars come from
+    packages: tuple[str, ...]  # installed, without recommends, in a container of that release
+    jars: tuple[tuple[str, str], ...]  # (jar in JAVA_DIR, its directory in the release or "")
+    top: str  # the tarball's top directory
+    tarball: str
+    templates: str  # the directory of templates/ laid over the release (conf/, README.txt)
+    build_fixes: tuple[str, ...]
+    # A jar of `jars` whose manifest's Class-Path adds to lib/ each jar it names that Debian
+    # installs; "" for none.
+    class_path_of: str = ""
+
+    @property
+    def directory(self) -> str:
+        """The release's directory on the mirror, as on Apache's archive."""
+        return f"zookeeper-{self.version}"
+
+
+MIRROR_RELEASE = Release(
+    version=MIRROR_VERSION, distro="bullseye", packages=(MIRROR_DEBIAN_PACKAGE,),
+    jars=tuple((jar, sub or "") for jar, sub in MIRROR_JARS.items()),
+    top=f"zookeeper-{MIRROR_VERSION}", tarball=f"zookeeper-{MIRROR_VERSION}.tar.gz",
+    templates="mirror", build_fixes=tuple(MIRROR_BUILD_FIXES))
+MIRROR38_RELEASE = Release(
+    version=MIRROR38_VERSION, distro="bookworm", packages=MIRROR38_PACKAGES,
+    jars=tuple((jar, "lib") for jar in MIRROR38_JARS),
+    top=f"apache-zookeeper-{MIRROR38_VERSION}-bin",
+    tarball=f"apache-zookeeper-{MIRROR38_VERSION}-bin.tar.gz", templates="mirror38",
+    build_fixes=tuple(MIRROR38_BUILD_FIXES), class_path_of="zookeeper.jar")
+# Every release the mirror serves; the first is the one the lab deploys (mirror_vars).
+MIRROR_RELEASES = (MIRROR_RELEASE, MIRROR38_RELEASE)
+
+
 def mirror_dir() -> Path:
     return STATE / "mirror"
 
 
-def mirror_tarball() -> Path:
-    return mirror_dir() / f"zookeeper-{MIRROR_VERSION}" / f"zookeeper-{MIRROR_VERSION}.tar.gz"
+def mirror_tarball(release: Release = MIRROR_RELEASE) -> Path:
+    return mirror_dir() / release.directory / release.tarball
+
+
+def checksum_path(tarball: Path) -> Path:
+    return tarball.with_name(tarball.name + ".sha512")
+
+
+def mirror_sha512(release: Release) -> str | None:
+    """The sha512 the mirror publishes beside the release's tarball, once it is built."""
+    checksum = checksum_path(mirror_tarball(release))
+    fields = checksum.read_text().split() if checksum.is_file() else []
+    return fields[0] if fields else None
 
 
 def mirror_complete(tarball: Path) -> bool:
     """The tarball, its .sha512 (matching it) and the manifest beside it are all there."""
-    checksum = tarball.with_name(tarball.name + ".sha512")
+    checksum = checksum_path(tarball)
     manifest = tarball.with_name(MIRROR_MANIFEST)
     if not (tarball.is_file() and checksum.is_file() and manifest.is_file()):
         return False
@@ -285,57 +359,139 @@ def mirror_complete(tarball: Path) -> bool:
     return expected == [hashlib.sha512(tarball.read_bytes()).hexdigest()]
 
 
-# Run in a Debian 11 container with /out mounted: installs the package, then copies each jar
-# (MIRROR_JARS, passed as arguments), the binary package and version dpkg says it belongs to,
-# and that package's changelog.
+# Run in a container of the release's Debian with /out mounted: installs $PACKAGES, then copies
+# each jar (the release's jars, passed as arguments, then those the Class-Path of $CLASS_PATH_OF
+# names, listed by /out/class_path.py, in /out/class-path; those not installed go to
+# /out/skipped), the binary package and version dpkg says it belongs to, and that package's
+# changelog.
 MIRROR_COLLECT_SCRIPT = r"""set -e
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$PACKAGE" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 . /etc/os-release
 echo "Debian $VERSION" > /out/distribution
 : > /out/packages.tsv
 mkdir -p /out/changelogs
-for jar in "$@"; do
-    cp -L "/usr/share/java/$jar" /out/
-    owner=$(dpkg-query -S "/usr/share/java/$jar" | head -n 1)
+collect() {
+    name=${1##*/}
+    if [ -f "/out/$name" ]; then
+        return 0
+    fi
+    cp -L "$1" "/out/$name"
+    owner=$( (dpkg-query -S "$1" 2>/dev/null || dpkg-query -S "$(readlink -f "$1")") | head -n 1)
     pkg=${owner%%: *}
     pkg=${pkg%%:*}
     fields=$(dpkg-query -W -f='${Package}\t${Version}\t${source:Package}' "$pkg")
-    printf '%s\t%s\n' "$jar" "$fields" >> /out/packages.tsv
+    printf '%s\t%s\n' "$name" "$fields" >> /out/packages.tsv
     if [ -f "/usr/share/doc/$pkg/changelog.Debian.gz" ]; then
         cp "/usr/share/doc/$pkg/changelog.Debian.gz" "/out/changelogs/$pkg.gz"
     fi
+}
+for jar in "$@"; do
+    collect "$jar"
 done
+if [ -n "$CLASS_PATH_OF" ]; then
+    python3 /out/class_path.py "$CLASS_PATH_OF" > /out/class-path
+    : > /out/skipped
+    while read -r jar; do
+        if [ -f "$jar" ]; then
+            collect "$jar"
+        else
+            echo "$jar" >> /out/skipped
+        fi
+    done < /out/class-path
+fi
 """
 
 
-def build_mirror(lab: Lab) -> Path:
-    """Assemble zookeeper-3.4.13.tar.gz in the upstream layout from Debian 11's jars
-    (whatever the lab's own distribution: Debian 12 ships ZooKeeper 3.8), with a manifest
-    of the Debian packages they come from."""
-    tarball = mirror_tarball()
-    checksum = tarball.with_name(tarball.name + ".sha512")
-    manifest = tarball.with_name(MIRROR_MANIFEST)
+def manifest_class_path(manifest: str) -> list[str]:
+    """The entries of the Class-Path header of a jar's META-INF/MANIFEST.MF (its main
+    section), in order. Self-contained: class_path_program() sends it to the container."""
+    headers: list[str] = []
+    for line in manifest.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not line:
+            break  # the main section ends at the first empty line
+        if line.startswith(" ") and headers:
+            headers[-1] += line[1:]  # a continuation line
+        else:
+            headers.append(line)
+    for header in headers:
+        name, _, value = header.partition(":")
+        if name.strip().lower() == "class-path":
+            return value.split()
+    return []
+
+
+CLASS_PATH_MAIN = '''
+
+import posixpath
+import sys
+import urllib.parse
+import zipfile
+
+with zipfile.ZipFile(sys.argv[1]) as jar:
+    text = jar.read("META-INF/MANIFEST.MF").decode("utf-8")
+for entry in manifest_class_path(text):
+    path = urllib.parse.unquote(entry)
+    print(posixpath.normpath(posixpath.join(posixpath.dirname(sys.argv[1]), path)))
+'''
+
+
+def class_path_program() -> str:
+    """The Python program the collecting container runs (`python3 class_path.py JAR`): the
+    absolute paths of the jars JAR's Class-Path names, one a line."""
+    return ("from __future__ import annotations\n\n\n" + inspect.getsource(manifest_class_path)
+            + CLASS_PATH_MAIN)
+
+
+def build_mirror(lab: Lab) -> dict[str, Path]:
+    """Every release of the offline mirror (MIRROR_RELEASES), each built unless complete:
+    version -> tarball."""
+    return {release.version: build_release(lab, release) for release in MIRROR_RELEASES}
+
+
+def build_release(lab: Lab, release: Release) -> Path:
+    """Assemble one release's tarball in the upstream layout from the jars of its Debian
+    release (whatever the lab's own distribution), with a manifest of the Debian packages they
+    come from, beside it and in it."""
+    tarball = mirror_tarball(release)
     if mirror_complete(tarball):
         return tarball
-    bullseye = Lab(lab.name, lab.subnet, lab.hosts, "bullseye", lab.prefix)
-    build_base_image(bullseye)
-    image = bullseye.image
-    log(f"building the offline mirror: zookeeper-{MIRROR_VERSION}.tar.gz from Debian 11's "
-        f"{MIRROR_DEBIAN_PACKAGE}")
+    host = Lab(lab.name, lab.subnet, lab.hosts, release.distro, lab.prefix)
+    build_base_image(host)
+    log(f"building the offline mirror: {release.tarball} from Debian "
+        f"{DISTROS[release.distro]}'s {', '.join(release.packages)}")
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        podman("run", "--rm", *RUN_LIMITS, "-v", f"{tmp}:/out", "-e",
-               f"PACKAGE={MIRROR_DEBIAN_PACKAGE}", image, "sh", "-c", MIRROR_COLLECT_SCRIPT,
-               "collect", *MIRROR_JARS, timeout=1800)
-        text = mirror_manifest(*read_collected(Path(tmp)))
-        data = release_tarball(Path(tmp), text)
+        out = Path(tmp)
+        collect_jars(host.image, release, out)
+        collected = read_collected(out, release)
+        text = mirror_manifest(release, collected)
+        data = release_tarball(release, out, collected.jars, text)
+    publish_release(tarball, data, text)
+    log(f"built {release.directory}/{release.tarball} in {time.monotonic() - started:.1f} s")
+    return tarball
+
+
+def collect_jars(image: str, release: Release, out: Path) -> None:
+    """Run MIRROR_COLLECT_SCRIPT for the release in a container of `image`, into `out`."""
+    env = ["-e", f"PACKAGES={' '.join(release.packages)}"]
+    if release.class_path_of:
+        (out / "class_path.py").write_text(class_path_program())
+        env += ["-e", f"CLASS_PATH_OF={JAVA_DIR}/{release.class_path_of}"]
+    podman("run", "--rm", *RUN_LIMITS, "-v", f"{out}:/out", *env, image,
+           "sh", "-c", MIRROR_COLLECT_SCRIPT, "collect",
+           *(f"{JAVA_DIR}/{jar}" for jar, _ in release.jars), timeout=1800)
+
+
+def publish_release(tarball: Path, data: bytes, manifest: str) -> None:
+    """Write the tarball, its .sha512 and the manifest beside it."""
     tarball.parent.mkdir(parents=True, exist_ok=True)
     # The manifest marks a finished build: it goes first and comes back last.
-    manifest.unlink(missing_ok=True)
+    tarball.with_name(MIRROR_MANIFEST).unlink(missing_ok=True)
     write_atomically(tarball, data)
-    write_atomically(checksum, f"{hashlib.sha512(data).hexdigest()}  {tarball.name}\n".encode())
-    write_atomically(manifest, text.encode())
-    return tarball
+    write_atomically(checksum_path(tarball),
+                     f"{hashlib.sha512(data).hexdigest()}  {tarball.name}\n".encode())
+    write_atomically(tarball.with_name(MIRROR_MANIFEST), manifest.encode())
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -402,9 +558,25 @@ def changelog_cves(text: str) -> list[ChangelogEntry]:
     return entries
 
 
-def read_collected(out: Path) -> tuple[str, list[JarSource], dict[str, list[ChangelogEntry]]]:
-    """What MIRROR_COLLECT_SCRIPT left in `out`: the distribution, one JarSource per jar (in
-    MIRROR_JARS order) and the CVE entries of each package's changelog."""
+@dataclass(frozen=True)
+class Collected:
+    """What MIRROR_COLLECT_SCRIPT left for a release: the distribution, one JarSource per jar
+    (in the release's order), the CVE entries of each package's changelog, and the Class-Path
+    entries Debian does not install (left out)."""
+
+    distribution: str
+    jars: tuple[JarSource, ...]
+    changelogs: dict[str, list[ChangelogEntry]]
+    skipped: tuple[str, ...] = ()
+
+
+def read_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line] if path.is_file() else []
+
+
+def read_collected(out: Path, release: Release) -> Collected:
+    """What MIRROR_COLLECT_SCRIPT left in `out` for `release`, the jars in the release's order
+    with the Class-Path's after the jar naming them; refuses a jar it lacks."""
     distribution = (out / "distribution").read_text().strip()
     rows: dict[str, JarSource] = {}
     for line in (out / "packages.tsv").read_text().splitlines():
@@ -414,7 +586,15 @@ def read_collected(out: Path) -> tuple[str, list[JarSource], dict[str, list[Chan
         jar, package, version, source = fields
         sha512 = hashlib.sha512((out / jar).read_bytes()).hexdigest()
         rows[jar] = JarSource(jar, package, version, source or package, sha512)
-    missing = [jar for jar in MIRROR_JARS if jar not in rows]
+    if release.class_path_of and not (out / "class-path").is_file():
+        raise LabError(f"the Class-Path of {release.class_path_of} was not listed")
+    skipped = read_lines(out / "skipped")
+    class_path = [Path(p).name for p in read_lines(out / "class-path") if p not in skipped]
+    wanted: list[str] = []
+    for jar, _ in release.jars:  # each jar, then what its Class-Path adds
+        wanted += [jar, *(class_path if jar == release.class_path_of else [])]
+    wanted = list(dict.fromkeys(wanted))
+    missing = [jar for jar in wanted if jar not in rows]
     if missing:
         raise LabError(f"no Debian package found for {', '.join(missing)}")
     changelogs: dict[str, list[ChangelogEntry]] = {}
@@ -423,35 +603,84 @@ def read_collected(out: Path) -> tuple[str, list[JarSource], dict[str, list[Chan
         if source.package not in changelogs and path.is_file():
             changelogs[source.package] = changelog_cves(
                 gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"))
-    return distribution, [rows[jar] for jar in MIRROR_JARS], changelogs
+    return Collected(distribution, tuple(rows[jar] for jar in wanted), changelogs,
+                     tuple(skipped))
 
 
-def mirror_manifest(distribution: str, jars: list[JarSource],
-                    changelogs: dict[str, list[ChangelogEntry]]) -> str:
-    """SOURCES.txt: each jar of the lab's tarball, the Debian package and version it comes
+DEBIAN_REPACK = re.compile(r"[+~](?:dfsg|ds|repack)\d*$")
+
+
+def upstream_version(debian_version: str) -> str:
+    """The upstream part of a Debian package version, without epoch, Debian revision or repack
+    suffix, and `~` as `-`: 1:4.1.48-7+deb12u2 -> 4.1.48, 3.1.0~preview2-3 -> 3.1.0-preview2."""
+    version = debian_version.split(":", 1)[-1]
+    if "-" in version:
+        version = version.rsplit("-", 1)[0]
+    return DEBIAN_REPACK.sub("", version).replace("~", "-")
+
+
+def versioned_jar_name(jar: str, version: str) -> str:
+    """Debian's jar name with the upstream version, unless it has it already:
+    netty-buffer.jar -> netty-buffer-4.1.48.jar, jline-1.0.jar stays."""
+    stem = jar[:-len(".jar")] if jar.endswith(".jar") else jar
+    return jar if stem.endswith(f"-{version}") else f"{stem}-{version}.jar"
+
+
+def release_paths(release: Release, jars: tuple[JarSource, ...]) -> list[str]:
+    """Where each jar goes in the release (below its top directory): the directory the release
+    names for it (lib/ for a Class-Path jar), under its versioned name."""
+    directories = dict(release.jars)
+    paths = []
+    for jar in jars:
+        name = versioned_jar_name(jar.jar, upstream_version(jar.version))
+        directory = directories.get(jar.jar, "lib")
+        paths.append(f"{directory}/{name}" if directory else name)
+    twice = sorted({p for p in paths if paths.count(p) > 1})
+    if twice:
+        raise LabError(f"two jars of {release.tarball} would be {', '.join(twice)}")
+    return paths
+
+
+def mirror_manifest(release: Release, collected: Collected) -> str:
+    """SOURCES.txt: each jar of the release's tarball, the Debian package and version it comes
     from, and the CVE fixes those packages' changelogs name. The same bytes for the same
     packages, so the tarball stays reproducible."""
-    top = f"zookeeper-{MIRROR_VERSION}"
+    top, jars = release.top, collected.jars
     title = f"{top}: where each jar comes from"
     lines = [
         title,
         "=" * len(title),
         "",
-        f"This is Debian's patched build of ZooKeeper {MIRROR_VERSION} (with the CVE fixes its",
+        f"This is Debian's patched build of ZooKeeper {release.version} (with the CVE fixes its",
         "changelog lists, below), NOT Apache's release: the jars were taken from the binary",
-        f"packages of {distribution} named here and laid out like an Apache release for the",
+        f"packages of {collected.distribution} named here and laid out like an Apache release "
+        "for the",
         "project's offline lab and tests. Do not use it outside the lab.",
         "",
     ]
-    paths = [f"{top}/{sub + '/' if sub else ''}{jar.jar}"
-             for jar, sub in ((j, MIRROR_JARS[j.jar]) for j in jars)]
+    paths = [f"{top}/{path}" for path in release_paths(release, jars)]
     width = max(len(p) for p in paths)
     pwidth = max(len(j.package) for j in jars)
     lines.append(f"{'jar':<{width}}  {'Debian package':<{pwidth}}  version")
     for path, jar in zip(paths, jars):
         lines.append(f"{path:<{width}}  {jar.package:<{pwidth}}  {jar.version}")
+    if collected.skipped:
+        lines += ["", f"Named in the Class-Path of {release.class_path_of} but not installed with "
+                  "these packages (left out):"]
+        lines += [f"  {path}" for path in collected.skipped]
     lines += ["", "CVE fixes named in each package's changelog "
               "(/usr/share/doc/<package>/changelog.Debian.gz):"]
+    lines += changelog_lines(jars, collected.changelogs)
+    lines += ["", "sha512 of each jar:"]
+    for path, jar in zip(paths, jars):
+        lines.append(f"{jar.sha512}  {path}")
+    return "\n".join(lines) + "\n"
+
+
+def changelog_lines(jars: tuple[JarSource, ...],
+                    changelogs: dict[str, list[ChangelogEntry]]) -> list[str]:
+    """The manifest's CVE fixes: each package once, its entries that name CVEs."""
+    lines: list[str] = []
     seen: set[str] = set()
     for jar in jars:
         if jar.package in seen:
@@ -466,25 +695,34 @@ def mirror_manifest(distribution: str, jars: list[JarSource],
         for entry in entries or []:
             when = f" ({entry.date})" if entry.date else ""
             lines.append(f"    {entry.version}{when}: {', '.join(entry.cves)}")
-    lines += ["", "sha512 of each jar:"]
-    for path, jar in zip(paths, jars):
-        lines.append(f"{jar.sha512}  {path}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def release_tarball(jars: Path, manifest: str) -> bytes:
-    """A reproducible .tar.gz laid out like an upstream ZooKeeper 3.4 release, with the
-    manifest (SOURCES.txt) at its top."""
-    top = f"zookeeper-{MIRROR_VERSION}"
-    entries: list[tuple[str, bytes, int]] = []
-    for jar, sub in MIRROR_JARS.items():
-        entries.append((f"{top}/{sub + '/' if sub else ''}{jar}", (jars / jar).read_bytes(), 0o644))
+def release_files(release: Release, jars_dir: Path, jars: tuple[JarSource, ...],
+                  manifest: str) -> list[tuple[str, bytes, int]]:
+    """The files of the release (path with its top directory, bytes, mode): the jars, the
+    manifest (SOURCES.txt) and the release's templates; what is in bin/ is executable."""
+    top = release.top
+    entries = [(f"{top}/{path}", (jars_dir / jar.jar).read_bytes(), 0o644)
+               for path, jar in zip(release_paths(release, jars), jars)]
     entries.append((f"{top}/{MIRROR_MANIFEST}", manifest.encode(), 0o644))
-    mirror_templates = TEMPLATES / "mirror"
-    for path in sorted(mirror_templates.rglob("*")):
+    templates = TEMPLATES / release.templates
+    for path in sorted(templates.rglob("*")):
         if path.is_file():
             mode = 0o755 if path.parent.name == "bin" else 0o644
-            entries.append((f"{top}/{path.relative_to(mirror_templates)}", path.read_bytes(), mode))
+            entries.append((f"{top}/{path.relative_to(templates)}", path.read_bytes(), mode))
+    return entries
+
+
+def release_tarball(release: Release, jars_dir: Path, jars: tuple[JarSource, ...],
+                    manifest: str) -> bytes:
+    """A reproducible .tar.gz laid out like the upstream release, with the manifest at its
+    top."""
+    return reproducible_tarball(release.top, release_files(release, jars_dir, jars, manifest))
+
+
+def reproducible_tarball(top: str, entries: list[tuple[str, bytes, int]]) -> bytes:
+    """A .tar.gz of `entries` and their directories: sorted, owned by root, dated 1970."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         dirs = sorted({str(Path(n).parent) for n, _, _ in entries} | {top})
@@ -596,10 +834,14 @@ def remove_lab(lab: Lab) -> None:
         podman("network", "rm", "-f", lab.network)
 
 
-def mirror_vars(lab: Lab) -> dict[str, Any]:
-    """The ZooKeeper variables that point a deployment at the lab's offline mirror."""
-    return {"zookeeper_version": MIRROR_VERSION, "zookeeper_mirror": lab.mirror_url,
-            "zookeeper_build_fixes": MIRROR_BUILD_FIXES}
+def mirror_vars(lab: Lab, release: Release = MIRROR_RELEASE) -> dict[str, Any]:
+    """The ZooKeeper variables that point a deployment at one release of the lab's offline
+    mirror (by default the one the lab deploys, 3.4.13). The build fixes are every mirror
+    release's, so that the same inventory upgrades to 3.8.0 without a warning about a fix
+    Debian's 3.8.0 carries."""
+    fixes = sorted({cve for each in MIRROR_RELEASES for cve in each.build_fixes})
+    return {"zookeeper_version": release.version, "zookeeper_mirror": lab.mirror_url,
+            "zookeeper_build_fixes": fixes}
 
 
 def write_inventory(lab: Lab, path: Path) -> None:
@@ -609,7 +851,8 @@ def write_inventory(lab: Lab, path: Path) -> None:
         "---",
         f"# Written by `tools/lab up` for the lab `{lab.name}` (network {lab.network}, "
         f"{lab.subnet}).",
-        "# The offline mirror serves a ZooKeeper 3.4.13 tarball rebuilt from Debian 11's jars.",
+        "# The offline mirror serves ZooKeeper 3.4.13 (deployed here) and 3.8.0 (for",
+        "# playbooks/upgrade.yml), rebuilt from Debian 11's and Debian 12's jars.",
         "all:",
         "  children:",
         "    zookeeper:",
@@ -742,7 +985,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sub.add_parser("podman-api",
                    help="start the Podman API Vagrant's docker provider talks to, unless it runs")
     sub.add_parser("status", help="show containers, addresses and SSH reachability")
-    sub.add_parser("mirror", help="only build the offline mirror tarball")
+    sub.add_parser("mirror", help="only build the offline mirror's tarballs (3.4.13, 3.8.0)")
     return parser.parse_args(argv)
 
 
@@ -786,7 +1029,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mirror":
             require_tools(["podman", "runc", "debootstrap"])
             build_image(lab)
-            print(build_mirror(lab))
+            for tarball in build_mirror(lab).values():
+                print(tarball)
             return 0
         return cmd_status(lab)
     except (LabError, ValueError) as err:

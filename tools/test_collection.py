@@ -293,7 +293,8 @@ def write_lab_inventory(lab: dict, path: Path) -> None:
     inventory = {"all": {
         "children": {"zookeeper": {"hosts": hosts, "vars": {
             "zookeeper_version": "3.4.13", "zookeeper_mirror": lab["mirror_url"],
-            "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981"]}}},
+            "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981",
+                                      "CVE-2024-23944"]}}},
         "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": lab["ssh_key"],
                  "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
                                             "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}

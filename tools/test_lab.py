@@ -1,5 +1,6 @@
-"""The offline mirror's manifest (tools/lab.py): which Debian package and version each jar of the
-lab's tarball comes from, the CVE fixes their changelogs name, and when a mirror is rebuilt."""
+"""The offline mirror (tools/lab.py): its releases' layout (3.4.13 from Debian 11's jars, 3.8.0
+from Debian 12's), the manifest of which Debian package and version each jar comes from and the
+CVE fixes their changelogs name, and when a mirror is rebuilt."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import gzip
 import hashlib
 import io
 import ipaddress
+import shutil
+import subprocess
+import sys
 import tarfile
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import lab
 import pytest
-from lab import ChangelogEntry, JarSource, Lab, LabError
+from lab import MIRROR38_RELEASE, MIRROR_RELEASE, ChangelogEntry, JarSource, Lab, LabError
 
 # Lines in the form of Debian 11's changelogs (zookeeper 3.4.13-6+deb11u1, apache-log4j1.2
 # 1.2.17-10+deb11u1), shortened.
@@ -67,9 +73,58 @@ PACKAGES = {
 }
 
 
-def write_collected(out: Path, packages: dict = PACKAGES) -> None:
-    """What the collecting container leaves in /out, without a container."""
-    (out / "distribution").write_text("Debian 11 (bullseye)\n")
+ZOOKEEPER38_CHANGELOG = """\
+zookeeper (3.8.0-11+deb12u2) bookworm; urgency=medium
+
+  * Bug fix: CVE-2024-23944 (Closes: #1066947):
+
+ -- Pierre Gruet <pgt@debian.org>  Sun, 16 Jun 2024 22:49:52 +0200
+
+zookeeper (3.8.0-11+deb12u1) bookworm-security; urgency=medium
+
+  * Team upload:
+    - CVE-2023-44981: Prevent a potential authorisation bypass vulnerability.
+
+ -- Pierre Gruet <pgt@debian.org>  Sun, 29 Oct 2023 21:10:44 +0100
+"""
+NETTY = ("libnetty-java", "1:4.1.48-7+deb12u2", "netty", "")
+# Debian 12's jars, some of each kind: the release's own (MIRROR38_JARS), then some that
+# zookeeper.jar's Class-Path names.
+PACKAGES38 = {
+    "zookeeper.jar": ("libzookeeper-java", "3.8.0-11+deb12u2", "zookeeper",
+                      ZOOKEEPER38_CHANGELOG),
+    "logback-classic.jar": ("liblogback-java", "1:1.2.11-3", "logback", ""),
+    "logback-core.jar": ("liblogback-java", "1:1.2.11-3", "logback", ""),
+    "servlet-api.jar": ("libservlet-api-java", "4.0.1-2", "libservlet-api-java", ""),
+    "netty-codec.jar": NETTY,
+    "netty-resolver.jar": NETTY,
+    "netty-transport-native-unix-common.jar": NETTY,
+    "findbugs-annotations.jar": ("libfindbugs-annotations-java", "3.1.0~preview2-3",
+                                 "findbugs", ""),
+    "netty-buffer.jar": NETTY,
+    "jetty9-server.jar": ("libjetty9-java", "9.4.57-1.1~deb12u1", "jetty9", ""),
+    "zookeeper-jute.jar": ("libzookeeper-java", "3.8.0-11+deb12u2", "zookeeper",
+                           ZOOKEEPER38_CHANGELOG),
+}
+CLASS_PATH38 = [f"/usr/share/java/{jar}" for jar in (
+    "findbugs-annotations.jar", "jetty9-server.jar", "jline.jar", "netty-buffer.jar",
+    "zookeeper-jute.jar")]
+# lib/ of the 3.8.0 release built from them: every jar with its upstream version in its name.
+LIB38 = [
+    "findbugs-annotations-3.1.0-preview2.jar", "jetty9-server-9.4.57.jar",
+    "logback-classic-1.2.11.jar", "logback-core-1.2.11.jar", "netty-buffer-4.1.48.jar",
+    "netty-codec-4.1.48.jar", "netty-resolver-4.1.48.jar",
+    "netty-transport-native-unix-common-4.1.48.jar", "servlet-api-4.0.1.jar",
+    "zookeeper-3.8.0.jar", "zookeeper-jute-3.8.0.jar",
+]
+
+
+def write_collected(out: Path, packages: dict = PACKAGES,
+                    distribution: str = "Debian 11 (bullseye)",
+                    class_path: list[str] | None = None) -> None:
+    """What the collecting container leaves in /out, without a container; `class_path`: the
+    Class-Path entries it lists (those of `packages` are installed, the others skipped)."""
+    (out / "distribution").write_text(distribution + "\n")
     (out / "changelogs").mkdir(exist_ok=True)
     rows = []
     for jar, (package, version, source, changelog) in packages.items():
@@ -78,6 +133,14 @@ def write_collected(out: Path, packages: dict = PACKAGES) -> None:
         if changelog is not None:
             (out / "changelogs" / f"{package}.gz").write_bytes(gzip.compress(changelog.encode()))
     (out / "packages.tsv").write_text("".join(rows))
+    if class_path is not None:
+        (out / "class-path").write_text("".join(f"{p}\n" for p in class_path))
+        (out / "skipped").write_text(
+            "".join(f"{p}\n" for p in class_path if Path(p).name not in packages))
+
+
+def write_collected38(out: Path, packages: dict = PACKAGES38) -> None:
+    write_collected(out, packages, "Debian 12 (bookworm)", CLASS_PATH38)
 
 
 def test_changelog_cves_lists_each_entry_naming_cves_with_its_version_and_date() -> None:
@@ -99,8 +162,10 @@ def test_changelog_cves_keeps_an_entry_without_its_trailer_and_ignores_none() ->
 
 def test_read_collected_takes_versions_from_the_package_data(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    distribution, jars, changelogs = lab.read_collected(tmp_path)
-    assert distribution == "Debian 11 (bullseye)"
+    collected = lab.read_collected(tmp_path, MIRROR_RELEASE)
+    jars, changelogs = collected.jars, collected.changelogs
+    assert collected.distribution == "Debian 11 (bullseye)"
+    assert collected.skipped == ()
     assert [j.jar for j in jars] == list(lab.MIRROR_JARS)
     assert jars[0] == JarSource(
         "zookeeper-3.4.13.jar", "libzookeeper-java", "3.4.13-6+deb11u1", "zookeeper",
@@ -114,12 +179,12 @@ def test_read_collected_takes_versions_from_the_package_data(tmp_path: Path) -> 
 def test_read_collected_refuses_a_jar_without_a_package(tmp_path: Path) -> None:
     write_collected(tmp_path, {k: v for k, v in PACKAGES.items() if k != "jline-1.0.jar"})
     with pytest.raises(LabError, match=r"no Debian package found for jline-1\.0\.jar"):
-        lab.read_collected(tmp_path)
+        lab.read_collected(tmp_path, MIRROR_RELEASE)
 
 
 def test_the_manifest_says_debian_build_not_apache_and_lists_every_jar(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    text = lab.mirror_manifest(*lab.read_collected(tmp_path))
+    text = lab.mirror_manifest(MIRROR_RELEASE, lab.read_collected(tmp_path, MIRROR_RELEASE))
     assert "This is Debian's patched build of ZooKeeper 3.4.13 (with the CVE fixes its" in text
     assert "NOT Apache's release" in text
     assert "packages of Debian 11 (bullseye)" in text
@@ -143,9 +208,10 @@ def test_the_manifest_says_debian_build_not_apache_and_lists_every_jar(tmp_path:
 
 def test_the_tarball_carries_the_manifest_and_is_reproducible(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    text = lab.mirror_manifest(*lab.read_collected(tmp_path))
-    data = lab.release_tarball(tmp_path, text)
-    assert lab.release_tarball(tmp_path, text) == data
+    collected = lab.read_collected(tmp_path, MIRROR_RELEASE)
+    text = lab.mirror_manifest(MIRROR_RELEASE, collected)
+    data = lab.release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text)
+    assert lab.release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text) == data
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert tar.extractfile("zookeeper-3.4.13/SOURCES.txt").read().decode() == text
         names = tar.getnames()
@@ -153,16 +219,190 @@ def test_the_tarball_carries_the_manifest_and_is_reproducible(tmp_path: Path) ->
     assert "zookeeper-3.4.13/zookeeper-3.4.13.jar" in names
 
 
+# Debian 12's zookeeper.jar manifest (shortened): Class-Path wrapped at 72 bytes, CRLF.
+ZOOKEEPER38_MANIFEST = (
+    "Manifest-Version: 1.0\r\n"
+    "Build-Jdk-Spec: 17\r\n"
+    "Class-Path: /usr/share/java/commons-cli.jar /usr/share/java/commons-io.j\r\n"
+    " ar /usr/share/java/jline.jar /usr/share/java/netty-transport-native-epo\r\n"
+    " ll.jar ../java/zookeeper-jute.jar\r\n"
+    "Created-By: Maven JAR Plugin 3.3.0\r\n"
+    "\r\n"
+    "Name: org/apache/zookeeper\r\n"
+    "Class-Path: /not/the/main/section.jar\r\n"
+)
+
+
+def test_manifest_class_path_joins_continuation_lines_of_the_main_section() -> None:
+    assert lab.manifest_class_path(ZOOKEEPER38_MANIFEST) == [
+        "/usr/share/java/commons-cli.jar", "/usr/share/java/commons-io.jar",
+        "/usr/share/java/jline.jar", "/usr/share/java/netty-transport-native-epoll.jar",
+        "../java/zookeeper-jute.jar"]
+    assert lab.manifest_class_path(ZOOKEEPER38_MANIFEST.replace("\r\n", "\n")) == (
+        lab.manifest_class_path(ZOOKEEPER38_MANIFEST))
+    assert lab.manifest_class_path("Manifest-Version: 1.0\nclass-path: a.jar  b.jar\n") == [
+        "a.jar", "b.jar"]
+
+
+def test_manifest_class_path_of_a_manifest_without_one_is_empty() -> None:
+    assert lab.manifest_class_path("Manifest-Version: 1.0\n\nName: x\nClass-Path: y.jar\n") == []
+    assert lab.manifest_class_path("") == []
+
+
+def test_the_class_path_program_lists_absolute_paths_from_a_real_jar(tmp_path: Path) -> None:
+    """What the collecting container runs, run here on a jar with that manifest."""
+    jar = tmp_path / "java" / "zookeeper.jar"
+    jar.parent.mkdir()
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", ZOOKEEPER38_MANIFEST)
+    program = tmp_path / "class_path.py"
+    program.write_text(lab.class_path_program())
+    out = subprocess.run([sys.executable, str(program), str(jar)], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.splitlines() == [
+        "/usr/share/java/commons-cli.jar", "/usr/share/java/commons-io.jar",
+        "/usr/share/java/jline.jar", "/usr/share/java/netty-transport-native-epoll.jar",
+        f"{tmp_path}/java/zookeeper-jute.jar"]
+
+
+def test_the_collect_script_is_valid_sh() -> None:
+    subprocess.run(["sh", "-n", "-c", lab.MIRROR_COLLECT_SCRIPT], check=True)
+
+
+@pytest.mark.parametrize(("debian", "upstream"), [
+    ("1:4.1.48-7+deb12u2", "4.1.48"),
+    ("3.8.0-11+deb12u2", "3.8.0"),
+    ("2.14.1-2~deb12u1", "2.14.1"),
+    ("9.4.57-1.1~deb12u1", "9.4.57"),
+    ("3.1.0~preview2-3", "3.1.0-preview2"),
+    ("1.0+ds1-5", "1.0"),
+    ("2.0.2+dfsg-1", "2.0.2"),
+    ("0.74", "0.74"),
+])
+def test_upstream_version_drops_epoch_revision_and_repack(debian: str, upstream: str) -> None:
+    assert lab.upstream_version(debian) == upstream
+
+
+def test_jars_are_named_with_their_version_unless_they_have_it() -> None:
+    assert lab.versioned_jar_name("netty-buffer.jar", "4.1.48") == "netty-buffer-4.1.48.jar"
+    assert lab.versioned_jar_name("zookeeper.jar", "3.8.0") == "zookeeper-3.8.0.jar"
+    assert lab.versioned_jar_name("jline-1.0.jar", "1.0") == "jline-1.0.jar"
+    assert lab.versioned_jar_name("log4j-1.2-1.2.17.jar", "1.2.17") == "log4j-1.2-1.2.17.jar"
+
+
+def test_the_releases_and_their_mirror_paths(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab, "STATE", tmp_path)
+    assert lab.MIRROR_RELEASES[0] is MIRROR_RELEASE  # the one the lab deploys
+    assert lab.mirror_tarball() == (
+        tmp_path / "mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz")
+    assert lab.mirror_tarball(MIRROR38_RELEASE) == (
+        tmp_path / "mirror/zookeeper-3.8.0/apache-zookeeper-3.8.0-bin.tar.gz")
+    assert MIRROR38_RELEASE.distro == "bookworm"
+    assert MIRROR38_RELEASE.packages == (
+        "libzookeeper-java", "liblogback-java", "libservlet-api-java")
+
+
+def test_read_collected_adds_the_class_path_after_its_jar_and_skips_what_is_missing(
+        tmp_path: Path) -> None:
+    write_collected38(tmp_path)
+    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    assert collected.distribution == "Debian 12 (bookworm)"
+    assert [j.jar for j in collected.jars] == [
+        "zookeeper.jar", "findbugs-annotations.jar", "jetty9-server.jar", "netty-buffer.jar",
+        "zookeeper-jute.jar", "logback-classic.jar", "logback-core.jar", "servlet-api.jar",
+        "netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar"]
+    assert collected.skipped == ("/usr/share/java/jline.jar",)
+    assert [e.cves for e in collected.changelogs["libzookeeper-java"]] == [
+        ("CVE-2024-23944",), ("CVE-2023-44981",)]
+
+
+def test_read_collected_refuses_a_class_path_jar_neither_copied_nor_skipped(
+        tmp_path: Path) -> None:
+    write_collected38(tmp_path)
+    (tmp_path / "packages.tsv").write_text("".join(
+        line + "\n" for line in (tmp_path / "packages.tsv").read_text().splitlines()
+        if not line.startswith("netty-buffer.jar")))
+    with pytest.raises(LabError, match=r"no Debian package found for netty-buffer\.jar"):
+        lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    (tmp_path / "class-path").unlink()
+    with pytest.raises(LabError, match=r"Class-Path of zookeeper\.jar was not listed"):
+        lab.read_collected(tmp_path, MIRROR38_RELEASE)
+
+
+def test_the_38_manifest_says_debian_build_and_what_the_class_path_left_out(
+        tmp_path: Path) -> None:
+    write_collected38(tmp_path)
+    text = lab.mirror_manifest(MIRROR38_RELEASE, lab.read_collected(tmp_path, MIRROR38_RELEASE))
+    assert text.startswith("apache-zookeeper-3.8.0-bin: where each jar comes from\n")
+    assert "This is Debian's patched build of ZooKeeper 3.8.0 (with the CVE fixes its" in text
+    assert "NOT Apache's release" in text
+    assert "packages of Debian 12 (bookworm)" in text
+    rows = [line.split() for line in text.splitlines()
+            if line.startswith("apache-zookeeper-3.8.0-bin/")]
+    assert rows[:2] == [
+        ["apache-zookeeper-3.8.0-bin/lib/zookeeper-3.8.0.jar", "libzookeeper-java",
+         "3.8.0-11+deb12u2"],
+        ["apache-zookeeper-3.8.0-bin/lib/findbugs-annotations-3.1.0-preview2.jar",
+         "libfindbugs-annotations-java", "3.1.0~preview2-3"]]
+    assert len(rows) == len(LIB38)
+    assert ("Named in the Class-Path of zookeeper.jar but not installed with these packages "
+            "(left out):\n  /usr/share/java/jline.jar\n") in text
+    assert "    3.8.0-11+deb12u2 (2024-06-16): CVE-2024-23944\n" in text
+    digest = hashlib.sha512(b"jar netty-buffer.jar").hexdigest()
+    assert f"{digest}  apache-zookeeper-3.8.0-bin/lib/netty-buffer-4.1.48.jar\n" in text
+
+
+def test_the_38_tarball_has_the_upstream_layout_and_is_reproducible(tmp_path: Path) -> None:
+    write_collected38(tmp_path)
+    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    text = lab.mirror_manifest(MIRROR38_RELEASE, collected)
+    data = lab.release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text)
+    assert lab.release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text) == data
+    top = "apache-zookeeper-3.8.0-bin"
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile(f"{top}/SOURCES.txt").read().decode() == text
+        logback = tar.extractfile(f"{top}/conf/logback.xml").read()
+        netty = tar.extractfile(f"{top}/lib/netty-buffer-4.1.48.jar").read()
+    assert {name.split("/")[0] for name in members} == {top}
+    assert sorted(n[len(f"{top}/lib/"):] for n in members if n.startswith(f"{top}/lib/")) == LIB38
+    assert sorted(n for n in members if "/lib/" not in n) == [
+        top, f"{top}/README.txt", f"{top}/SOURCES.txt", f"{top}/conf", f"{top}/conf/logback.xml",
+        f"{top}/conf/zoo_sample.cfg", f"{top}/lib"]
+    assert netty == b"jar netty-buffer.jar"
+    assert all(m.mtime == 0 and m.uid == 0 and m.uname == "" for m in members.values())
+    root = ET.fromstring(logback)
+    files = [e.text for e in root.iter("file")]
+    assert files == ["${zookeeper.log.dir:-.}/${zookeeper.log.file:-zookeeper.log}"]
+    assert [e.get("ref") for e in root.find("root")] == ["CONSOLE", "ROLLINGFILE"]
+    assert root.find("property") is None  # it would hide -Dzookeeper.log.dir
+
+
+def test_two_jars_with_one_name_in_the_release_are_refused(tmp_path: Path) -> None:
+    packages = dict(PACKAGES38, **{"zookeeper-3.8.0.jar": PACKAGES38["zookeeper.jar"]})
+    write_collected(tmp_path, packages, "Debian 12 (bookworm)",
+                    [*CLASS_PATH38, "/usr/share/java/zookeeper-3.8.0.jar"])
+    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    with pytest.raises(LabError, match=r"would be lib/zookeeper-3\.8\.0\.jar"):
+        lab.mirror_manifest(MIRROR38_RELEASE, collected)
+
+
 @pytest.fixture
 def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """build_mirror with the lab state in tmp_path and a fake `podman run` that leaves what
-    the collecting container would; returns the podman calls made."""
+    the collecting container would (3.8.0's when asked for a Class-Path); returns the podman
+    calls made."""
     calls: list[list[str]] = []
 
     def fake_podman(*args: str, **_: object) -> str:
         calls.append(list(args))
-        volume = args[args.index("-v") + 1]
-        write_collected(Path(volume.split(":")[0]))
+        out = Path(args[args.index("-v") + 1].split(":")[0])
+        if "CLASS_PATH_OF=/usr/share/java/zookeeper.jar" in args:
+            assert "def manifest_class_path" in (out / "class_path.py").read_text()
+            write_collected38(out)
+        else:
+            write_collected(out)
         return ""
 
     monkeypatch.setattr(lab, "STATE", tmp_path / "state")
@@ -176,7 +416,7 @@ LAB = Lab("test", ipaddress.IPv4Network("10.213.99.0/24"))
 
 def test_build_mirror_writes_tarball_checksum_and_manifest_beside(
         state: list[list[str]]) -> None:
-    tarball = lab.build_mirror(LAB)
+    tarball = lab.build_mirror(LAB)["3.4.13"]
     manifest = tarball.with_name("SOURCES.txt")
     checksum = tarball.with_name("zookeeper-3.4.13.tar.gz.sha512")
     assert checksum.read_text() == (
@@ -186,10 +426,64 @@ def test_build_mirror_writes_tarball_checksum_and_manifest_beside(
     assert "libzookeeper-java  3.4.13-6+deb11u1" in manifest.read_text()
     assert sorted(p.name for p in tarball.parent.iterdir()) == [
         "SOURCES.txt", "zookeeper-3.4.13.tar.gz", "zookeeper-3.4.13.tar.gz.sha512"]
-    assert len(state) == 1 and "PACKAGE=libzookeeper-java" in state[0]
+    assert len(state) == 2 and "PACKAGES=libzookeeper-java" in state[0]
+    assert "localhost/zk-lab:bullseye" in state[0]
+    assert "/usr/share/java/zookeeper-3.4.13.jar" in state[0]
     # Complete: the next call builds nothing.
-    assert lab.build_mirror(LAB) == tarball
-    assert len(state) == 1
+    assert lab.build_mirror(LAB)["3.4.13"] == tarball
+    assert len(state) == 2
+
+
+def test_build_mirror_builds_38_beside_in_the_upstream_layout(state: list[list[str]]) -> None:
+    tarball = lab.build_mirror(LAB)["3.8.0"]
+    assert tarball == lab.STATE / "mirror/zookeeper-3.8.0/apache-zookeeper-3.8.0-bin.tar.gz"
+    assert sorted(p.name for p in tarball.parent.iterdir()) == [
+        "SOURCES.txt", "apache-zookeeper-3.8.0-bin.tar.gz",
+        "apache-zookeeper-3.8.0-bin.tar.gz.sha512"]
+    assert tarball.with_name("apache-zookeeper-3.8.0-bin.tar.gz.sha512").read_text() == (
+        f"{hashlib.sha512(tarball.read_bytes()).hexdigest()}  apache-zookeeper-3.8.0-bin.tar.gz\n")
+    call = state[1]
+    assert "localhost/zk-lab:bookworm" in call
+    assert "PACKAGES=libzookeeper-java liblogback-java libservlet-api-java" in call
+    assert call[-len(lab.MIRROR38_JARS):] == [f"/usr/share/java/{j}" for j in lab.MIRROR38_JARS]
+    with tarfile.open(tarball) as tar:
+        assert "apache-zookeeper-3.8.0-bin/lib/zookeeper-3.8.0.jar" in tar.getnames()
+
+
+def test_an_existing_34_mirror_is_kept_and_only_38_built(state: list[list[str]]) -> None:
+    first = lab.build_mirror(LAB)
+    shutil.rmtree(first["3.8.0"].parent)
+    kept = first["3.4.13"].stat().st_mtime_ns
+    assert lab.build_mirror(LAB) == first
+    assert len(state) == 3 and "localhost/zk-lab:bookworm" in state[2]
+    assert first["3.4.13"].stat().st_mtime_ns == kept
+    assert lab.mirror_complete(first["3.8.0"])
+
+
+def test_the_lab_describes_every_release_of_its_mirror(state: list[list[str]]) -> None:
+    assert LAB.describe()["releases"]["3.8.0"] == {
+        "url": "http://10.213.99.250:8080/zookeeper-3.8.0/apache-zookeeper-3.8.0-bin.tar.gz",
+        "sha512": None}
+    tarballs = lab.build_mirror(LAB)
+    releases = LAB.describe()["releases"]
+    assert releases == {
+        version: {"url": f"http://10.213.99.250:8080/zookeeper-{version}/{tarball.name}",
+                  "sha512": hashlib.sha512(tarball.read_bytes()).hexdigest()}
+        for version, tarball in tarballs.items()}
+    assert LAB.describe()["zookeeper_version"] == "3.4.13"
+
+
+ALL_FIXES = ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981", "CVE-2024-23944"]
+
+
+def test_mirror_vars_deploy_34_unless_told_38() -> None:
+    """The build fixes are both releases', so the same inventory upgrades without warnings."""
+    assert lab.mirror_vars(LAB) == {
+        "zookeeper_version": "3.4.13", "zookeeper_mirror": "http://10.213.99.250:8080",
+        "zookeeper_build_fixes": ALL_FIXES}
+    assert lab.mirror_vars(LAB, MIRROR38_RELEASE) == {
+        "zookeeper_version": "3.8.0", "zookeeper_mirror": "http://10.213.99.250:8080",
+        "zookeeper_build_fixes": ALL_FIXES}
 
 
 def test_a_mirror_without_the_manifest_is_rebuilt(state: list[list[str]]) -> None:
@@ -200,18 +494,20 @@ def test_a_mirror_without_the_manifest_is_rebuilt(state: list[list[str]]) -> Non
         f"{hashlib.sha512(tarball.read_bytes()).hexdigest()}  {tarball.name}\n")
     assert not lab.mirror_complete(tarball)
     lab.build_mirror(LAB)
-    assert len(state) == 1
+    assert len(state) == 2  # 3.4.13 rebuilt, 3.8.0 built
     assert lab.mirror_complete(tarball)
     with tarfile.open(tarball) as tar:
         assert "zookeeper-3.4.13/SOURCES.txt" in tar.getnames()
 
 
-def test_a_mirror_whose_checksum_does_not_match_is_rebuilt(state: list[list[str]]) -> None:
-    tarball = lab.build_mirror(LAB)
+@pytest.mark.parametrize("version", ["3.4.13", "3.8.0"])
+def test_a_mirror_whose_checksum_does_not_match_is_rebuilt(
+        state: list[list[str]], version: str) -> None:
+    tarball = lab.build_mirror(LAB)[version]
     tarball.write_bytes(b"truncated")
     assert not lab.mirror_complete(tarball)
     lab.build_mirror(LAB)
-    assert len(state) == 2
+    assert len(state) == 3  # that release alone is built again
     assert lab.mirror_complete(tarball)
 
 

@@ -38,7 +38,8 @@ def test_mirror_vars_point_the_zookeeper_group_at_the_lab_mirror(tmp_path: Path)
     data = yaml.safe_load(path.read_text())
     assert data == {"zookeeper": {"vars": {
         "zookeeper_version": "3.4.13", "zookeeper_mirror": "http://192.168.56.250:8080",
-        "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981"]}}}
+        "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981",
+                                  "CVE-2024-23944"]}}}
     lab_vagrant.remove_mirror_vars(tmp_path)
     assert not path.exists()
 

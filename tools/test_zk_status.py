@@ -70,6 +70,39 @@ LEADER_MNTR = (
 
 MNTR_REFUSED = "mntr is not executed because it is not in the whitelist.\n"
 SRVR_REFUSED = "srvr is not executed because it is not in the whitelist.\n"
+STAT_REFUSED = "stat is not executed because it is not in the whitelist.\n"
+
+# First lines of srvr as real servers print them.
+VERSION_DEBIAN_34 = "3.4.13-6--1, built on Tue, 06 Dec 2022 19:46:55 +0000"
+VERSION_APACHE_34 = "3.4.14-4c25d480e66aadd371de8bd2fd8da255ac140bcf, built on 03/06/2019 16:18 GMT"
+VERSION_DEBIAN_38 = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC"
+VERSION_APACHE_38 = "3.8.4-9316c2a7a97e1666d8f4593f34dd6fc36ecc436c, built on 2024-02-12 22:16 UTC"
+
+
+def srvr_38(mode: str, version: str = VERSION_DEBIAN_38) -> str:
+    """srvr of a 3.8 server (average latency with decimals; a leader adds proposal sizes)."""
+    text = (f"Zookeeper version: {version}\n"
+            "Latency min/avg/max: 0/0.4167/3\n"
+            "Received: 27\n"
+            "Sent: 26\n"
+            "Connections: 1\n"
+            "Outstanding: 0\n"
+            "Zxid: 0x200000003\n"
+            f"Mode: {mode}\n"
+            "Node count: 5\n")
+    return text + ("Proposal sizes last/min/max: 48/48/92\n" if mode == "leader" else "")
+
+
+def srvr_34_debian(mode: str) -> str:
+    """srvr of Debian's 3.4.13."""
+    return FOLLOWER_SRVR.replace(FOLLOWER_SRVR.splitlines()[0],
+                                 f"Zookeeper version: {VERSION_DEBIAN_34}").replace(
+        "Mode: follower", f"Mode: {mode}")
+
+
+def whitelisted_38(mode: str) -> dict[str, str]:
+    """A 3.8 server whose 4lw whitelist holds only srvr (3.5+'s default)."""
+    return {"srvr": srvr_38(mode), "mntr": MNTR_REFUSED, "stat": STAT_REFUSED}
 
 
 # --------------------------------------------------------------------------
@@ -198,6 +231,27 @@ def test_parse_srvr_garbage(text: str) -> None:
     assert info["latency_min"] is None
 
 
+def test_parse_srvr_38() -> None:
+    info = zk_status.parse_srvr(srvr_38("leader", VERSION_APACHE_38))
+    assert (info["mode"], info["zxid"], info["error"]) == ("leader", "0x200000003", None)
+    assert (info["latency_min"], info["latency_avg"], info["latency_max"]) == (0, 0.4167, 3)
+    assert info["version"] == VERSION_APACHE_38
+
+
+@pytest.mark.parametrize(("text", "release"), [
+    (VERSION_DEBIAN_34, "3.4.13"),
+    (VERSION_APACHE_34, "3.4.14"),
+    (VERSION_DEBIAN_38, "3.8.0"),
+    (VERSION_APACHE_38, "3.8.4"),
+    ("3.8.4, built on 2024-02-12 22:16 UTC", "3.8.4"),  # no '-' before the ','
+    ("3.8.4", "3.8.4"),
+    ("", None),
+    (None, None),
+])
+def test_short_version(text: str | None, release: str | None) -> None:
+    assert zk_status.short_version(text) == release
+
+
 def test_parse_mntr() -> None:
     metrics = zk_status.parse_mntr(LEADER_MNTR)
     assert metrics["zk_server_state"] == "leader"
@@ -278,6 +332,31 @@ def test_summary_names_no_leader_and_two_leaders() -> None:
     assert "no leader" in zk_status.summarize(make_results("follower", "follower", "follower"), 3)
     two = zk_status.summarize(make_results("leader", "leader", "follower"), 3)
     assert two == "no quorum: 3/3 serving, 2 leaders (zookeeper01, zookeeper02)"
+
+
+def with_versions(results: list[dict], *releases: str | None) -> list[dict]:
+    for result, release in zip(results, releases, strict=True):
+        result["version"] = release
+    return results
+
+
+def test_summary_one_version() -> None:
+    results = with_versions(make_results("follower", "leader", "down"), "3.4.13", "3.4.13", None)
+    assert zk_status.summarize(results, 3) == (
+        "degraded: 2/3 serving, leader zookeeper02; down: zookeeper03 (connection refused); "
+        "version 3.4.13")
+    assert zk_status.versions(results) == {"3.4.13": ["zookeeper01", "zookeeper02"]}
+
+
+def test_summary_mixed_versions_stay_healthy() -> None:
+    # A rolling upgrade: newest first in the inventory, 3.10 sorts after 3.8 (not as text).
+    results = with_versions(make_results("follower", "leader", "follower", "follower"),
+                            "3.10.0", "3.4.13", "3.8.0", "3.8.0")
+    assert zk_status.assess(results, 4) == ("healthy", 0)
+    assert zk_status.summarize(results, 4) == (
+        "healthy: 4/4 serving, leader zookeeper02; versions: 3.4.13 (zookeeper02), "
+        "3.8.0 (zookeeper03, zookeeper04), 3.10.0 (zookeeper01)")
+    assert list(zk_status.versions(results)) == ["3.4.13", "3.8.0", "3.10.0"]
 
 
 def test_summary_standalone() -> None:
@@ -396,12 +475,12 @@ def test_main_healthy_table(fake_zk, capsys) -> None:
     assert zk_status.main(["--servers", servers_arg(*ports)]) == 0
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert lines[0].split()[:3] == ["HOST", "ADDRESS", "MODE"]
+    assert lines[0].split()[:4] == ["HOST", "ADDRESS", "MODE", "VERSION"]
     leader_row = next(line for line in lines if " leader " in line)
     assert f"127.0.0.1:{ports[1]}" in leader_row
     assert "0x100000002" in leader_row and "0/0/5" in leader_row and "2/2" in leader_row
     assert sum(" follower " in line for line in lines) == 2
-    assert lines[-1] == f"healthy: 3/3 serving, leader 127.0.0.1:{ports[1]}"
+    assert lines[-1] == f"healthy: 3/3 serving, leader 127.0.0.1:{ports[1]}; version 3.4.13"
 
 
 def test_main_degraded(fake_zk, refused_port: int, capsys) -> None:
@@ -411,7 +490,7 @@ def test_main_degraded(fake_zk, refused_port: int, capsys) -> None:
     assert "down (connection refused)" in out
     assert out.strip().splitlines()[-1] == (
         f"degraded: 2/3 serving, leader 127.0.0.1:{ports[0]}; "
-        f"down: 127.0.0.1:{refused_port} (connection refused)"
+        f"down: 127.0.0.1:{refused_port} (connection refused); version 3.4.13"
     )
 
 
@@ -463,6 +542,62 @@ def test_main_json_standalone(fake_zk, capsys) -> None:
     assert (doc["status"], doc["serving"], doc["expected"]) == ("healthy", 1, 1)
     assert doc["servers"][0]["name"] == "127.0.0.1"
     assert doc["servers"][0]["mode"] == "standalone"
+
+
+def test_main_mixed_versions_table(fake_zk, capsys) -> None:
+    # Halfway through a rolling upgrade: one 3.4.13 (Debian) member left, two on 3.8.0.
+    ports = [fake_zk({"srvr": srvr_34_debian("follower")}),
+             fake_zk({"srvr": srvr_38("leader"), "mntr": LEADER_MNTR}),
+             fake_zk(whitelisted_38("follower"))]
+    names = [f"127.0.0.1:{port}" for port in ports]
+    assert zk_status.main(["--servers", servers_arg(*ports)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    version_at = lines[0].index("VERSION")
+    assert [line[version_at:].split()[0] for line in lines[1:4]] == ["3.4.13", "3.8.0", "3.8.0"]
+    assert lines[-1] == (f"healthy: 3/3 serving, leader {names[1]}; "
+                         f"versions: 3.4.13 ({names[0]}), 3.8.0 ({names[1]}, {names[2]})")
+
+
+def test_main_json_versions(fake_zk, refused_port: int, capsys) -> None:
+    ports = [fake_zk({"srvr": srvr_38("leader", VERSION_APACHE_38), "mntr": LEADER_MNTR}),
+             fake_zk({"srvr": STANDALONE_SRVR.replace("standalone", "follower")}),
+             fake_zk({"srvr": NOT_SERVING}), refused_port]
+    names = [f"127.0.0.1:{port}" for port in ports]
+    # Two of four serve: no quorum; the versions are those of the members that answered.
+    assert zk_status.main(["--servers", servers_arg(*ports), "--json", "-t", "1"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["version"] for s in doc["servers"]] == ["3.8.4", "3.4.14", None, None]
+    assert doc["versions"] == {"3.4.14": [names[1]], "3.8.4": [names[0]]}
+    assert doc["summary"].endswith(f"; versions: 3.4.14 ({names[1]}), 3.8.4 ({names[0]})")
+
+
+def test_main_json_one_version_and_none(fake_zk, refused_port: int, capsys) -> None:
+    ports = [fake_zk(leader_replies()), fake_zk(follower_replies())]
+    assert zk_status.main(["--servers", servers_arg(*ports), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["versions"] == {"3.4.13": [f"127.0.0.1:{port}" for port in ports]}
+    assert doc["summary"].endswith("; version 3.4.13")
+    # Nobody answers: no version anywhere, and the summary says nothing of versions.
+    assert zk_status.main(["--servers", servers_arg(refused_port), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["servers"][0]["version"] is None and doc["versions"] == {}
+    assert "version" not in doc["summary"]
+
+
+def test_main_38_whitelist_refuses_mntr_and_stat(fake_zk, capsys) -> None:
+    # 3.8 answers only srvr unless whitelisted: every member still serves (from srvr), the
+    # leader's synced count is unknown.
+    ports = [fake_zk(whitelisted_38("leader")), fake_zk(whitelisted_38("follower")),
+             fake_zk(whitelisted_38("follower"))]
+    assert zk_status.main(["--servers", servers_arg(*ports)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    leader_row = next(line for line in lines if " leader " in line)
+    assert leader_row.split()[3:] == ["3.8.0", "0x200000003", "1", "0", "0/0.4167/3", "?"]
+    assert lines[-1].startswith("healthy: 3/3 serving") and lines[-1].endswith("version 3.8.0")
+    assert zk_status.main(["--servers", servers_arg(*ports), "--json"]) == 0
+    leader = json.loads(capsys.readouterr().out)["servers"][0]
+    assert (leader["mode"], leader["version"], leader["error"]) == ("leader", "3.8.0", None)
+    assert leader["synced_followers"] is None and leader["followers"] is None
 
 
 def test_main_two_leaders(fake_zk, capsys) -> None:
@@ -586,7 +721,8 @@ def test_main_inventory_end_to_end(tmp_path, fake_zk, refused_port: int, capsys)
     doc = json.loads(capsys.readouterr().out)
     assert [s["name"] for s in doc["servers"]] == ["zk-a", "zk-b", "zk-c"]
     assert doc["leader"] == "zk-a"
-    assert doc["summary"] == "degraded: 2/3 serving, leader zk-a; down: zk-c (connection refused)"
+    assert doc["summary"] == ("degraded: 2/3 serving, leader zk-a; down: zk-c (connection refused);"
+                              " version 3.4.13")
 
 
 # --------------------------------------------------------------------------
@@ -652,3 +788,24 @@ def test_main_prometheus_labels_from_the_inventory(tmp_path, fake_zk, capsys) ->
     assert zk_status.main(["-i", str(path), "--prometheus"]) == 0
     assert 'zookeeper_up{ensemble="prod-zk",server_id="7",server="zk-a"} 1' in (
         capsys.readouterr().out)
+
+
+def test_main_prometheus_version_info(fake_zk, capsys) -> None:
+    # zookeeper_version_info as the collector labels it (mntr's zk_version before ", built"),
+    # from srvr's first line (the same text) when a 3.8 whitelist refuses mntr.
+    ports = [fake_zk(leader_replies()), fake_zk(whitelisted_38("follower")),
+             fake_zk({"srvr": NOT_SERVING})]
+    assert zk_status.main(["--servers", servers_arg(*ports), "--prometheus"]) == 1
+    out = capsys.readouterr().out
+    samples = zk_status.zookeeper_metrics.read_exposition(out)
+    info = {dict(labels)["server"]: dict(labels)["version"]
+            for (name, labels), value in samples.items()
+            if name == "zookeeper_version_info" and value == 1}
+    assert info == {f"127.0.0.1:{ports[0]}": "3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03",
+                    f"127.0.0.1:{ports[1]}": "3.8.0-${mvngit.commit.id}"}
+    values = series(out)
+    assert values[("zookeeper_up", f"127.0.0.1:{ports[1]}")] == 1
+    # Nothing from the refused mntr: only up, state, version and the time for that member.
+    assert {metric for metric, server in values if server.startswith(f"127.0.0.1:{ports[1]}")} == {
+        "zookeeper_up", "zookeeper_server_state", "zookeeper_version_info",
+        "zookeeper_scrape_timestamp_seconds"}

@@ -39,6 +39,31 @@ def test_elections_leaders_and_moments_without_a_server() -> None:
     assert traffic.elections(change) == 1
     assert traffic.elections(quiet) == 0
     assert traffic.none_serving(change) and not traffic.none_serving(quiet)
+    # Nobody from the look at 104.2 to the next that found a server, at 105.0.
+    assert abs(traffic.longest_none_serving(change) - 0.8) < 1e-6
+    assert traffic.longest_none_serving(quiet) == 0.0
+    assert traffic.fewest_serving(change) == 3
+
+
+def test_fewest_serving_outside_an_election_and_a_stretch_reaching_the_end() -> None:
+    traffic = run()
+    traffic.samples[10].serving = 2  # one server away at t=101
+    traffic.samples[95:] = [Sample(109.5 + i * 0.1, None, 0) for i in range(5)]
+    assert traffic.fewest_serving() == 2
+    assert abs(traffic.longest_none_serving() - 0.8) < 1e-6  # 104.2-105.0, not 109.5-110.0
+    assert abs(traffic.longest_none_serving(Span("end", 109.0, 110.0)) - 0.5) < 1e-6
+
+
+def test_how_long_each_server_was_away() -> None:
+    traffic = run()
+    traffic.samples = [Sample(100.0, "zk1", 3), Sample(100.1, "zk1", 2, away=("zk2",)),
+                       Sample(100.2, "zk1", 2, away=("zk2",)), Sample(100.3, "zk1", 3),
+                       Sample(100.4, None, 0, away=("zk1", "zk2", "zk3")),
+                       Sample(100.5, "zk2", 2, away=("zk1",)), Sample(100.9, "zk2", 3)]
+    away = traffic.away()
+    assert [round(s, 2) for s in away["zk2"]] == [0.2, 0.1]
+    assert [round(s, 2) for s in away["zk1"]] == [0.5]
+    assert [round(s, 2) for s in away["zk3"]] == [0.1]
 
 
 def test_the_same_leader_elected_again_counts() -> None:

@@ -1,10 +1,15 @@
-"""Report the health of an Apache ZooKeeper 3.4.x ensemble.
+"""Report the health of an Apache ZooKeeper ensemble (3.4, 3.8, or both during a rolling upgrade).
 
 Every server of the ensemble is asked, concurrently, for the four-letter word
 ``srvr`` on its client port; the leader is also asked for ``mntr`` to learn how
 many followers are synced (``zk_synced_followers`` / ``zk_followers``).  A
-server whose four-letter-word whitelist refuses ``mntr`` is still reported,
-with the synced count as unknown.
+server whose four-letter-word whitelist refuses ``mntr`` (3.5 and later answer
+only ``srvr`` unless whitelisted) is still reported, from ``srvr``, with the
+synced count as unknown.
+
+Each member's ZooKeeper version comes from the first line of ``srvr``.  Members
+running different versions are listed in the summary (``versions: ...``) but do
+not make the ensemble degraded: that is normal during a rolling upgrade.
 
 Four-letter words are sent over a plain TCP socket rather than through kazoo:
 ``KazooClient.command()`` needs an established session, which a server that is
@@ -49,7 +54,7 @@ from typing import Any, NamedTuple, NoReturn
 # The four-letter-word client lives with the role, which runs it on the hosts too.
 MODULE_UTILS = Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "module_utils"
 sys.path.insert(0, str(MODULE_UTILS))
-from zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr  # noqa: E402
+from zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr, short_version  # noqa: E402
 
 # The metrics collector's series (--prometheus), as the role's collector writes them on the hosts.
 sys.path.insert(0, str(MODULE_UTILS.parent / "files"))
@@ -78,6 +83,7 @@ RESULT_KEYS = (
     "address",
     "port",
     "mode",
+    "version",
     "zxid",
     "connections",
     "outstanding",
@@ -177,8 +183,11 @@ def query_server(name: str, address: str, port: int, timeout: float,
     be reached or does not serve gets ``mode = "down"`` and the reason in
     ``error`` (``connection refused``, ``timeout``, ``not serving``, ...).
     The whole query, ``mntr`` included, stays within ``timeout`` seconds.
+    ``version`` is the release from ``srvr``'s first line (``3.4.13``), None
+    when the server does not answer or does not serve.
     ``with_mntr`` asks every serving server for ``mntr`` and keeps its values
-    under ``mntr`` (for ``--prometheus``).
+    under ``mntr``, and srvr's whole version text under ``srvr_version`` (for
+    ``--prometheus``).
     """
     result = empty_result(name, address, port)
     deadline = time.monotonic() + timeout
@@ -197,8 +206,10 @@ def query_server(name: str, address: str, port: int, timeout: float,
     for key in ("mode", "zxid", "connections", "outstanding",
                 "latency_min", "latency_avg", "latency_max"):
         result[key] = srvr[key]
+    result["version"] = short_version(srvr["version"])
     if with_mntr:
         result["mntr"] = ask_mntr(address, port, deadline - time.monotonic())
+        result["srvr_version"] = srvr["version"]
         if result["mode"] == "leader":
             result.update(synced_followers=_int_or_none(result["mntr"].get("zk_synced_followers")),
                           followers=_int_or_none(result["mntr"].get("zk_followers")))
@@ -286,8 +297,38 @@ def down_reasons(results: Sequence[Mapping[str, Any]], expected: int) -> list[st
     return items
 
 
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a release: numerically by dotted part (3.4.13 < 3.8.0 < 3.10.0)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
+
+
+def versions(results: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Release -> names of the members running it, oldest release first; members whose
+    version is unknown (down, not serving) are left out."""
+    found: dict[str, list[str]] = {}
+    for r in results:
+        if r.get("version"):
+            found.setdefault(str(r["version"]), []).append(str(r.get("name")))
+    return {v: found[v] for v in sorted(found, key=_version_key)}
+
+
+def versions_text(results: Sequence[Mapping[str, Any]]) -> str | None:
+    """``version 3.4.13`` when the members agree, ``versions: 3.4.13 (zk01), 3.8.0 (zk02,
+    zk03)`` when they differ (a rolling upgrade), None when no version is known."""
+    found = versions(results)
+    if not found:
+        return None
+    if len(found) == 1:
+        return f"version {next(iter(found))}"
+    return "versions: " + ", ".join(f"{v} ({', '.join(names)})" for v, names in found.items())
+
+
 def summarize(results: Sequence[Mapping[str, Any]], expected: int) -> str:
-    """One-line summary such as ``healthy: 3/3 serving, leader zk02``."""
+    """One-line summary such as ``healthy: 3/3 serving, leader zk02; version 3.4.13``.
+
+    Members running different versions are listed (``versions: ...``) without changing the
+    status: a mixed ensemble is normal during a rolling upgrade.
+    """
     status, _ = assess(results, expected)
     serving = serving_count(results, expected)
     label = "no quorum" if status == STATUS_NO_QUORUM else status
@@ -305,6 +346,9 @@ def summarize(results: Sequence[Mapping[str, Any]], expected: int) -> str:
     down = down_reasons(results, expected)
     if down:
         text += "; down: " + ", ".join(down)
+    release = versions_text(results)
+    if release:
+        text += "; " + release
     return text
 
 
@@ -344,7 +388,7 @@ def _mode_cell(result: Mapping[str, Any]) -> str:
     return mode
 
 
-TABLE_COLUMNS = ("HOST", "ADDRESS", "MODE", "ZXID", "CONNS", "OUTSTANDING",
+TABLE_COLUMNS = ("HOST", "ADDRESS", "MODE", "VERSION", "ZXID", "CONNS", "OUTSTANDING",
                  "LATENCY min/avg/max", "SYNCED")
 
 
@@ -354,6 +398,7 @@ def table_row(result: Mapping[str, Any]) -> list[str]:
         _cell(result.get("name")),
         f"{result.get('address')}:{result.get('port')}",
         _mode_cell(result),
+        _cell(result.get("version")),
         _cell(result.get("zxid")),
         _cell(result.get("connections")),
         _cell(result.get("outstanding")),
@@ -382,6 +427,7 @@ def build_report(results: Sequence[Mapping[str, Any]], expected: int) -> dict[st
         "leader": single_leader(results),
         "serving": serving_count(results, expected),
         "expected": expected,
+        "versions": versions(results),
     }
 
 
@@ -398,8 +444,12 @@ def prometheus_text(servers: Sequence[Server], results: Sequence[Mapping[str, An
             mode = None if result.get("mode") in (None, "down") else result["mode"]
         labels = {"ensemble": server.ensemble or group, "server_id": server.server_id or "",
                   "server": server.name}
-        pages.append((labels, zookeeper_metrics.server_samples(
-            mode, result.get("mntr") or {}, collected_at)))
+        mntr = dict(result.get("mntr") or {})
+        if not mntr.get("zk_version") and result.get("srvr_version"):
+            # mntr refused (3.5+ whitelist): srvr's version text is mntr's zk_version, so
+            # zookeeper_version_info keeps the collector's label.
+            mntr["zk_version"] = result["srvr_version"]
+        pages.append((labels, zookeeper_metrics.server_samples(mode, mntr, collected_at)))
     return zookeeper_metrics.exposition(pages)
 
 
@@ -584,8 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="zk-status",
         description=(
-            "Ask every server of a ZooKeeper 3.4 ensemble for 'srvr' (and the "
-            "leader for 'mntr') and print one row per server plus a summary."
+            "Ask every server of a ZooKeeper ensemble (3.4, 3.8 or a mix of both during a "
+            "rolling upgrade) for 'srvr' (and the leader for 'mntr') and print one row per "
+            "server, with its version, plus a summary."
         ),
         epilog=(
             "exit codes: 0 healthy, 1 degraded (quorum but a member down), "

@@ -48,6 +48,7 @@ class Sample:
     leader: str | None
     serving: int
     epoch: int | None = None
+    away: tuple[str, ...] = ()  # the servers that did not serve
 
 
 def leader_epoch(results: Sequence[dict[str, Any]], leader: str | None) -> int | None:
@@ -124,8 +125,9 @@ class Traffic:
             results = query_all(servers, SRVR_TIMEOUT)
             serving = sum(1 for r in results if r["mode"] in {"leader", "follower"})
             leader = single_leader(results)
+            away = tuple(r["name"] for r in results if r["mode"] not in {"leader", "follower"})
             self.samples.append(Sample(time.monotonic(), leader, serving,
-                                       leader_epoch(results, leader)))
+                                       leader_epoch(results, leader), away))
             self._done.wait(SAMPLE_EVERY)
 
     # ------------------------------------------------------------------ reading
@@ -188,6 +190,41 @@ class Traffic:
         start, end = self.window(span)
         return any(s.serving == 0 for s in self.samples if start <= s.at <= end)
 
+    def longest_none_serving(self, span: Span | None = None) -> float:
+        """The longest stretch with no server serving (a leader election), from the first look
+        that found none to the next that found one; 0.0 when every look found one."""
+        start, end = self.window(span)
+        longest, since = 0.0, None
+        for sample in (s for s in self.samples if start <= s.at <= end):
+            if sample.serving == 0 and since is None:
+                since = sample.at
+            elif sample.serving > 0 and since is not None:
+                longest, since = max(longest, sample.at - since), None
+        if since is not None:
+            longest = max(longest, end - since)
+        return longest
+
+    def away(self, span: Span | None = None) -> dict[str, list[float]]:
+        """Per server that stopped serving, how long each time: from the first look that found
+        it away to the next that found it serving (an election counts for every server)."""
+        start, end = self.window(span)
+        stretches: dict[str, list[float]] = {}
+        since: dict[str, float] = {}
+        for sample in (s for s in self.samples if start <= s.at <= end):
+            for name in sample.away:
+                since.setdefault(name, sample.at)
+            for name in [n for n in since if n not in sample.away]:
+                stretches.setdefault(name, []).append(sample.at - since.pop(name))
+        for name, began in since.items():
+            stretches.setdefault(name, []).append(end - began)
+        return stretches
+
+    def fewest_serving(self, span: Span | None = None) -> int | None:
+        """The fewest servers serving at any look outside an election (None without looks)."""
+        start, end = self.window(span)
+        counts = [s.serving for s in self.samples if start <= s.at <= end and s.serving > 0]
+        return min(counts, default=None)
+
     def summary(self, span: Span | None = None) -> dict[str, Any]:
         start, end = self.window(span)
         return {
@@ -199,6 +236,8 @@ class Traffic:
             "elections": self.elections(span),
             "leaders": self.leaders(span),
             "none_serving": self.none_serving(span),
+            "none_serving_s": round(self.longest_none_serving(span), 2),
+            "fewest_serving": self.fewest_serving(span),
         }
 
     def to_json(self, path: Path, extra: dict[str, Any] | None = None) -> None:

@@ -287,11 +287,13 @@ def ensemble_for(inventory: str) -> Ensemble:
 ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
            "test_check_mode.py": "default", "test_faults_at_start.py": "default",
            "test_operations.py": "operations", "test_partitions.py": "operations",
-           "test_vagrant.py": "vagrant", "test_restore.py": "default"}
+           "test_vagrant.py": "vagrant", "test_restore.py": "default",
+           "test_upgrade.py": "upgrade"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's).
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
-                   "vagrant": {"test_vagrant.py", "test_ensemble.py"}}
+                   "vagrant": {"test_vagrant.py", "test_ensemble.py"},
+                   "upgrade": {"test_hosts.py", "test_upgrade.py"}}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -303,7 +305,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
              "test_faults_at_start.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_partitions.py": 3,
-             "test_operations.py": 4}
+             "test_operations.py": 4, "test_upgrade.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
     suite = {item: Path(str(item.fspath)).name for item in items}

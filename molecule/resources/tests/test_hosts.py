@@ -30,13 +30,28 @@ def test_service_user_has_no_shell(ensemble: Ensemble, member: Member) -> None:
     assert user.group == "zookeeper"
 
 
+def release(ensemble: Ensemble, member: Member) -> tuple[str, str, str]:
+    """The member's release line, install method and release directory, as the role lays
+    them out (3.4: zookeeper-V, 3.8: apache-zookeeper-V-bin, the package: zookeeper-V-package)."""
+    hostvars = ensemble.hostvars[member.name]
+    version = str(hostvars.get("zookeeper_version", "3.4.14"))
+    line = ".".join(version.split(".")[:2])
+    method = hostvars.get("zookeeper_install_method", "tarball")
+    if method == "package":
+        return line, method, f"/opt/zookeeper-{version}-package"
+    return line, method, (f"/opt/zookeeper-{version}" if line == "3.4"
+                          else f"/opt/apache-zookeeper-{version}-bin")
+
+
 def test_paths_owners_and_modes(ensemble: Ensemble, member: Member) -> None:
+    line, method, _ = release(ensemble, member)
+    log_config = "logback.xml" if line != "3.4" and method != "package" else "log4j.properties"
     expected = {
         "/var/lib/zookeeper": "directory zookeeper zookeeper 750",
         "/var/log/zookeeper": "directory zookeeper zookeeper 750",
         "/etc/zookeeper": "directory root zookeeper 750",
         "/etc/zookeeper/zoo.cfg": "regular file root zookeeper 640",
-        "/etc/zookeeper/log4j.properties": "regular file root zookeeper 640",
+        f"/etc/zookeeper/{log_config}": "regular file root zookeeper 640",
         "/var/lib/zookeeper/myid": "regular file root zookeeper 644",
         "/etc/systemd/system/zookeeper.service": "regular file root root 644",
     }
@@ -49,17 +64,20 @@ def test_paths_owners_and_modes(ensemble: Ensemble, member: Member) -> None:
 
 def test_release_behind_a_stable_symlink(ensemble: Ensemble, member: Member) -> None:
     host = ensemble.host(member)
-    hostvars = ensemble.hostvars[member.name]
-    release = f"/opt/zookeeper-{hostvars.get('zookeeper_version', '3.4.14')}"
-    if hostvars.get("zookeeper_install_method") == "package":
-        release += "-package"
+    line, method, directory = release(ensemble, member)
     link = host.file("/opt/zookeeper")
-    assert link.is_symlink and link.linked_to == release, (
+    assert link.is_symlink and link.linked_to == directory, (
         f"{member.name}: /opt/zookeeper -> {link.linked_to if link.exists else 'missing'}, "
-        f"want {release}")
+        f"want {directory}")
     jars = host.run("ls /opt/zookeeper/*.jar /opt/zookeeper/lib/*.jar").stdout.split()
     names = " ".join(jars)
-    for jar in ("zookeeper", "log4j", "slf4j-api", "slf4j-log4j12", "jline"):
+    # What the server needs on its classpath, per line and method (3.8's package brings the
+    # rest through its jar's manifest).
+    wanted = {("3.4", "tarball"): ("zookeeper", "log4j", "slf4j-api", "slf4j-log4j12", "jline"),
+              ("3.8", "tarball"): ("zookeeper", "zookeeper-jute", "logback-classic",
+                                   "logback-core", "slf4j-api", "netty-handler"),
+              ("3.8", "package"): ("zookeeper", "zookeeper-jute", "log4j", "slf4j-log4j12")}
+    for jar in wanted[line, "package" if method == "package" and line != "3.4" else "tarball"]:
         assert f"/{jar}" in names, f"{member.name}: no {jar} jar under /opt/zookeeper: {jars}"
 
 
@@ -116,7 +134,11 @@ def test_ports(ensemble: Ensemble, member: Member) -> None:
     assert (member.address, 3888) in bound, (
         f"{member.name}: election port not listening on {member.address}:3888: {sockets}")
     java = {port for _, port, process in sockets if process == "java"}
-    assert java <= {2181, 2888, 3888}, (
+    # 3.8's admin server, when the scenario turns it on, and on no other port.
+    hostvars = ensemble.hostvars[member.name]
+    admin = ({int(hostvars.get("zookeeper_admin_port", 8080))}
+             if str(hostvars.get("zookeeper_admin_server")).lower() == "true" else set())
+    assert java <= {2181, 2888, 3888} | admin, (
         f"{member.name}: the JVM listens on more than ZooKeeper's ports (JMX?): {sorted(java)}")
     quorum = (member.address, 2888) in bound
     if member == leader:

@@ -27,6 +27,9 @@ MANAGED_KEYS = {
     "autopurge.snapRetainCount": "zookeeper_autopurge_snap_retain_count",
     "autopurge.purgeInterval": "zookeeper_autopurge_purge_interval",
     "4lw.commands.whitelist": "zookeeper_4lw_whitelist",
+    "admin.enableServer": "zookeeper_admin_server",
+    "admin.serverPort": "zookeeper_admin_port",
+    "admin.serverAddress": "zookeeper_admin_address",
 }
 # Keys written when a feature is on, and the variable that turns it on.
 FEATURE_KEYS = {
@@ -39,6 +42,10 @@ IGNORED_KEYS = {
         "ZooKeeper 3.4 ignores it: a client that does not authenticate still connects, with the "
         "permissions of world:anyone. Protect znodes with sasl:<user> ACLs and limit who reaches "
         "the client port with zookeeper_firewall_client_networks"),
+    "snapshot.trust.empty": (
+        "playbooks/upgrade.yml sets it on a server only for its first start on 3.8 over a 3.4 "
+        "data directory without a snapshot, and removes it once that server has written one; "
+        "left on, a server whose snapshots are lost would start empty instead of refusing"),
 }
 FEATURE_PREFIXES = {"quorum.auth.": "zookeeper_quorum_sasl"}
 # Directories the role creates or chowns, and binaries it runs: absolute, and never `/`.
@@ -68,7 +75,9 @@ MINIMUMS: dict[str, tuple[int, str]] = {
 }
 HEAP = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 LOG_SIZE = re.compile(r"[1-9][0-9]*(KB|MB|GB)?", re.IGNORECASE)
-VERSION_34 = re.compile(r"3\.4\.[0-9]+")
+# The release lines the role knows (vars/release-<line>.yml each), and a release of one.
+RELEASE_LINES = ("3.4", "3.8")
+VERSION = re.compile(r"(?P<line>[0-9]+\.[0-9]+)\.[0-9]+")
 NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # A JAAS option name (user_<name>) ends at any other character.
@@ -220,9 +229,11 @@ def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     problems = []
     method = values.get("zookeeper_install_method")
     version = str(values.get("zookeeper_version"))
-    if method in ("tarball", "local") and not VERSION_34.fullmatch(version):
-        problems.append(f"{host}: zookeeper_version={version!r} is not a ZooKeeper 3.4 release "
-                        "(3.4.N) this role deploys; give one, such as 3.4.14")
+    release = VERSION.fullmatch(version)
+    if method in ("tarball", "local") and not (release and release["line"] in RELEASE_LINES):
+        problems.append(f"{host}: zookeeper_version={version!r} is not a release of a line "
+                        f"this role deploys ({', '.join(f'{line}.N' for line in RELEASE_LINES)}); "
+                        "give one, such as 3.4.14 or 3.8.4")
     if method == "tarball":
         for var in ("zookeeper_mirror", "zookeeper_tarball_url"):
             if not URL.fullmatch(str(values.get(var))):

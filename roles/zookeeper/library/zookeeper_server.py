@@ -156,6 +156,11 @@ zxid:
   returned: when the server served (not in check mode)
   type: str
   sample: "0x100000002"
+version:
+  description: The server's release, from C(srvr) (the part of its version before C(-)).
+  returned: when the server served (not in check mode)
+  type: str
+  sample: "3.8.0"
 restarted:
   description: Whether this run restarted the server (in check mode, whether a run would).
   returned: always
@@ -179,7 +184,7 @@ from collections import deque
 from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, srvr_at
+from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, short_version, srvr_at
 
 SERVING = {"leader", "follower"}
 
@@ -293,8 +298,8 @@ def main() -> None:
             module.exit_json(changed=False, restarted=False, mode="leader", waited=0.0,
                              msg="leads now: restarted last")
         if len(params["ensemble"]) > 1:
-            ok, detail, _health = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
-                                                               params["member"]), params["timeout"])
+            ok, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"],
+                                                      params["member"]), params["timeout"])[:2]
             if not ok:
                 module.fail_json(
                     msg=f"not restarting {endpoint}: the ensemble is not healthy after "
@@ -319,8 +324,8 @@ def main() -> None:
     if ok and restarted and len(params["ensemble"]) > 1:
         # A restarted leader leaves the followers re-electing and re-syncing: the step ends
         # when the whole ensemble is healthy again, so the next one starts from a full quorum.
-        healthy, detail, _health = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
-                                        params["timeout"])
+        healthy, detail = poll(lambda: ensemble_health(params["ensemble"], params["leaving"]),
+                               params["timeout"])[:2]
         if not healthy:
             module.fail_json(
                 msg=f"{endpoint} serves again after its restart, but the ensemble did not become "
@@ -328,7 +333,8 @@ def main() -> None:
                 waited=round(time.monotonic() - started, 2), changed=True, restarted=True)
     if ok:
         module.exit_json(changed=restarted, restarted=restarted, mode=status["mode"],
-                         zxid=status.get("zxid"), waited=round(time.monotonic() - started, 2))
+                         zxid=status.get("zxid"), version=short_version(status.get("version")),
+                         waited=round(time.monotonic() - started, 2))
     last = status.get("error") or f"mode {status['mode']}"
     module.fail_json(
         msg=(f"ZooKeeper on {endpoint} did not serve as {' or '.join(sorted(wanted))} within "

@@ -159,6 +159,15 @@ def parse_mntr(text: str) -> Dict[str, Union[int, float, str]]:
     return metrics
 
 
+def short_version(text: Any) -> Optional[str]:
+    """The release of a ``srvr`` version line: ``3.8.0`` of ``3.8.0-${mvngit.commit.id}, built
+    on ...``, the text before the first ``-`` of the part before ``,``; None when empty."""
+    if not isinstance(text, str):
+        return None
+    release = text.split(",", 1)[0].split("-", 1)[0].strip()
+    return release or None
+
+
 def srvr_at(endpoint: str, timeout: float = 2.0) -> Dict[str, Any]:
     """``parse_srvr`` of the server at ``host:port``; a server that cannot be reached gives
     ``mode`` None and the reason in ``error``."""

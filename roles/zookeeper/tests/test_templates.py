@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-TEMPLATES = ["zoo.cfg", "zookeeper.service", "log4j.properties"]
+TEMPLATES = ["zoo.cfg", "zookeeper.service", "log4j.properties", "logback.xml"]
 PLAY = """
 - name: Render the zookeeper role's templates
   hosts: zookeeper
@@ -102,6 +102,63 @@ def test_unit_runs_quorumpeermain_in_the_foreground(three: dict) -> None:
     assert "org.apache.zookeeper.server.quorum.QuorumPeerMain /etc/zookeeper/zoo.cfg" in unit
     assert "zkServer.sh" not in unit
     assert "Description=Apache ZooKeeper 3.4.14 (server.2)" in unit
+    # The release's own directory: a running server keeps its jars when the link moves on.
+    assert "-cp /opt/zookeeper-3.4.14/*:/opt/zookeeper-3.4.14/lib/*:/etc/zookeeper" in unit
+    assert "-Dlog4j.configuration=file:/etc/zookeeper/log4j.properties" in unit
+    # 3.4 has no admin server, and the upgrade's key stays out.
+    cfg = settings(three["zookeeper02"]["zoo.cfg"])
+    assert not [key for key in cfg if key.startswith("admin.") or key.startswith("snapshot.")]
+
+
+@pytest.fixture(scope="module")
+def three38(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    return render(tmp_path_factory.mktemp("three38"), THREE, {"zookeeper_version": "3.8.0"})
+
+
+def test_release_line_38_layout_logging_and_admin_server(three38: dict) -> None:
+    assert "_error" not in three38, three38.get("_error")
+    unit = three38["zookeeper01"]["zookeeper.service"]
+    release = "/opt/apache-zookeeper-3.8.0-bin"
+    assert f"-cp {release}/*:{release}/lib/*:/etc/zookeeper" in unit
+    assert "-Dlogback.configurationFile=/etc/zookeeper/logback.xml" in unit
+    assert "log4j" not in unit
+    cfg = settings(three38["zookeeper01"]["zoo.cfg"])
+    assert cfg["admin.enableServer"] == "false"
+    assert "admin.serverPort" not in cfg
+    assert "snapshot.trust.empty" not in cfg
+    assert cfg["4lw.commands.whitelist"] == "srvr,mntr,ruok"
+    logback = three38["zookeeper01"]["logback.xml"]
+    assert "<file>/var/log/zookeeper/zookeeper.log</file>" in logback
+    assert "<maxIndex>10</maxIndex>" in logback
+    assert '<root level="INFO">' in logback
+
+
+def test_admin_server_and_the_upgrade_key_when_asked(tmp_path: Path) -> None:
+    rendered = render(tmp_path, THREE, {
+        "zookeeper_version": "3.8.4", "zookeeper_admin_server": True,
+        "zookeeper_admin_port": 9990, "zookeeper_admin_address": "127.0.0.1",
+        "__zookeeper_trust_empty": True})
+    assert "_error" not in rendered, rendered.get("_error")
+    cfg = settings(rendered["zookeeper03"]["zoo.cfg"])
+    assert cfg["admin.enableServer"] == "true"
+    assert cfg["admin.serverPort"] == "9990"
+    assert cfg["admin.serverAddress"] == "127.0.0.1"
+    assert cfg["snapshot.trust.empty"] == "true"
+
+
+def test_admin_server_on_34_is_refused(tmp_path: Path) -> None:
+    rendered = render(tmp_path, THREE, {"zookeeper_admin_server": True})
+    assert "_error" in rendered
+    assert ("zookeeper_admin_server is on, but ZooKeeper 3.4.14 has no admin server"
+            in rendered["_error"]["out"])
+
+
+def test_an_unknown_release_line_is_refused_before_anything_else(tmp_path: Path) -> None:
+    rendered = render(tmp_path, THREE, {"zookeeper_version": "3.6.4"})
+    assert "_error" in rendered
+    out = rendered["_error"]["out"]
+    assert ("zookeeper01: zookeeper_version=3.6.4 is not a release of a line this role deploys "
+            "(3.4.N, 3.8.N), so no host was changed" in out)
 
 
 def test_log4j_rolls_in_the_log_dir(three: dict) -> None:

@@ -11,7 +11,11 @@ import yaml
 
 ROLE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROLE / "filter_plugins"))
-from zookeeper_values import MANAGED_KEYS, zookeeper_value_problems  # noqa: E402
+from zookeeper_values import (  # noqa: E402
+    MANAGED_KEYS,
+    RELEASE_LINES,
+    zookeeper_value_problems,
+)
 
 
 def defaults(**changes: Any) -> dict[str, Any]:
@@ -26,6 +30,16 @@ def defaults(**changes: Any) -> dict[str, Any]:
 
 def test_the_defaults_have_no_problem() -> None:
     assert zookeeper_value_problems(defaults(), "zookeeper01") == []
+
+
+def test_the_known_release_lines_are_the_vars_files() -> None:
+    files = sorted(p.stem.removeprefix("release-") for p in (ROLE / "vars").glob("release-*.yml"))
+    assert files == sorted(RELEASE_LINES)
+
+
+@pytest.mark.parametrize("version", ["3.4.13", "3.4.14", "3.8.0", "3.8.4"])
+def test_a_release_of_each_known_line_is_accepted(version: str) -> None:
+    assert zookeeper_value_problems(defaults(zookeeper_version=version), "zookeeper01") == []
 
 
 def test_the_example_inventory_has_no_problem() -> None:
@@ -117,9 +131,19 @@ BAD = {
                                  "zookeeper_limit_nofile=256 is below 1024"),
     "a start timeout of nothing": ({"zookeeper_start_timeout": 0},
                                    "zookeeper_start_timeout=0 is below 5"),
-    "a version of another release line": (
-        {"zookeeper_version": "3.8.0"},
-        "zookeeper_version='3.8.0' is not a ZooKeeper 3.4 release (3.4.N) this role deploys"),
+    "a version of a release line the role does not know": (
+        {"zookeeper_version": "3.5.9"},
+        "zookeeper_version='3.5.9' is not a release of a line this role deploys (3.4.N, 3.8.N)"),
+    "a version that is not a release number": (
+        {"zookeeper_version": "latest"},
+        "zookeeper_version='latest' is not a release of a line this role deploys"),
+    "the upgrade's own key in zookeeper_config_extra": (
+        {"zookeeper_config_extra": {"snapshot.trust.empty": "true"}},
+        "zookeeper_config_extra sets snapshot.trust.empty, but playbooks/upgrade.yml sets it"),
+    "the admin server's port in zookeeper_config_extra": (
+        {"zookeeper_config_extra": {"admin.serverPort": 9090}},
+        "zookeeper_config_extra sets admin.serverPort, which the role writes from "
+        "zookeeper_admin_port"),
     "a mirror that is not a URL": ({"zookeeper_mirror": "archive.apache.org/dist/zookeeper"},
                                    "zookeeper_mirror='archive.apache.org/dist/zookeeper' is not"),
     "a checksum that is not sha512": ({"zookeeper_checksum": "abc123"},
