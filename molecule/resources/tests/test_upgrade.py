@@ -68,9 +68,15 @@ def upgrade(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
     ensemble.wait_healthy()
     # The leader must not be last in the inventory's order, or followers-first would come
     # from that order alone: move the leadership away from the last member if it has it.
+    # (Stopped until another leads: restarted at once, it would win the election again.)
     last = ensemble.members[-1]
     if ensemble.leader() == last:
-        ensemble.host(last).run("systemctl restart zookeeper")
+        ensemble.host(last).run("systemctl stop zookeeper")
+        deadline = time.monotonic() + 60
+        while "leader" not in ensemble.modes().values():
+            assert time.monotonic() < deadline, f"no new leader: {ensemble.describe()}"
+            time.sleep(0.2)
+        ensemble.host(last).run("systemctl start zookeeper")
         ensemble.wait_healthy(timeout=90)
     assert ensemble.leader() != last, ensemble.describe()
     state = Upgrade(ensemble, tmp_path_factory.mktemp("upgrade"))
