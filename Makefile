@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
 SCENARIOS ?= default package debian12 hardening vagrant release38
 # Scenarios run after those, alone, so that their timings are not those of a loaded machine.
-ALONE_SCENARIOS ?= operations upgrade
+ALONE_SCENARIOS ?= operations upgrade ensembles
 
 # The ansible-core versions `make core-matrix` deploys with (empty: tools/core_matrix.py's
 # default, 2.16 2.17 2.18 2.19).

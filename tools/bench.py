@@ -1,24 +1,37 @@
 #!/usr/bin/env python3
-"""Benchmark of the roles on a lab of its own: converge, re-run, config change, failover, memory.
+"""Benchmark of the roles on a lab of its own, as ratios to two floors measured in the same run.
 
 Every repetition re-creates the lab `bench` (10.213.16.0/24, hosts with OpenJDK already
-installed; untimed), then measures:
+installed; untimed) twice and measures:
 
-1. fresh converge: the wall time of `playbooks/site.yml`, and the time from its start until
-   the ensemble has one leader and two followers (polled every 0.1 s while it runs);
-2. no-op re-run: the wall time of site.yml run again, and the changed tasks (PLAY RECAP);
-3. config change: site.yml with another `zookeeper_tick_time` while a client writes 20 times
+1. by-hand floor (fresh hosts): plain ssh + shell in parallel on every host: the same tarball
+   from the lab's mirror, its sha512 checked, unpacked to /opt, zoo.cfg and myid written,
+   QuorumPeerMain started; the time until one leader and the others followers answer `srvr`
+   (tools/bench_floors.py);
+2. fresh converge (fresh hosts again): the wall time of `playbooks/site.yml`, and the time from
+   its start until the ensemble has one leader and the others followers (polled every 0.1 s);
+3. Ansible floor, no-op re-run, Ansible floor: site.yml run again (its wall time and changed
+   tasks), between two runs of a playbook of one no-op task (ansible.builtin.ping);
+4. config change: site.yml with another `zookeeper_tick_time` while a client writes 20 times
    a second: run time, longest gap between acknowledged writes, failed writes, elections,
    whether no server served at some moment, and acknowledged writes lost (must be 0);
-4. peak memory: each server's VmHWM and its JVM heap setting (-Xms/-Xmx), over SSH;
-5. leader SIGKILL: the time from the kill to the first write acknowledged through the two
+5. peak memory: each server's VmHWM and its JVM heap setting (-Xms/-Xmx), over SSH;
+6. leader SIGKILL: the time from the kill to the first write acknowledged through the
    survivors, then the time until the ensemble is whole again.
 
-The figures are printed as a table (median, min, max over the repetitions, with the targets)
-and written with every raw value to RESULTS/bench.json; RESULTS/config-change.png is the
-timeline of the first repetition's config change. The targets are not assertions: the exit
-code is 0 when every measurement ran, 1 when something failed to run (a playbook failed, an
+The toolkit's figures are judged as ratios, each to the floor of its own repetition: fresh
+converge until quorum / by-hand floor (target <= 4x), no-op re-run / Ansible floor (<= 1.5x,
+and changed=0). The table gives median, min and max over the repetitions, with the machine's
+CPU model and core count; RESULTS/bench.json has every raw value, RESULTS/config-change.png the
+first config change's timeline, and a complete run appends its medians to
+docs/bench-history.tsv (not with --no-history). The targets are not assertions: the exit code
+is 0 when every measurement ran, 1 when something failed to run (a playbook failed, an
 acknowledged write was lost, the ensemble did not become healthy), 130 when interrupted.
+
+--members N deploys one ensemble of N; --ensembles K --members N deploys K ensembles of N in
+one inventory and one site.yml run (the config change's writes and the SIGKILL go to the
+first ensemble). --growth measures the fresh converge for several fleet sizes instead
+(tools/bench_fleet.py).
 
 Run it with the repository's virtualenv (`make bench BENCH_ARGS="--repeat 1"`). It only
 touches its own lab: containers bench-*, network zk-bench; `tools/lab --name bench ... down`
@@ -34,9 +47,7 @@ import logging
 import os
 import re
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -44,34 +55,65 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_figures import (
+    append_history,
+    heap_line,
+    machine,
+    machine_text,
+    repetition_ratios,
+    results_table,
+    summarize_figures,
+)
+from bench_fleet import (
+    DEFAULT_SHAPES,
+    growth_forks,
+    new_growth_document,
+    print_growth,
+    run_growth,
+    write_growth,
+)
+from bench_floors import run_ansible_floor, run_by_hand_floor, write_floor_playbook
+from bench_lab import (
+    LAB_NAME,
+    LAB_SUBNET,
+    MAX_HOSTS,
+    REPO,
+    BenchError,
+    HealthWatch,
+    LabHosts,
+    PlaybookRun,
+    Shape,
+    close,
+    commit_state,
+    connect,
+    ensembles_report,
+    lab,
+    parse_shape,
+    progress,
+    project_forks,
+    recreate_lab,
+    run_playbook,
+    ssh,
+    summary,
+    wait_healthy,
+)
 from kazoo.client import KazooClient
-from playbook_output import changed_tasks, changed_total, parse_recap
-from zk_status import Server, build_report, query_all
+from playbook_output import changed_tasks
+from zk_status import Server
 from zk_traffic import Traffic, first_acknowledged, missing
 
-REPO = Path(__file__).resolve().parent.parent
-LAB_NAME = "bench"
-LAB_SUBNET = "10.213.16.0/24"
-LAB = [str(REPO / "tools" / "lab"), "--name", LAB_NAME, "--subnet", LAB_SUBNET, "--java"]
-PLAYBOOK = REPO / "playbooks" / "site.yml"
-ANSIBLE_PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
 DEFAULT_RESULTS = REPO / "results" / "bench"
+HISTORY = REPO / "docs" / "bench-history.tsv"
+MEMBERS = (3, 5, 7, 9)
 
 DEFAULT_TICK = 2000  # the role's zookeeper_tick_time, what a fresh converge deploys
 CHANGED_TICK = 2500
 WRITE_RATE = 20.0  # writes per second during the config change
-POLL_EVERY = 0.1  # seconds between two looks at the ensemble
-SRVR_TIMEOUT = 0.5  # per server and look
-PLAYBOOK_TIMEOUT = 900.0
-LAB_TIMEOUT = 3600.0  # the first `up` may build the image
 HEALTHY_GRACE = 30.0  # how long after a converge the ensemble may take to be whole
-HEALTHY_LIMIT = 90.0  # how long to wait for a healthy ensemble before and after an operation
 FAILOVER_LIMIT = 30.0  # how long to try writing through the survivors after the kill
 TRAFFIC_MARGIN = 2.0  # seconds of writes before and after the config change
-OUTPUT_TAIL = 3000  # characters of a failed playbook's output shown
+PLAYBOOK_LIMIT = 900.0  # the longest a playbook may run under traffic
 
-SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
 # The date after the kill is the kernel's clock, which the containers share with this host.
 KILL_COMMAND = "systemctl kill --signal=SIGKILL --kill-who=main zookeeper && date +%s.%N"
 MEMORY_COMMAND = ("pid=$(systemctl show -p MainPID --value zookeeper) && "
@@ -79,152 +121,6 @@ MEMORY_COMMAND = ("pid=$(systemctl show -p MainPID --value zookeeper) && "
 
 VMHWM_LINE = re.compile(r"^VmHWM:\s*(?P<kb>\d+)\s*kB", re.MULTILINE)
 HEAP_OPTION = re.compile(r"(?:^|\s)-Xm(?P<which>[sx])(?P<size>\S+)")
-
-
-class BenchError(RuntimeError):
-    """A measurement that could not run; the benchmark stops and exits 1."""
-
-
-# --------------------------------------------------------------------------- figures
-
-@dataclass(frozen=True)
-class Figure:
-    """One figure of the table: where its raw values are, its unit and its target."""
-
-    key: str  # "<section>.<field>" of a repetition
-    label: str
-    unit: str = ""  # "s", "MiB", "" (a count) or "flag" (0 no, 1 yes)
-    limit: float | None = None  # target: value <= limit
-
-    @property
-    def target(self) -> str:
-        """The target as printed: `<= 10 s`, `0`, `never`, or empty."""
-        if self.limit is None:
-            return ""
-        if self.unit == "flag":
-            return "never" if self.limit == 0 else "allowed"
-        if self.limit == 0:
-            return "0"
-        unit = f" {self.unit}" if self.unit else ""
-        return f"<= {self.limit:g}{unit}"
-
-
-FIGURES = (
-    Figure("converge.playbook_s", "fresh converge: site.yml", "s", 10),
-    Figure("converge.healthy_s", "fresh converge: until 1 leader + 2 followers", "s"),
-    Figure("rerun.playbook_s", "no-op re-run: site.yml", "s", 5),
-    Figure("rerun.changed", "no-op re-run: changed (PLAY RECAP)", "", 0),
-    Figure("config_change.playbook_s", "config change: site.yml under writes", "s"),
-    Figure("config_change.longest_gap_s", "config change: longest write gap", "s", 1),
-    Figure("config_change.acknowledged", "config change: writes acknowledged"),
-    Figure("config_change.failed", "config change: writes failed"),
-    Figure("config_change.lost", "config change: acknowledged writes lost", "", 0),
-    Figure("config_change.elections", "config change: elections", "", 1),
-    Figure("config_change.none_serving", "config change: no server serving", "flag", 0),
-    Figure("memory.vmhwm_max_mib", "peak RSS (VmHWM), largest server", "MiB"),
-    Figure("failover.first_write_s", "leader SIGKILL: first write via survivors", "s", 2),
-    Figure("failover.healthy_s", "leader SIGKILL: until 3 serving again", "s"),
-)
-
-
-def figure_values(figure: Figure, repetitions: Sequence[dict[str, Any]]) -> list[float]:
-    """The figure's raw values, one per repetition that measured it."""
-    section, name = figure.key.split(".", 1)
-    values = []
-    for repetition in repetitions:
-        value = (repetition.get(section) or {}).get(name)
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, (int, float)):
-            values.append(value)
-    return values
-
-
-def describe(values: Sequence[float]) -> dict[str, float | None]:
-    """Median, min and max (None for no values)."""
-    if not values:
-        return {"median": None, "min": None, "max": None}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def verdict(values: Sequence[float], limit: float | None) -> str:
-    """`met` when every repetition met the target, `not met` when none did, else `met k/n`;
-    empty without a target, `not run` without values."""
-    if limit is None:
-        return ""
-    if not values:
-        return "not run"
-    met = sum(1 for value in values if value <= limit)
-    if met == len(values):
-        return "met"
-    return "not met" if met == 0 else f"met {met}/{len(values)}"
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A cell: seconds with two decimals, MiB whole, counts as integers, flags as yes/no."""
-    if value is None:
-        return "-"
-    if unit == "flag":
-        return "yes" if value else "no"
-    if unit == "s":
-        return f"{value:.2f}"
-    if unit == "MiB":
-        return f"{value:.0f}"
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
-
-
-def figure_row(figure: Figure, values: Sequence[float]) -> list[str]:
-    """The cells of one table row."""
-    stats = describe(values)
-    label = f"{figure.label} ({figure.unit})" if figure.unit in {"s", "MiB"} else figure.label
-    return [label, *(format_value(stats[k], figure.unit) for k in ("median", "min", "max")),
-            figure.target, verdict(values, figure.limit)]
-
-
-TABLE_HEADER = ["FIGURE", "MEDIAN", "MIN", "MAX", "TARGET", ""]
-
-
-def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_HEADER) -> str:
-    """Aligned columns; the first column left-aligned, the numbers right-aligned."""
-    table = [list(header), *(list(row) for row in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = []
-    for row in table:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:4], widths[1:4])]
-        cells += [cell.ljust(width) for cell, width in zip(row[4:], widths[4:])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def summarize_figures(repetitions: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every figure with its raw values, statistics, target and verdict (for bench.json)."""
-    figures = {}
-    for figure in FIGURES:
-        values = figure_values(figure, repetitions)
-        figures[figure.key] = {"label": figure.label, "unit": figure.unit, "values": values,
-                               **describe(values), "target": figure.target or None,
-                               "limit": figure.limit, "verdict": verdict(values, figure.limit)
-                               or None}
-    return figures
-
-
-def results_table(repetitions: Sequence[dict[str, Any]]) -> str:
-    """The table printed at the end."""
-    return format_table([figure_row(f, figure_values(f, repetitions)) for f in FIGURES])
-
-
-def heap_line(repetitions: Sequence[dict[str, Any]]) -> str:
-    """The JVM heap settings seen on the servers, e.g. `-Xms512m -Xmx512m on every server`."""
-    settings = sorted({f"-Xms{server.get('Xms', '?')} -Xmx{server.get('Xmx', '?')}"
-                       for repetition in repetitions
-                       for server in ((repetition.get("memory") or {}).get("servers") or {}
-                                      ).values()})
-    if not settings:
-        return "JVM heap: not measured"
-    if len(settings) == 1:
-        return f"JVM heap: {settings[0]} on every server"
-    return "JVM heap: " + ", ".join(settings)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -251,167 +147,9 @@ def parse_epoch(text: str) -> float | None:
         return None
 
 
-def servers_from_lab(description: dict[str, Any], port: int = 2181) -> list[Server]:
-    """The ensemble's servers from `tools/lab up --json`."""
-    return [Server(host["name"], host["address"], port) for host in description["hosts"]]
-
-
-def leader_and_followers(report: dict[str, Any]) -> bool:
-    """One leader and every other expected member a follower (zk_status.build_report)."""
-    modes = [server.get("mode") for server in report.get("servers", [])]
-    return (modes.count("leader") == 1
-            and modes.count("follower") == report.get("expected", len(modes)) - 1)
-
-
 def next_tick(current: int) -> int:
     """A tickTime different from the deployed one: 2500 after 2000, 2000 after 2500."""
     return CHANGED_TICK if current == DEFAULT_TICK else DEFAULT_TICK
-
-
-# --------------------------------------------------------------------------- processes
-
-def progress(message: str) -> None:
-    """A progress line on stderr."""
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
-    """The end of a long output."""
-    return text if len(text) <= limit else "..." + text[-limit:]
-
-
-def lab(*args: str) -> str:
-    """Run `tools/lab --name bench --subnet ... --java ARGS`; its log lines go to stderr."""
-    try:
-        proc = subprocess.run([*LAB, *args], stdout=subprocess.PIPE, text=True,
-                              timeout=LAB_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise BenchError(f"tools/lab {' '.join(args)} took longer than {LAB_TIMEOUT:g} s") from err
-    if proc.returncode != 0:
-        raise BenchError(f"tools/lab {' '.join(args)} failed (exit {proc.returncode})")
-    return proc.stdout
-
-
-def ssh(key: Path, address: str, command: str, timeout: float = 30.0) -> str:
-    """Run a command as root on a lab host; its stdout."""
-    argv = ["ssh", "-i", str(key), *SSH_OPTIONS, f"root@{address}", command]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise BenchError(f"ssh root@{address} {command!r}: no answer in {timeout:g} s") from err
-    if proc.returncode != 0:
-        raise BenchError(f"ssh root@{address} {command!r} failed ({proc.returncode}): "
-                         f"{tail(proc.stderr.strip(), 500)}")
-    return proc.stdout
-
-
-@dataclass
-class PlaybookRun:
-    """One ansible-playbook run."""
-
-    name: str
-    started: float  # time.monotonic() when it was started
-    seconds: float
-    rc: int
-    output: str
-
-    @property
-    def recap(self) -> dict[str, dict[str, int]]:
-        return parse_recap(self.output)
-
-    @property
-    def changed(self) -> int:
-        return changed_total(self.recap)
-
-
-def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None = None
-                 ) -> PlaybookRun:
-    """Run site.yml, its output written to `log`; raises BenchError unless it exits 0."""
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK)]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env, cwd=REPO, timeout=PLAYBOOK_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise BenchError(f"{log.stem}: site.yml ran longer than {PLAYBOOK_TIMEOUT:g} s") from err
-    run = PlaybookRun(log.stem, started, time.monotonic() - started, proc.returncode,
-                      proc.stdout)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"$ {' '.join(argv)}\n{run.output}\n# exit {run.rc} after {run.seconds:.2f} s\n")
-    if run.rc != 0:
-        raise BenchError(f"{run.name}: site.yml failed (exit {run.rc}); full output in {log}; "
-                         f"its end:\n{tail(run.output)}")
-    return run
-
-
-# --------------------------------------------------------------------------- ensemble
-
-def ensemble_report(servers: Sequence[Server]) -> dict[str, Any]:
-    """zk_status's report of the ensemble, now."""
-    return build_report(query_all(servers, SRVR_TIMEOUT), len(servers))
-
-
-def wait_healthy(servers: Sequence[Server], limit: float = HEALTHY_LIMIT) -> dict[str, Any]:
-    """Poll (bounded) until one leader and the others followers; raises BenchError."""
-    deadline = time.monotonic() + limit
-    report = ensemble_report(servers)
-    while not leader_and_followers(report):
-        if time.monotonic() > deadline:
-            raise BenchError(f"ensemble not healthy after {limit:g} s: {report['summary']}")
-        time.sleep(POLL_EVERY)
-        report = ensemble_report(servers)
-    return report
-
-
-class HealthWatch:
-    """Polls the ensemble every 0.1 s in a thread and notes when it first has one leader and
-    the others followers."""
-
-    def __init__(self, servers: Sequence[Server]) -> None:
-        self.servers = list(servers)
-        self.healthy_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            if leader_and_followers(ensemble_report(self.servers)):
-                self.healthy_at = time.monotonic()
-                return
-            self._stop.wait(POLL_EVERY)
-
-    def __enter__(self) -> HealthWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def wait(self, limit: float) -> float | None:
-        """Wait up to `limit` seconds for the healthy moment; its monotonic time or None."""
-        self._thread.join(limit)
-        return self.healthy_at
-
-
-def connect(servers: Sequence[Server], tries: int = 3) -> KazooClient:
-    """A started kazoo client of `servers`; tries=-1 reconnects for ever (through restarts)."""
-    client = KazooClient(hosts=",".join(f"{s.address}:{s.port}" for s in servers), timeout=10.0,
-                         connection_retry={"max_tries": tries, "delay": 0.1, "max_delay": 0.5})
-    client.start(timeout=15)
-    return client
-
-
-def close(client: KazooClient) -> None:
-    """Stop a client, whatever state it is in."""
-    try:
-        client.stop()
-        client.close()
-    except Exception as err:  # the lab may be gone already
-        progress(f"closing a ZooKeeper client: {err}")
 
 
 # --------------------------------------------------------------------------- measurements
@@ -422,8 +160,8 @@ class Bench:
 
     results: Path
     repeat: int
-    servers: list[Server] = field(default_factory=list)
-    ssh_key: Path = REPO / ".lab" / "ssh" / "id_ed25519"
+    shape: Shape = field(default_factory=Shape)
+    hosts: LabHosts | None = None
     tick: int = DEFAULT_TICK
     findings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -432,33 +170,62 @@ class Bench:
     def inventory(self) -> Path:
         return self.results / "inventory" / "hosts.yml"
 
+    @property
+    def floor_playbook(self) -> Path:
+        return self.results / "ansible-floor.yml"
+
     def log(self, index: int, name: str) -> Path:
         return self.results / "logs" / f"{index}-{name}.log"
+
+    def lab_hosts(self) -> LabHosts:
+        if self.hosts is None:
+            raise BenchError("no lab yet")
+        return self.hosts
+
+    @property
+    def ensembles(self) -> list[list[Server]]:
+        return self.lab_hosts().ensembles
+
+    @property
+    def servers(self) -> list[Server]:
+        return self.lab_hosts().servers
 
     def server(self, name: str) -> Server:
         return next(s for s in self.servers if s.name == name)
 
 
-def recreate_lab(bench: Bench) -> dict[str, Any]:
-    """`down` then `up`: fresh containers with Java installed (untimed)."""
-    lab("down")
-    description = json.loads(lab("up", "--inventory", str(bench.inventory), "--json"))
-    bench.servers = servers_from_lab(description)
-    bench.ssh_key = Path(description["ssh_key"])
+def fresh_lab(bench: Bench) -> dict[str, Any]:
+    """A fresh lab of the bench's shape (untimed); what it is, for bench.json."""
+    bench.hosts = recreate_lab(bench.shape, bench.inventory)
     bench.tick = DEFAULT_TICK
-    return {"image": description["image"], "hosts": description["hosts"]}
+    return {"image": bench.hosts.description["image"], "hosts": bench.hosts.description["hosts"]}
+
+
+def measure_by_hand_floor(bench: Bench, index: int) -> dict[str, Any]:
+    """The by-hand floor on the fresh hosts (tools/bench_floors.py)."""
+    hosts = bench.lab_hosts()
+    return run_by_hand_floor(hosts.ensembles, hosts.ssh_key, hosts.tarball_url,
+                             bench.log(index, "by-hand-floor"))
 
 
 def measure_converge(bench: Bench, index: int) -> dict[str, Any]:
-    """site.yml on fresh hosts, and when the ensemble first had its leader and followers."""
-    with HealthWatch(bench.servers) as watch:
+    """site.yml on fresh hosts, and when every ensemble first had its leader and followers."""
+    with HealthWatch(bench.ensembles) as watch:
         run = run_playbook(bench.inventory, bench.log(index, "converge"))
         healthy_at = watch.wait(HEALTHY_GRACE)
     if healthy_at is None:
         raise BenchError(f"fresh converge: no leader and followers {HEALTHY_GRACE:g} s after "
-                         f"site.yml ended: {ensemble_report(bench.servers)['summary']}")
+                         f"site.yml ended: {summary(ensembles_report(bench.ensembles))}")
     return {"playbook_s": round(run.seconds, 3), "healthy_s": round(healthy_at - run.started, 3),
-            "changed": run.changed, "recap": run.recap}
+            "controller_cpu_s": round(run.cpu_s, 3), "changed": run.changed,
+            "recap": run.recap}
+
+
+def measure_ansible_floor(bench: Bench, index: int, which: int) -> float:
+    """One run of the Ansible floor on the converged hosts; its wall time."""
+    run = run_ansible_floor(bench.inventory, bench.floor_playbook,
+                            bench.log(index, f"ansible-floor-{which}"))
+    return round(run.seconds, 3)
 
 
 def measure_rerun(bench: Bench, index: int) -> dict[str, Any]:
@@ -468,22 +235,23 @@ def measure_rerun(bench: Bench, index: int) -> dict[str, Any]:
     if run.changed:
         bench.findings.append(f"repetition {index}: the no-op re-run changed {run.changed}: "
                               + "; ".join(tasks))
-    return {"playbook_s": round(run.seconds, 3), "changed": run.changed, "changed_tasks": tasks,
-            "recap": run.recap}
+    return {"playbook_s": round(run.seconds, 3), "controller_cpu_s": round(run.cpu_s, 3),
+            "changed": run.changed, "changed_tasks": tasks, "recap": run.recap}
 
 
 def deployed_tick(bench: Bench) -> dict[str, str]:
     """tickTime in each server's zoo.cfg."""
-    return {s.name: ssh(bench.ssh_key, s.address,
+    return {s.name: ssh(bench.lab_hosts().ssh_key, s.address,
                         "sed -n 's/^tickTime=//p' /etc/zookeeper/zoo.cfg").strip()
             for s in bench.servers}
 
 
-def traffic_during(bench: Bench, client: KazooClient, parent: str, span_name: str,
-                   operation: Callable[[], PlaybookRun]) -> tuple[Traffic, PlaybookRun]:
+def traffic_during(servers: Sequence[Server], client: KazooClient, parent: str,
+                   span_name: str, operation: Callable[[], PlaybookRun]
+                   ) -> tuple[Traffic, PlaybookRun]:
     """Run `operation` inside a span while a Traffic writes, with a margin before and after."""
-    with Traffic(client, parent, lambda: bench.servers, rate=WRITE_RATE,
-                 limit=PLAYBOOK_TIMEOUT + 4 * TRAFFIC_MARGIN) as traffic:
+    with Traffic(client, parent, lambda: servers, rate=WRITE_RATE,
+                 limit=PLAYBOOK_LIMIT + 4 * TRAFFIC_MARGIN) as traffic:
         time.sleep(TRAFFIC_MARGIN)
         with traffic.span(span_name):
             run = operation()
@@ -492,15 +260,17 @@ def traffic_during(bench: Bench, client: KazooClient, parent: str, span_name: st
 
 
 def measure_config_change(bench: Bench, index: int, plot: Path | None) -> dict[str, Any]:
-    """site.yml with another tickTime under 20 writes/s; nothing acknowledged may be lost."""
-    wait_healthy(bench.servers)
+    """site.yml with another tickTime under 20 writes/s to the first ensemble; nothing
+    acknowledged may be lost."""
+    wait_healthy(bench.ensembles)
+    written = bench.ensembles[0]
     tick = next_tick(bench.tick)
     parent = f"/bench/{uuid.uuid4().hex[:12]}"
     name = f"site.yml tickTime={tick}"
-    client = connect(bench.servers, tries=-1)
+    client = connect(written, tries=-1)
     try:
         traffic, run = traffic_during(
-            bench, client, parent, name,
+            written, client, parent, name,
             lambda: run_playbook(bench.inventory, bench.log(index, "config-change"),
                                  {"zookeeper_tick_time": tick}))
     finally:
@@ -511,8 +281,8 @@ def measure_config_change(bench: Bench, index: int, plot: Path | None) -> dict[s
     traffic.to_json(timeline, {"repetition": index, "tick_time": tick})
     if plot is not None:
         traffic.plot(plot, f"bench: config change under {WRITE_RATE:g} writes/s (rep. {index})")
-    wait_healthy(bench.servers)
-    reader = connect(bench.servers)
+    wait_healthy(bench.ensembles)
+    reader = connect(written)
     try:
         lost = missing(reader, parent, traffic.acked)
     finally:
@@ -536,7 +306,7 @@ def measure_memory(bench: Bench) -> dict[str, Any]:
     """Each server's peak resident memory (VmHWM) and its JVM heap setting."""
     servers = {}
     for server in bench.servers:
-        out = ssh(bench.ssh_key, server.address, MEMORY_COMMAND)
+        out = ssh(bench.lab_hosts().ssh_key, server.address, MEMORY_COMMAND)
         try:
             servers[server.name] = {"vmhwm_kb": parse_vmhwm(out), **parse_heap(out)}
         except ValueError as err:
@@ -546,26 +316,28 @@ def measure_memory(bench: Bench) -> dict[str, Any]:
 
 
 def measure_failover(bench: Bench, index: int) -> dict[str, Any]:
-    """SIGKILL the leader; time to the first write acknowledged by the survivors, then until
-    the ensemble is whole again."""
-    leader = bench.server(wait_healthy(bench.servers)["leader"])
-    survivors = [s for s in bench.servers if s != leader]
+    """SIGKILL the first ensemble's leader; time to the first write acknowledged by the
+    survivors, then until every ensemble is whole again."""
+    ensemble = bench.ensembles[0]
+    leader = bench.server(wait_healthy(bench.ensembles)[0]["leader"])
+    survivors = [s for s in ensemble if s != leader]
     parent = f"/bench/failover-{index}-{uuid.uuid4().hex[:8]}"
     client = connect(survivors, tries=-1)
     try:
         client.ensure_path(parent)  # connected to a survivor before the kill
         called = time.time()
-        killed_at = parse_epoch(ssh(bench.ssh_key, leader.address, KILL_COMMAND)) or time.time()
+        killed_at = parse_epoch(ssh(bench.lab_hosts().ssh_key, leader.address, KILL_COMMAND)
+                                ) or time.time()
         found = first_acknowledged(client, f"{parent}/w-", FAILOVER_LIMIT, clock=time.time)
     finally:
         close(client)
     if found is None:
         raise BenchError(f"no write acknowledged through {', '.join(s.name for s in survivors)} "
                          f"within {FAILOVER_LIMIT:g} s of killing leader {leader.name}")
-    new_leader = ensemble_report(bench.servers)["leader"]
-    report = wait_healthy(bench.servers)
+    new_leader = ensembles_report([ensemble])[0]["leader"]
+    reports = wait_healthy(bench.ensembles)
     healthy_at = time.time()
-    modes = {s["name"]: s["mode"] for s in report["servers"]}
+    modes = {s["name"]: s["mode"] for s in reports[0]["servers"]}
     return {"killed_leader": leader.name, "new_leader": new_leader,
             "ssh_s": round(killed_at - called, 3),
             "first_write_s": round(found[1] - killed_at, 3),
@@ -576,14 +348,25 @@ def measure_failover(bench: Bench, index: int) -> dict[str, Any]:
 def run_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None:
     """The measurements of one repetition, filled into `repetition` as they complete."""
     step = f"[{index}/{bench.repeat}]"
-    progress(f"{step} re-creating lab {LAB_NAME} ({LAB_SUBNET}, Java preinstalled; untimed)")
-    repetition["lab"] = recreate_lab(bench)
-    progress(f"{step} fresh converge: site.yml")
+    where = f"lab {LAB_NAME} ({LAB_SUBNET}, {bench.shape.hosts} hosts, Java preinstalled; untimed)"
+    floor = repetition["floor"] = {}
+    progress(f"{step} by-hand floor: re-creating {where}")
+    fresh_lab(bench)
+    floor.update(measure_by_hand_floor(bench, index))
+    progress(f"{step} by-hand floor: ssh + shell until quorum {floor['by_hand_s']:.2f} s")
+    progress(f"{step} fresh converge: re-creating {where}")
+    repetition["lab"] = fresh_lab(bench)
     converge = repetition["converge"] = measure_converge(bench, index)
-    progress(f"{step} fresh converge {converge['playbook_s']:.1f} s, 1 leader + 2 followers after "
+    progress(f"{step} fresh converge {converge['playbook_s']:.1f} s, quorum after "
              f"{converge['healthy_s']:.1f} s")
+    floor["ansible_runs_s"] = [measure_ansible_floor(bench, index, 1)]
     rerun = repetition["rerun"] = measure_rerun(bench, index)
-    progress(f"{step} no-op re-run {rerun['playbook_s']:.1f} s, changed={rerun['changed']}")
+    floor["ansible_runs_s"].append(measure_ansible_floor(bench, index, 2))
+    floor["ansible_s"] = statistics.median(floor["ansible_runs_s"])
+    ratios = repetition["ratios"] = repetition_ratios(repetition)
+    progress(f"{step} no-op re-run {rerun['playbook_s']:.1f} s, changed={rerun['changed']}; "
+             f"Ansible floor {floor['ansible_s']:.2f} s; ratios: converge "
+             f"{ratios['converge']}x, no-op {ratios['noop']}x")
     progress(f"{step} config change: tickTime {bench.tick} -> {next_tick(bench.tick)} under "
              f"{WRITE_RATE:g} writes/s")
     plot = bench.results / "config-change.png" if index == 1 else None
@@ -592,8 +375,7 @@ def run_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None
              f"{change['longest_gap_s']:.2f} s, {change['failed']} failed, "
              f"{change['elections']} elections, {change['lost']} lost")
     memory = repetition["memory"] = measure_memory(bench)
-    progress(f"{step} peak RSS: " + ", ".join(
-        f"{name} {s['vmhwm_kb'] / 1024:.0f} MiB" for name, s in memory["servers"].items()))
+    progress(f"{step} peak RSS: largest {memory['vmhwm_max_mib']:.0f} MiB")
     progress(f"{step} leader SIGKILL")
     failover = repetition["failover"] = measure_failover(bench, index)
     progress(f"{step} killed {failover['killed_leader']}: first write via the survivors after "
@@ -602,21 +384,18 @@ def run_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None
 
 # --------------------------------------------------------------------------- report
 
-def git(*args: str) -> str:
-    """The stripped stdout of a git command in the repository (empty on failure)."""
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                          check=False).stdout.strip()
-
-
-def new_document(repeat: int) -> dict[str, Any]:
+def new_document(repeat: int, shape: Shape | None = None) -> dict[str, Any]:
     """bench.json before any measurement."""
+    shape = shape or Shape()
+    commit, dirty = commit_state()
     return {
-        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "commit": commit,
         # uncommitted changes in the working tree: the commit alone does not say what ran
-        "dirty": bool(git("status", "--porcelain")),
+        "dirty": dirty,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": {"nproc": os.cpu_count(), "loadavg_start": list(os.getloadavg())},
-        "lab": {"name": LAB_NAME, "subnet": LAB_SUBNET, "java_preinstalled": True},
+        "host": {**machine(), "nproc": os.cpu_count(), "loadavg_start": list(os.getloadavg())},
+        "lab": {"name": LAB_NAME, "subnet": LAB_SUBNET, "java_preinstalled": True,
+                "hosts": shape.hosts, "ensembles": shape.ensembles, "members": shape.members},
         "repeat": repeat,
         "write_rate": WRITE_RATE,
         "repetitions": [],
@@ -624,9 +403,12 @@ def new_document(repeat: int) -> dict[str, Any]:
 
 
 def finish_document(document: dict[str, Any], bench: Bench, error: str | None) -> None:
-    """Figures, findings and the outcome, once the measurements are over."""
+    """Ratios, figures, findings and the outcome, once the measurements are over."""
     document["host"]["loadavg_end"] = list(os.getloadavg())
-    document["figures"] = summarize_figures(document["repetitions"])
+    for repetition in document["repetitions"]:
+        repetition["ratios"] = repetition_ratios(repetition)
+    document["figures"] = summarize_figures(document["repetitions"], bench.shape.members,
+                                            bench.shape.ensembles)
     document["findings"] = bench.findings
     document["problems"] = bench.problems
     document["error"] = error
@@ -634,14 +416,18 @@ def finish_document(document: dict[str, Any], bench: Bench, error: str | None) -
         "failover" in repetition for repetition in document["repetitions"])
 
 
-def print_report(document: dict[str, Any], results: Path) -> None:
+def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
     """The table, the heap setting, the findings and where the files are, on stdout."""
     repetitions = document["repetitions"]
-    print(f"bench: commit {document['commit']}{' (dirty)' if document['dirty'] else ''}, "
-          f"{document['date']}, nproc {document['host']['nproc']}, "
-          f"{len(repetitions)} repetition(s); 'met' = every repetition met the target")
-    print(results_table(repetitions))
+    print(f"bench: commit {document['commit']}{'+dirty' if document['dirty'] else ''}, "
+          f"{document['date']}, {machine_text(document['host'])}, {shape.describe()}, "
+          f"{len(repetitions)} repetition(s)")
+    print("ratios: each repetition's figure / the floor measured in that repetition; "
+          "'met' = every repetition met the target")
+    print(results_table(repetitions, shape.members, shape.ensembles))
     print(heap_line(repetitions))
+    if shape.ensembles > 1:
+        print("config change writes and leader SIGKILL: ensemble a; quorum: every ensemble")
     for finding in document["findings"]:
         print(f"finding: {finding}")
     for problem in document["problems"]:
@@ -649,6 +435,16 @@ def print_report(document: dict[str, Any], results: Path) -> None:
     if document["error"]:
         print(f"error: {document['error']}")
     print(f"raw values: {results / 'bench.json'}; timeline: {results / 'config-change.png'}")
+
+
+def record_history(document: dict[str, Any], path: Path = HISTORY) -> None:
+    """Append a complete run's medians to the history file."""
+    if not document["complete"]:
+        print(f"history: {path.name} not written (the run is incomplete)")
+        return
+    append_history(path, document)
+    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    print(f"history: one line appended to {shown}")
 
 
 # --------------------------------------------------------------------------- command line
@@ -661,17 +457,75 @@ def positive_int(text: str) -> int:
     return value
 
 
+def shape_arg(text: str) -> Shape:
+    """argparse type: a fleet shape, N or KxN."""
+    try:
+        return parse_shape(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="tools/bench.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=positive_int, default=3,
                         help="repetitions of every measurement (default: %(default)s)")
+    parser.add_argument("--members", type=int, choices=MEMBERS, default=3,
+                        help="members of each ensemble (default: %(default)s)")
+    parser.add_argument("--ensembles", type=positive_int, default=1,
+                        help="ensembles of --members each, in one inventory and one site.yml "
+                             "run (default: %(default)s)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not append the run to docs/bench-history.tsv (smoke runs)")
+    parser.add_argument("--growth", action="store_true",
+                        help="instead: the fresh converge's wall and controller CPU time for "
+                             "each of --shapes and --forks (tools/bench_fleet.py)")
+    parser.add_argument("--shapes", type=shape_arg, nargs="+", default=list(DEFAULT_SHAPES),
+                        metavar="N|KxN", help="--growth: the fleets (default: 3 5 7 9 3x3)")
+    parser.add_argument("--forks", type=positive_int, nargs="+",
+                        help="--growth: forks settings (default: ansible.cfg's and 20)")
     parser.add_argument("--keep", action="store_true",
                         help="leave the bench lab up at the end (default: remove it)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help="directory of bench.json, the PNG, logs and the lab inventory "
                              "(default: results/bench)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.ensembles * args.members > MAX_HOSTS:
+        parser.error(f"--ensembles x --members: {MAX_HOSTS} hosts at most")
+    return args
+
+
+def remove_lab(keep: bool, hosts: int) -> int:
+    """`tools/lab ... down` unless --keep; 1 when that failed."""
+    if keep:
+        progress(f"lab {LAB_NAME} kept; remove it with tools/lab --name {LAB_NAME} "
+                 f"--subnet {LAB_SUBNET} down")
+        return 0
+    progress(f"removing lab {LAB_NAME}")
+    try:
+        lab("down", hosts=hosts)
+    except BenchError as err:
+        progress(f"error: {err}")
+        return 1
+    return 0
+
+
+def growth(args: argparse.Namespace, results: Path) -> int:
+    """--growth: the growth table (tools/bench_fleet.py)."""
+    forks = args.forks or growth_forks(project_forks())
+    document = new_growth_document(args.repeat, forks, *commit_state())
+    code = 0
+    try:
+        code = run_growth(args.shapes, forks, args.repeat, results, document)
+    except KeyboardInterrupt:
+        code = 130
+        progress("interrupted")
+    finally:
+        removed = remove_lab(args.keep, max(s.hosts for s in args.shapes))
+        code = code or removed
+    write_growth(document, results / "growth.json")
+    print_growth(document, results / "growth.json")
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -681,8 +535,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
     results = args.results.resolve()
     results.mkdir(parents=True, exist_ok=True)
-    bench = Bench(results, args.repeat)
-    document = new_document(args.repeat)
+    if args.growth:
+        return growth(args, results)
+    shape = Shape(args.ensembles, args.members)
+    bench = Bench(results, args.repeat, shape)
+    write_floor_playbook(bench.floor_playbook)
+    document = new_document(args.repeat, shape)
     error: str | None = None
     code = 0
     try:
@@ -696,19 +554,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         error, code = "interrupted", 130
         progress("interrupted")
     finally:
-        if args.keep:
-            progress(f"lab {LAB_NAME} kept: inventory {bench.inventory}; remove it with "
-                     f"tools/lab --name {LAB_NAME} --subnet {LAB_SUBNET} down")
-        else:
-            progress(f"removing lab {LAB_NAME}")
-            try:
-                lab("down")
-            except BenchError as err:
-                progress(f"error: {err}")
-                code = code or 1
+        removed = remove_lab(args.keep, shape.hosts)
+        code = code or removed
     finish_document(document, bench, error)
     (results / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
-    print_report(document, results)
+    print_report(document, results, shape)
+    if not args.no_history:
+        record_history(document)
     return code or (1 if bench.problems else 0)
 
 

@@ -1,13 +1,18 @@
-"""Unit tests of tools/bench.py's pure parts: statistics and the table, PLAY RECAP and
-/proc parsing, the JSON document. Nothing here starts a lab or talks to ZooKeeper."""
+"""Unit tests of tools/bench.py's pure parts: PLAY RECAP and /proc parsing, the JSON document
+with its ratios, the history record, the command line. Nothing here starts a lab or talks to
+ZooKeeper (statistics and the table: test_bench_figures.py)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import bench
+import bench_figures
 import pytest
+from bench_lab import Shape
+from playbook_output import changed_tasks, changed_total, parse_recap
 
 RERUN_OUTPUT = """\
 PLAY [Deploy the ZooKeeper ensemble] *******************************************
@@ -41,6 +46,7 @@ def repetition(index: int, converge: float, gap: float, none_serving: bool = Fal
     """A repetition as run_repetition fills it in (the fields the figures read)."""
     return {
         "index": index,
+        "floor": {"by_hand_s": 5.0, "ansible_runs_s": [2.0, 3.0], "ansible_s": 2.5},
         "converge": {"playbook_s": converge, "healthy_s": converge - 5.0, "changed": 36},
         "rerun": {"playbook_s": 20.0 + index, "changed": 0, "changed_tasks": []},
         "config_change": {"playbook_s": 60.0, "longest_gap_s": gap, "acknowledged": 1200,
@@ -52,109 +58,14 @@ def repetition(index: int, converge: float, gap: float, none_serving: bool = Fal
     }
 
 
-# --------------------------------------------------------------------------- statistics
-
-def test_describe_gives_median_min_max() -> None:
-    assert bench.describe([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0}
-    assert bench.describe([4.0, 1.0]) == {"median": 2.5, "min": 1.0, "max": 4.0}
-    assert bench.describe([]) == {"median": None, "min": None, "max": None}
-
-
-@pytest.mark.parametrize(("values", "limit", "expected"), [
-    ([8.0, 9.5, 10.0], 10, "met"),
-    ([11.0, 12.0], 10, "not met"),
-    ([9.0, 11.0, 12.0], 10, "met 1/3"),
-    ([0, 0], 0, "met"),
-    ([], 10, "not run"),
-    ([50.0], None, ""),
-])
-def test_verdict_counts_the_repetitions_that_met_the_target(
-        values: list[float], limit: float | None, expected: str) -> None:
-    assert bench.verdict(values, limit) == expected
-
-
-@pytest.mark.parametrize(("value", "unit", "expected"), [
-    (1.234, "s", "1.23"),
-    (0.0, "s", "0.00"),
-    (123.6, "MiB", "124"),
-    (3, "", "3"),
-    (2.5, "", "2.5"),
-    (1, "flag", "yes"),
-    (0, "flag", "no"),
-    (None, "s", "-"),
-])
-def test_format_value(value: float | None, unit: str, expected: str) -> None:
-    assert bench.format_value(value, unit) == expected
-
-
-def test_targets_as_printed() -> None:
-    targets = {f.key: f.target for f in bench.FIGURES}
-    assert targets["converge.playbook_s"] == "<= 10 s"
-    assert targets["rerun.playbook_s"] == "<= 5 s"
-    assert targets["rerun.changed"] == "0"
-    assert targets["config_change.longest_gap_s"] == "<= 1 s"
-    assert targets["config_change.lost"] == "0"
-    assert targets["config_change.elections"] == "<= 1"
-    assert targets["config_change.none_serving"] == "never"
-    assert targets["failover.first_write_s"] == "<= 2 s"
-    assert targets["converge.healthy_s"] == ""
-
-
-def test_figure_values_skip_repetitions_that_did_not_get_there() -> None:
-    runs = [repetition(1, 30.0, 0.8, none_serving=True), {"index": 2, "converge": {}}]
-    figures = {f.key: f for f in bench.FIGURES}
-    assert bench.figure_values(figures["converge.playbook_s"], runs) == [30.0]
-    assert bench.figure_values(figures["config_change.none_serving"], runs) == [1]
-    assert bench.figure_values(figures["failover.first_write_s"], runs[1:]) == []
-
-
-def test_table_has_median_min_max_target_and_verdict_per_figure() -> None:
-    runs = [repetition(1, 30.0, 0.8), repetition(2, 20.0, 1.4), repetition(3, 25.0, 0.9)]
-    table = bench.results_table(runs)
-    lines = table.splitlines()
-    assert lines[0].split() == ["FIGURE", "MEDIAN", "MIN", "MAX", "TARGET"]
-    assert len(lines) == 1 + len(bench.FIGURES)
-    rows = {line.split("  ")[0].strip(): line for line in lines[1:]}
-    assert rows["fresh converge: site.yml (s)"].split()[-8:] == [
-        "25.00", "20.00", "30.00", "<=", "10", "s", "not", "met"]
-    assert rows["config change: longest write gap (s)"].split()[-8:] == [
-        "0.90", "0.80", "1.40", "<=", "1", "s", "met", "2/3"]
-    assert rows["config change: no server serving"].split()[-5:] == [
-        "no", "no", "no", "never", "met"]
-    assert rows["config change: writes failed"].split()[-3:] == ["3", "3", "3"]
-
-
-def test_table_columns_line_up() -> None:
-    rows = [["a", "1.00", "0.50", "10.00", "<= 1 s", "met"],
-            ["longer label", "12.00", "1.00", "2.00", "", ""]]
-    lines = bench.format_table(rows).splitlines()
-    # the numbers are right-aligned: each MEDIAN cell ends at the same column
-    ends = {line.index(cell) + len(cell) for line, cell in zip(lines, ["MEDIAN", "1.00", "12.00"])}
-    assert len(ends) == 1
-    assert all(line == line.rstrip() for line in lines)
-
-
-def test_a_figure_not_measured_shows_dashes() -> None:
-    figure = bench.Figure("failover.first_write_s", "failover", "s", 2)
-    assert bench.figure_row(figure, []) == ["failover (s)", "-", "-", "-", "<= 2 s", "not run"]
-
-
-def test_heap_line() -> None:
-    assert bench.heap_line([repetition(1, 30.0, 0.5)]) == (
-        "JVM heap: -Xms512m -Xmx512m on every server")
-    mixed = [repetition(1, 30.0, 0.5), repetition(2, 30.0, 0.5, heap="1g")]
-    assert bench.heap_line(mixed) == "JVM heap: -Xms1g -Xmx1g, -Xms512m -Xmx512m"
-    assert bench.heap_line([{"index": 1}]) == "JVM heap: not measured"
-
-
 # --------------------------------------------------------------------------- parsing
 
 def test_parse_recap_counts_per_host() -> None:
-    recap = bench.parse_recap(RERUN_OUTPUT)
+    recap = parse_recap(RERUN_OUTPUT)
     assert sorted(recap) == ["zookeeper01", "zookeeper02", "zookeeper03"]
     assert recap["zookeeper02"] == {"ok": 35, "changed": 2, "unreachable": 0, "failed": 0,
                                     "skipped": 18, "rescued": 0, "ignored": 0}
-    assert bench.changed_total(recap) == 3
+    assert changed_total(recap) == 3
 
 
 def test_parse_recap_with_colours_and_trailing_lines() -> None:
@@ -163,24 +74,24 @@ def test_parse_recap_with_colours_and_trailing_lines() -> None:
                 "\x1b[0;33mchanged=2   \x1b[0m unreachable=0    failed=0\n"
                 "\n"
                 "Thursday 01 January  00:00:00 +0000 (0:00:01.000)  0:00:30.000 ****\n")
-    assert bench.parse_recap(coloured) == {
+    assert parse_recap(coloured) == {
         "zookeeper01": {"ok": 3, "changed": 2, "unreachable": 0, "failed": 0}}
 
 
 def test_parse_recap_takes_the_last_recap_and_tolerates_none() -> None:
     two = RERUN_OUTPUT.replace("changed=2", "changed=9") + RERUN_OUTPUT
-    assert bench.changed_total(bench.parse_recap(two)) == 3
-    assert bench.parse_recap("ERROR! the playbook could not be found") == {}
-    assert bench.changed_total({}) == 0
+    assert changed_total(parse_recap(two)) == 3
+    assert parse_recap("ERROR! the playbook could not be found") == {}
+    assert changed_total({}) == 0
 
 
 def test_changed_tasks_name_the_task_and_host_once() -> None:
-    assert bench.changed_tasks(RERUN_OUTPUT) == [
+    assert changed_tasks(RERUN_OUTPUT) == [
         "zookeeper : Write zoo.cfg (zookeeper02)",
         "zookeeper : Restart ZooKeeper (rolling) (zookeeper02)",
         "zookeeper : Read /etc/hosts (zookeeper01)",
     ]
-    assert bench.changed_tasks("PLAY RECAP ***\nzookeeper01 : ok=1 changed=0\n") == []
+    assert changed_tasks("PLAY RECAP ***\nzookeeper01 : ok=1 changed=0\n") == []
 
 
 def test_parse_memory_and_heap() -> None:
@@ -201,27 +112,6 @@ def test_parse_epoch() -> None:
     assert bench.parse_epoch("date: invalid\n") is None
 
 
-def test_servers_from_the_lab_description() -> None:
-    description = {"hosts": [{"name": "zookeeper01", "address": "10.213.16.11"},
-                             {"name": "zookeeper02", "address": "10.213.16.12"}]}
-    assert bench.servers_from_lab(description) == [
-        bench.Server("zookeeper01", "10.213.16.11", 2181),
-        bench.Server("zookeeper02", "10.213.16.12", 2181)]
-
-
-@pytest.mark.parametrize(("modes", "expected"), [
-    (["leader", "follower", "follower"], True),
-    (["follower", "follower", "down"], False),
-    (["leader", "follower", "down"], False),
-    (["leader", "leader", "follower"], False),
-    (["standalone", "follower", "follower"], False),
-])
-def test_leader_and_followers(modes: list[str], expected: bool) -> None:
-    report = {"servers": [{"name": f"zk{i}", "mode": m} for i, m in enumerate(modes)],
-              "expected": 3}
-    assert bench.leader_and_followers(report) is expected
-
-
 def test_next_tick_alternates() -> None:
     assert bench.next_tick(bench.DEFAULT_TICK) == 2500
     assert bench.next_tick(2500) == bench.DEFAULT_TICK == 2000
@@ -233,8 +123,11 @@ def test_document_layout(tmp_path: Any) -> None:
     document = bench.new_document(2)
     assert {"commit", "dirty", "date", "host", "lab", "repeat", "repetitions"} <= set(document)
     assert document["host"]["nproc"] >= 1
+    assert document["host"]["cores"] == document["host"]["nproc"]
+    assert document["host"]["cpu_model"]
     assert document["lab"] == {"name": "bench", "subnet": "10.213.16.0/24",
-                               "java_preinstalled": True}
+                               "java_preinstalled": True, "hosts": 3, "ensembles": 1,
+                               "members": 3}
     document["repetitions"] = [repetition(1, 30.0, 0.8), repetition(2, 20.0, 1.4)]
     state = bench.Bench(tmp_path, repeat=2, findings=["re-run changed 1"])
     bench.finish_document(document, state, None)
@@ -246,7 +139,11 @@ def test_document_layout(tmp_path: Any) -> None:
                    "values": [0.8, 1.4], "median": pytest.approx(1.1), "min": 0.8, "max": 1.4,
                    "target": "<= 1 s", "limit": 1, "verdict": "met 1/2"}
     assert document["figures"]["converge.healthy_s"]["verdict"] is None
-    assert set(document["figures"]) == {f.key for f in bench.FIGURES}
+    assert set(document["figures"]) == {f.key for f in bench_figures.FIGURES}
+    # converge until quorum 25 and 15 s over the 5 s by-hand floor; no-op 21 and 22 s over 2.5
+    assert [r["ratios"] for r in document["repetitions"]] == [
+        {"converge": 5.0, "noop": 8.4}, {"converge": 3.0, "noop": 8.8}]
+    assert document["figures"]["ratios.converge"]["verdict"] == "met 1/2"
     assert json.loads(json.dumps(document)) == document
 
 
@@ -258,12 +155,55 @@ def test_an_interrupted_document_is_incomplete(tmp_path: Any) -> None:
     assert document["error"] == "site.yml failed"
     assert document["figures"]["converge.playbook_s"]["values"] == [30.0]
     assert document["figures"]["failover.first_write_s"]["verdict"] == "not run"
+    assert document["repetitions"][0]["ratios"] == {"converge": None, "noop": None}
+
+
+def test_document_of_several_ensembles(tmp_path: Any) -> None:
+    shape = Shape(3, 3)
+    document = bench.new_document(1, shape)
+    assert document["lab"]["hosts"] == 9
+    document["repetitions"] = [repetition(1, 30.0, 0.8)]
+    bench.finish_document(document, bench.Bench(tmp_path, repeat=1, shape=shape), None)
+    assert document["figures"]["converge.healthy_s"]["label"] == (
+        "fresh converge: until 1 leader + 2 followers each")
+
+
+def test_history_is_written_for_a_complete_run_only(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    history = tmp_path / "bench-history.tsv"
+    document = bench.new_document(1)
+    document["repetitions"] = [repetition(1, 30.0, 0.8)]
+    bench.finish_document(document, bench.Bench(tmp_path, repeat=2), None)
+    bench.record_history(document, history)
+    assert not history.exists()
+    assert "not written (the run is incomplete)" in capsys.readouterr().out
+    bench.finish_document(document, bench.Bench(tmp_path, repeat=1), None)
+    bench.record_history(document, history)
+    header, line = history.read_text().splitlines()
+    assert header.startswith("date\tcommit\tmachine\tshape\trepetitions\tby_hand_floor_s")
+    assert line.split("\t")[3:6] == ["1x3", "1", "5.00"]
 
 
 def test_args() -> None:
     args = bench.parse_args([])
     assert (args.repeat, args.keep, args.results) == (3, False, bench.DEFAULT_RESULTS)
-    args = bench.parse_args(["--repeat", "1", "--keep", "--results", "/tmp/x"])
-    assert (args.repeat, args.keep, str(args.results)) == (1, True, "/tmp/x")
+    assert (args.members, args.ensembles, args.no_history, args.growth) == (3, 1, False, False)
+    args = bench.parse_args(["--repeat", "1", "--keep", "--results", "/tmp/x", "--no-history"])
+    assert (args.repeat, args.keep, str(args.results), args.no_history) == (
+        1, True, "/tmp/x", True)
+    args = bench.parse_args(["--ensembles", "3", "--members", "3"])
+    assert (args.ensembles, args.members) == (3, 3)
+    for wrong in (["--repeat", "0"], ["--members", "4"], ["--ensembles", "0"],
+                  ["--ensembles", "5", "--members", "7"]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(wrong)
+
+
+def test_growth_args() -> None:
+    args = bench.parse_args(["--growth"])
+    assert [s.short for s in args.shapes] == ["1x3", "1x5", "1x7", "1x9", "3x3"]
+    assert args.forks is None
+    args = bench.parse_args(["--growth", "--shapes", "3", "5", "--forks", "5", "20"])
+    assert ([s.hosts for s in args.shapes], args.forks) == ([3, 5], [5, 20])
     with pytest.raises(SystemExit):
-        bench.parse_args(["--repeat", "0"])
+        bench.parse_args(["--growth", "--shapes", "three"])

@@ -809,3 +809,30 @@ def test_main_prometheus_version_info(fake_zk, capsys) -> None:
     assert {metric for metric, server in values if server.startswith(f"127.0.0.1:{ports[1]}")} == {
         "zookeeper_up", "zookeeper_server_state", "zookeeper_version_info",
         "zookeeper_scrape_timestamp_seconds"}
+
+
+@needs_ansible
+def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk, capsys) -> None:
+    # Two ensembles in one inventory (each its own group and name): a healthy one and one
+    # with a member down. Judged together they would look like one ensemble with two leaders.
+    a = [fake_zk(leader_replies()), fake_zk(follower_replies()), fake_zk(follower_replies())]
+    b = [fake_zk(leader_replies()), fake_zk(follower_replies())]
+    path = tmp_path / "hosts.yml"
+    lines = ["zookeeper:", "  children:"]
+    for group, name, ports in (("zk_a", "kafka", a), ("zk_b", "hbase", b)):
+        lines += [f"    {group}:", "      hosts:"]
+        lines += [f"        {group}-{i}: {{ansible_host: 127.0.0.1, zookeeper_client_port: {port},"
+                  f" zookeeper_id: {i}}}" for i, port in enumerate(ports, start=1)]
+        lines += [f"        {group}-down: {{ansible_host: 127.0.0.1, zookeeper_id: 9,"
+                  f" zookeeper_client_port: 1}}"] if group == "zk_b" else []
+        lines += [f"      vars: {{zookeeper_ensemble_name: {name}}}"]
+    path.write_text("\n".join(lines) + "\n")
+    assert zk_status.main(["-i", str(path), "--timeout", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "ensemble kafka:" in out and "ensemble hbase:" in out
+    assert "healthy: 3/3 serving" in out and "degraded: 2/3 serving" in out
+    assert zk_status.main(["-i", str(path), "--json", "--timeout", "1"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["exit_code"] == 1
+    assert [(r["ensemble"], r["status"]) for r in report["ensembles"]] == [
+        ("kafka", "healthy"), ("hbase", "degraded")]

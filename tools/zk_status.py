@@ -606,6 +606,15 @@ def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server
     return servers
 
 
+def split_ensembles(servers: Sequence[Server]) -> list[tuple[str | None, list[Server]]]:
+    """The servers by ensemble (the inventory's zookeeper_ensemble_name), in inventory order:
+    an inventory may hold several ensembles, each judged on its own."""
+    ensembles: dict[str | None, list[Server]] = {}
+    for server in servers:
+        ensembles.setdefault(server.ensemble, []).append(server)
+    return list(ensembles.items())
+
+
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
@@ -693,18 +702,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    results = query_all(servers, args.timeout, with_mntr=args.prometheus)
-    expected = len(servers)
-    report = build_report(results, expected)
     if args.prometheus:
+        results = query_all(servers, args.timeout, with_mntr=True)
         sys.stdout.write(prometheus_text(servers, results, time.time(), args.group))
-    elif args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_table(results))
-        print()
-        print(report["summary"])
-    return int(report["exit_code"])
+        return int(build_report(results, len(servers))["exit_code"])
+    ensembles = split_ensembles(servers)
+    reports = []
+    for name, members in ensembles:
+        results = query_all(members, args.timeout)
+        report = build_report(results, len(members))
+        if len(ensembles) > 1:
+            report["ensemble"] = name
+            if not args.json:
+                print(f"ensemble {name}:")
+        if not args.json:
+            print(format_table(results))
+            print()
+            print(report["summary"])
+        reports.append(report)
+    code = max(int(r["exit_code"]) for r in reports)
+    if args.json:
+        print(json.dumps(reports[0] if len(reports) == 1
+                         else {"ensembles": reports, "exit_code": code}, indent=2))
+    return code
 
 
 if __name__ == "__main__":

@@ -174,6 +174,40 @@ def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str,
     return {"errors": errors, "warnings": warnings}
 
 
+def zookeeper_ensembles_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]],
+                                 groups: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """`zookeeper_problems` of every ensemble the play's `hosts` belong to (each host's resolved
+    `zookeeper_ensemble_group`), and what ensembles must not share: a host, or a name."""
+    by_group: dict[str, list[str]] = {}
+    for host in hosts:
+        own = hostvars[host].get("__zookeeper_settings") or {}
+        group = str(own.get("zookeeper_ensemble_group") or "zookeeper")
+        by_group.setdefault(group, []).append(host)
+    errors: list[str] = []
+    warnings: list[str] = []
+    names: dict[str, str] = {}
+    member_of: dict[str, str] = {}
+    for group in sorted(by_group):
+        members = list(groups.get(group) or [])
+        found = zookeeper_problems(members, hostvars)
+        prefix = f"ensemble group {group}: " if len(by_group) > 1 else ""
+        errors += [prefix + e if e.startswith("the ") else e for e in found["errors"]]
+        warnings += [prefix + w if w.startswith("the ") else w for w in found["warnings"]]
+        for host in members:
+            if host in member_of:
+                errors.append(f"{host} is a member of two ensembles, groups {member_of[host]} and "
+                              f"{group}; a host serves one ensemble: take it out of one group")
+            member_of.setdefault(host, group)
+        name = str((hostvars[by_group[group][0]].get("__zookeeper_settings") or {})
+                   .get("zookeeper_ensemble_name"))
+        if name in names:
+            errors.append(f"ensemble groups {names[name]} and {group} are both named {name!r} "
+                          "(zookeeper_ensemble_name); give each ensemble its own name (metrics, "
+                          "backups and zk-status tell them apart by it)")
+        names.setdefault(name, group)
+    return {"errors": errors, "warnings": warnings}
+
+
 def _is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -302,6 +336,7 @@ class FilterModule:
             "zookeeper_etc_hosts": zookeeper_etc_hosts,
             "zookeeper_sha512": zookeeper_sha512,
             "zookeeper_problems": zookeeper_problems,
+            "zookeeper_ensembles_problems": zookeeper_ensembles_problems,
             "zookeeper_differs": zookeeper_differs,
             "zookeeper_down": zookeeper_down,
             "zookeeper_jaas_string": zookeeper_jaas_string,

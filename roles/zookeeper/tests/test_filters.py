@@ -15,6 +15,7 @@ from zookeeper import (
     HOSTS_END,
     zookeeper_differs,
     zookeeper_down,
+    zookeeper_ensembles_problems,
     zookeeper_etc_hosts,
     zookeeper_jaas_string,
     zookeeper_members,
@@ -187,6 +188,44 @@ def test_problems_lists_them_all_at_once() -> None:
     found = problems(zk1__zookeeper_id=None, zk2__zookeeper_client_port=0,
                      zk3__zookeeper_tick_time=0)
     assert len(found["errors"]) == 3, found
+
+
+def three_ensembles() -> tuple[dict, dict[str, list[str]]]:
+    """hostvars and groups of three ensembles of three (ids 1-3 in each, names a, b, c)."""
+    hostvars, groups = {}, {}
+    for e, name in enumerate("abc"):
+        group = f"zk_{name}"
+        groups[group] = []
+        for i in (1, 2, 3):
+            host = f"{name}{i}"
+            groups[group].append(host)
+            hostvars[host] = {"__zookeeper_settings": {
+                **settings()[f"zk{i}"]["__zookeeper_settings"], "address": f"10.0.{e}.{i}",
+                "zookeeper_ensemble_name": name, "zookeeper_ensemble_group": group}}
+    return hostvars, groups
+
+
+def test_several_ensembles_are_each_checked_and_may_reuse_ids() -> None:
+    hostvars, groups = three_ensembles()
+    assert zookeeper_ensembles_problems(list(hostvars), hostvars, groups) == {
+        "errors": [], "warnings": []}
+    hostvars["b2"]["__zookeeper_settings"]["zookeeper_id"] = 1
+    found = zookeeper_ensembles_problems(list(hostvars), hostvars, groups)
+    assert found["errors"] == ["b2: zookeeper_id=1 is already used by b1; every member needs "
+                               "its own id"]
+
+
+def test_ensembles_share_neither_a_host_nor_a_name() -> None:
+    hostvars, groups = three_ensembles()
+    groups["zk_c"].append("a1")
+    hostvars["b1"]["__zookeeper_settings"]["zookeeper_ensemble_name"] = "a"
+    for host in ("b2", "b3"):
+        hostvars[host]["__zookeeper_settings"]["zookeeper_ensemble_name"] = "a"
+    found = zookeeper_ensembles_problems(list(hostvars), hostvars, groups)
+    assert ("a1 is a member of two ensembles, groups zk_a and zk_c; a host serves one "
+            "ensemble: take it out of one group") in found["errors"]
+    assert any(e.startswith("ensemble groups zk_a and zk_b are both named 'a'")
+               for e in found["errors"]), found
 
 
 def test_problems_warn_about_an_even_member_count() -> None:

@@ -1,0 +1,102 @@
+"""Several ensembles in one inventory (the `ensembles` scenario): three of three, each its own
+group (zookeeper_ensemble_group), name and ids 1-3, deployed by the one converge run.
+
+Each ensemble must have its own quorum, only its own members in zoo.cfg, and its own data; zk-status
+judges each on its own; a change to one ensemble (site.yml --limit its group) restarts only
+its members, and the others keep serving untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+from conftest import REPO, Ensemble, connect, run_site
+
+GROUPS = ("zk_a", "zk_b", "zk_c")
+
+
+def ensembles(ensemble: Ensemble) -> dict[str, Ensemble]:
+    """One Ensemble per group, from the members' zookeeper_ensemble_group."""
+    by_group: dict[str, dict] = {}
+    for name, hostvars in ensemble.hostvars.items():
+        by_group.setdefault(hostvars["zookeeper_ensemble_group"], {})[name] = hostvars
+    return {group: Ensemble(ensemble.inventory, hostvars) for group, hostvars in by_group.items()}
+
+
+@pytest.fixture(scope="module")
+def groups(ensemble: Ensemble) -> dict[str, Ensemble]:
+    found = ensembles(ensemble)
+    assert sorted(found) == list(GROUPS), sorted(found)
+    return found
+
+
+def pids(group: Ensemble) -> dict[str, str]:
+    return {m.name: group.host(m).check_output("systemctl show -p MainPID --value zookeeper")
+            for m in group.members}
+
+
+def test_each_ensemble_has_its_own_quorum_and_members(groups: dict[str, Ensemble]) -> None:
+    for name, group in groups.items():
+        report = group.wait_healthy()
+        assert report["serving"] == 3 and report["leader"], f"{name}: {group.describe(report)}"
+        want = sorted(f"server.{m.zookeeper_id}={m.name}:2888:3888" for m in group.members)
+        assert sorted(m.zookeeper_id for m in group.members) == [1, 2, 3]
+        for member in group.members:
+            cfg = group.host(member).file("/etc/zookeeper/zoo.cfg").content_string
+            servers = sorted(line for line in cfg.splitlines() if line.startswith("server."))
+            assert servers == want, f"{name} {member.name}: {servers}"
+
+
+def test_each_ensemble_keeps_its_own_data(groups: dict[str, Ensemble]) -> None:
+    path = f"/ensembles/{uuid.uuid4().hex[:8]}"
+    writer = connect(groups["zk_a"].members)
+    try:
+        writer.create(path, b"only in zk_a", makepath=True)
+    finally:
+        writer.stop()
+        writer.close()
+    for name, group in groups.items():
+        reader = connect(group.members)
+        try:
+            assert (reader.exists(path) is not None) == (name == "zk_a"), name
+        finally:
+            reader.stop()
+            reader.close()
+
+
+def test_zk_status_judges_each_ensemble(ensemble: Ensemble) -> None:
+    status = subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+                             ensemble.inventory, "--json"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    report = json.loads(status.stdout)
+    assert status.returncode == 0, status.stdout
+    assert sorted(r["ensemble"] for r in report["ensembles"]) == ["hadoop", "hbase", "kafka"]
+    assert all(r["status"] == "healthy" and r["serving"] == 3 for r in report["ensembles"])
+
+
+def test_a_change_to_one_ensemble_leaves_the_others_alone(
+        ensemble: Ensemble, groups: dict[str, Ensemble]) -> None:
+    before = {name: pids(group) for name, group in groups.items()}
+    inventory = ensemble.inventory_source()
+    rc, output = run_site(inventory, {"zookeeper_tick_time": 2500}, limit="zk_b")
+    try:
+        assert rc == 0, f"site.yml --limit zk_b failed:\n{output[-3000:]}"
+        after = {name: pids(group) for name, group in groups.items()}
+        assert after["zk_a"] == before["zk_a"] and after["zk_c"] == before["zk_c"]
+        assert all(after["zk_b"][n] != before["zk_b"][n] for n in after["zk_b"]), after
+        for name, group in groups.items():
+            group.wait_healthy()
+            tick = "2500" if name == "zk_b" else "2000"
+            for member in group.members:
+                cfg = group.host(member).file("/etc/zookeeper/zoo.cfg").content_string
+                assert f"tickTime={tick}\n" in cfg, f"{member.name}: {cfg}"
+    finally:
+        rc, output = run_site(inventory)
+    assert rc == 0, f"site.yml back to the inventory failed:\n{output[-3000:]}"
+    rc, output = run_site(inventory)
+    assert rc == 0 and re.search(r"changed=[1-9]", output) is None, output[-3000:]

@@ -1,0 +1,274 @@
+"""The benchmark's figures: statistics, the ratios to the floors, the table, the machine, and
+the history line (docs/bench-history.tsv). Pure functions of bench.json's repetitions."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the table: where its raw values are, its unit and its target. The label
+    may name `{quorum}` (`1 leader + 2 followers`) and `{members}`."""
+
+    key: str  # "<section>.<field>" of a repetition
+    label: str
+    unit: str = ""  # "s", "MiB", "x" (a ratio), "" (a count) or "flag" (0 no, 1 yes)
+    limit: float | None = None  # target: value <= limit
+
+    @property
+    def target(self) -> str:
+        """The target as printed: `<= 4x`, `<= 1 s`, `0`, `never`, or empty."""
+        if self.limit is None:
+            return ""
+        if self.unit == "flag":
+            return "never" if self.limit == 0 else "allowed"
+        if self.limit == 0:
+            return "0"
+        if self.unit == "x":
+            return f"<= {self.limit:g}x"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"<= {self.limit:g}{unit}"
+
+    def text(self, members: int = 3, ensembles: int = 1) -> str:
+        """The label for ensembles of `members`."""
+        quorum = f"1 leader + {members - 1} followers"
+        if ensembles > 1:
+            quorum += " each"
+        return self.label.format(quorum=quorum, members=members)
+
+
+FIGURES = (
+    Figure("floor.by_hand_s", "by-hand floor: ssh + shell until {quorum}", "s"),
+    Figure("converge.playbook_s", "fresh converge: site.yml", "s"),
+    Figure("converge.healthy_s", "fresh converge: until {quorum}", "s"),
+    Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x", 4),
+    Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
+    Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
+    Figure("ratios.noop", "no-op re-run / Ansible floor", "x", 1.5),
+    Figure("rerun.changed", "no-op re-run: changed (PLAY RECAP)", "", 0),
+    Figure("config_change.playbook_s", "config change: site.yml under writes", "s"),
+    Figure("config_change.longest_gap_s", "config change: longest write gap", "s", 1),
+    Figure("config_change.acknowledged", "config change: writes acknowledged"),
+    Figure("config_change.failed", "config change: writes failed"),
+    Figure("config_change.lost", "config change: acknowledged writes lost", "", 0),
+    Figure("config_change.elections", "config change: elections", "", 1),
+    Figure("config_change.none_serving", "config change: no server serving", "flag", 0),
+    Figure("memory.vmhwm_max_mib", "peak RSS (VmHWM), largest server", "MiB"),
+    Figure("failover.first_write_s", "leader SIGKILL: first write via survivors", "s", 2),
+    Figure("failover.healthy_s", "leader SIGKILL: until {members} serving again", "s"),
+)
+FIGURE = {figure.key: figure for figure in FIGURES}
+
+
+# --------------------------------------------------------------------------- ratios
+
+def ratio(value: Any, floor: Any) -> float | None:
+    """value / floor, two decimals; None when either is missing or the floor is not > 0."""
+    if not isinstance(value, (int, float)) or not isinstance(floor, (int, float)) or floor <= 0:
+        return None
+    return round(value / floor, 2)
+
+
+def repetition_ratios(repetition: dict[str, Any]) -> dict[str, float | None]:
+    """A repetition's ratios, each to the floor measured in the same repetition: the fresh
+    converge until quorum over the by-hand floor, the no-op re-run over the Ansible floor."""
+    floor = repetition.get("floor") or {}
+    return {
+        "converge": ratio((repetition.get("converge") or {}).get("healthy_s"),
+                          floor.get("by_hand_s")),
+        "noop": ratio((repetition.get("rerun") or {}).get("playbook_s"), floor.get("ansible_s")),
+    }
+
+
+# --------------------------------------------------------------------------- statistics
+
+def figure_values(figure: Figure, repetitions: Sequence[dict[str, Any]]) -> list[float]:
+    """The figure's raw values, one per repetition that measured it."""
+    section, name = figure.key.split(".", 1)
+    values = []
+    for repetition in repetitions:
+        value = (repetition.get(section) or {}).get(name)
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, (int, float)):
+            values.append(value)
+    return values
+
+
+def describe(values: Sequence[float]) -> dict[str, float | None]:
+    """Median, min and max (None for no values)."""
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def verdict(values: Sequence[float], limit: float | None) -> str:
+    """`met` when every repetition met the target, `not met` when none did, else `met k/n`;
+    empty without a target, `not run` without values."""
+    if limit is None:
+        return ""
+    if not values:
+        return "not run"
+    met = sum(1 for value in values if value <= limit)
+    if met == len(values):
+        return "met"
+    return "not met" if met == 0 else f"met {met}/{len(values)}"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A cell: seconds with two decimals, ratios as 1.23x, MiB whole, counts as integers,
+    flags as yes/no."""
+    if value is None:
+        return "-"
+    if unit == "flag":
+        return "yes" if value else "no"
+    if unit == "s":
+        return f"{value:.2f}"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "MiB":
+        return f"{value:.0f}"
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def figure_row(figure: Figure, values: Sequence[float], members: int = 3,
+               ensembles: int = 1) -> list[str]:
+    """The cells of one table row."""
+    stats = describe(values)
+    label = figure.text(members, ensembles)
+    if figure.unit in {"s", "MiB"}:
+        label += f" ({figure.unit})"
+    return [label, *(format_value(stats[k], figure.unit) for k in ("median", "min", "max")),
+            figure.target, verdict(values, figure.limit)]
+
+
+TABLE_HEADER = ["FIGURE", "MEDIAN", "MIN", "MAX", "TARGET", ""]
+
+
+def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_HEADER,
+                 numeric: int = 3) -> str:
+    """Aligned columns; the first column left-aligned, the next `numeric` right-aligned, the
+    rest left-aligned."""
+    table = [list(header), *(list(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = []
+    for row in table:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in
+                  zip(row[1:numeric + 1], widths[1:numeric + 1])]
+        cells += [cell.ljust(width) for cell, width in
+                  zip(row[numeric + 1:], widths[numeric + 1:])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def summarize_figures(repetitions: Sequence[dict[str, Any]], members: int = 3,
+                      ensembles: int = 1) -> dict[str, dict[str, Any]]:
+    """Every figure with its raw values, statistics, target and verdict (for bench.json)."""
+    figures = {}
+    for figure in FIGURES:
+        values = figure_values(figure, repetitions)
+        figures[figure.key] = {"label": figure.text(members, ensembles), "unit": figure.unit,
+                               "values": values, **describe(values),
+                               "target": figure.target or None, "limit": figure.limit,
+                               "verdict": verdict(values, figure.limit) or None}
+    return figures
+
+
+def results_table(repetitions: Sequence[dict[str, Any]], members: int = 3,
+                  ensembles: int = 1) -> str:
+    """The table printed at the end."""
+    return format_table([figure_row(f, figure_values(f, repetitions), members, ensembles)
+                         for f in FIGURES])
+
+
+def heap_line(repetitions: Sequence[dict[str, Any]]) -> str:
+    """The JVM heap settings seen on the servers, e.g. `-Xms512m -Xmx512m on every server`."""
+    settings = sorted({f"-Xms{server.get('Xms', '?')} -Xmx{server.get('Xmx', '?')}"
+                       for repetition in repetitions
+                       for server in ((repetition.get("memory") or {}).get("servers") or {}
+                                      ).values()})
+    if not settings:
+        return "JVM heap: not measured"
+    if len(settings) == 1:
+        return f"JVM heap: {settings[0]} on every server"
+    return "JVM heap: " + ", ".join(settings)
+
+
+# --------------------------------------------------------------------------- machine
+
+def cpu_model(cpuinfo: str) -> str:
+    """The first `model name` of /proc/cpuinfo (`AMD EPYC`), or `unknown CPU`."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return " ".join(value.split())
+    return "unknown CPU"
+
+
+def machine() -> dict[str, Any]:
+    """This machine's CPU model and core count."""
+    try:
+        text = CPUINFO.read_text()
+    except OSError:
+        text = ""
+    return {"cpu_model": cpu_model(text), "cores": os.cpu_count()}
+
+
+def machine_text(host: dict[str, Any]) -> str:
+    """`AMD EPYC, 2 cores`."""
+    return f"{host.get('cpu_model') or 'unknown CPU'}, {host.get('cores') or '?'} cores"
+
+
+# --------------------------------------------------------------------------- history
+
+HISTORY_COLUMNS = (
+    "date", "commit", "machine", "shape", "repetitions",
+    "by_hand_floor_s", "ansible_floor_s", "converge_to_quorum_s", "converge_ratio",
+    "noop_s", "noop_ratio", "config_change_gap_s", "failover_s",
+)
+# The figures behind the history's medians, in HISTORY_COLUMNS' order.
+HISTORY_FIGURES = (
+    "floor.by_hand_s", "floor.ansible_s", "converge.healthy_s", "ratios.converge",
+    "rerun.playbook_s", "ratios.noop", "config_change.longest_gap_s", "failover.first_write_s",
+)
+
+
+def history_cell(text: Any) -> str:
+    """A value without tabs or line breaks."""
+    return " ".join(str(text).split()) or "-"
+
+
+def history_line(document: dict[str, Any]) -> str:
+    """One tab-separated line of docs/bench-history.tsv (no newline): the run's date, commit
+    (+dirty), machine, shape, repetitions and the medians of HISTORY_FIGURES."""
+    commit = document.get("commit", "unknown") + ("+dirty" if document.get("dirty") else "")
+    lab = document.get("lab") or {}
+    cells = [document.get("date", "-"), commit, machine_text(document.get("host") or {}),
+             f"{lab.get('ensembles', 1)}x{lab.get('members', 3)}",
+             str(len(document.get("repetitions") or []))]
+    figures = document.get("figures") or {}
+    for key in HISTORY_FIGURES:
+        value = (figures.get(key) or {}).get("median")
+        cells.append(format_value(value, "s") if value is not None else "-")
+    return "\t".join(history_cell(cell) for cell in cells)
+
+
+def append_history(path: Path, document: dict[str, Any]) -> str:
+    """Append the run's line to the history file, written with its header if new; the line."""
+    line = history_line(document)
+    new = not path.exists() or not path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w" if new else "a") as out:
+        if new:
+            out.write("\t".join(HISTORY_COLUMNS) + "\n")
+        out.write(line + "\n")
+    return line

@@ -1,0 +1,73 @@
+"""Unit tests of tools/bench_floors.py: the by-hand floor's zoo.cfg and shell script, the
+Ansible floor's playbook. Nothing here starts a lab."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import bench_floors
+import pytest
+import yaml
+from zk_status import Server
+
+URL = "http://10.213.16.250:8080/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"
+
+
+def ensemble(first: int, count: int = 3) -> list[Server]:
+    return [Server(f"zookeeper{i:02d}", f"10.213.16.{10 + i}", 2181)
+            for i in range(first, first + count)]
+
+
+def test_zoo_cfg_of_one_ensemble() -> None:
+    assert bench_floors.zoo_cfg(ensemble(4)) == (
+        "tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir=/var/lib/zk-floor\n"
+        "clientPort=2181\n4lw.commands.whitelist=srvr,mntr,ruok\n"
+        "server.1=10.213.16.14:2888:3888\nserver.2=10.213.16.15:2888:3888\n"
+        "server.3=10.213.16.16:2888:3888\n")
+
+
+def test_release_dir() -> None:
+    assert bench_floors.release_dir(URL) == "zookeeper-3.4.13"
+
+
+def test_floor_script_fetches_checks_unpacks_configures_and_starts() -> None:
+    script = bench_floors.floor_script(URL, 2, bench_floors.zoo_cfg(ensemble(1)))
+    lines = script.splitlines()
+    assert lines[:2] == ["set -eu", "cd /tmp"]
+    assert lines[2].startswith("python3 -c 'import sys, urllib.request as r; ")
+    assert lines[2].endswith(f" {URL} zookeeper-3.4.13.tar.gz")
+    assert "sha512sum --check --quiet zookeeper-3.4.13.tar.gz.sha512" in lines
+    assert "tar -xzf zookeeper-3.4.13.tar.gz -C /opt" in lines
+    assert "echo 2 > /var/lib/zk-floor/myid" in lines
+    assert "cat > /opt/zookeeper-3.4.13/conf/zoo.cfg <<'EOF'" in lines
+    assert "server.3=10.213.16.13:2888:3888" in lines
+    assert lines[-1] == (
+        "systemd-run --quiet --unit=zk-floor --working-directory=/opt/zookeeper-3.4.13 "
+        "\"$(command -v java)\" -cp '/opt/zookeeper-3.4.13/*:/opt/zookeeper-3.4.13/lib/*:conf' "
+        "org.apache.zookeeper.server.quorum.QuorumPeerMain conf/zoo.cfg")
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no sh")
+def test_floor_script_is_valid_shell() -> None:
+    script = bench_floors.floor_script(URL, 1, bench_floors.zoo_cfg(ensemble(1)))
+    subprocess.run(["sh", "-n", "-c", script], check=True)
+
+
+def test_every_host_gets_its_own_ensemble_and_id() -> None:
+    scripts = bench_floors.host_scripts([ensemble(1), ensemble(4)], URL)
+    assert len(scripts) == 6
+    fifth = scripts[ensemble(4)[1]]
+    assert "echo 2 > /var/lib/zk-floor/myid" in fifth
+    assert "server.1=10.213.16.14:2888:3888" in fifth
+    assert "10.213.16.11" not in fifth
+
+
+def test_ansible_floor_playbook(tmp_path: Path) -> None:
+    path = bench_floors.write_floor_playbook(tmp_path / "results" / "ansible-floor.yml")
+    plays = yaml.safe_load(path.read_text())
+    assert len(plays) == 1
+    assert plays[0]["hosts"] == "zookeeper"
+    assert plays[0]["gather_facts"] is False
+    assert plays[0]["tasks"] == [{"name": "One no-op task", "ansible.builtin.ping": None}]
