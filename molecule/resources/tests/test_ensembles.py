@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import REPO, Ensemble, connect, run_site
@@ -100,3 +101,11 @@ def test_a_change_to_one_ensemble_leaves_the_others_alone(
     assert rc == 0, f"site.yml back to the inventory failed:\n{output[-3000:]}"
     rc, output = run_site(inventory)
     assert rc == 0 and re.search(r"changed=[1-9]", output) is None, output[-3000:]
+
+
+def test_a_backup_takes_one_archive_per_ensemble(ensemble: Ensemble, tmp_path: Path) -> None:
+    rc, output = run_site(ensemble.inventory_source(), {"zookeeper_backup_dir": str(tmp_path)},
+                          playbook="backup.yml")
+    assert rc == 0, f"backup.yml failed:\n{output[-3000:]}"
+    archives = sorted(p.name.split("-backup-")[0] for p in tmp_path.glob("*-backup-*.tar.gz"))
+    assert archives == ["hadoop", "hbase", "kafka"], sorted(p.name for p in tmp_path.iterdir())
