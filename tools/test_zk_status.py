@@ -836,3 +836,11 @@ def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk,
     assert report["exit_code"] == 1
     assert [(r["ensemble"], r["status"]) for r in report["ensembles"]] == [
         ("kafka", "healthy"), ("hbase", "degraded")]
+
+
+def test_parse_mntr_of_a_38_leader_counts_its_learners_as_followers() -> None:
+    # 3.6+ replaced zk_followers by zk_learners (followers and observers; no observers here).
+    metrics = zk_status.parse_mntr("zk_server_state\tleader\nzk_learners\t2\n"
+                                   "zk_synced_followers\t2\n")
+    assert metrics["zk_followers"] == 2
+    assert zk_status.parse_mntr("zk_followers\t4\nzk_learners\t5\n")["zk_followers"] == 4

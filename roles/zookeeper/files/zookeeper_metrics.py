@@ -141,6 +141,9 @@ def parse_mntr(text: str) -> Dict[str, Union[Number, str]]:
         if sep and key.strip():
             number = _number(value.strip())
             values[key.strip()] = value.strip() if number is None else number
+    # 3.6+ leaders say zk_learners where 3.4 said zk_followers (no observers here: the same).
+    if "zk_learners" in values and "zk_followers" not in values:
+        values["zk_followers"] = values["zk_learners"]
     return values
 
 

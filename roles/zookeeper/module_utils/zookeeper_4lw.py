@@ -156,6 +156,9 @@ def parse_mntr(text: str) -> Dict[str, Union[int, float, str]]:
         key, sep, value = line.partition("\t")
         if sep and key.strip():
             metrics[key.strip()] = _number(value.strip())
+    # 3.6+ leaders say zk_learners where 3.4 said zk_followers (no observers here: the same).
+    if "zk_learners" in metrics and "zk_followers" not in metrics:
+        metrics["zk_followers"] = metrics["zk_learners"]
     return metrics
 
 

@@ -322,3 +322,9 @@ def test_the_units_carry_the_labels_and_the_period(tmp_path: Path) -> None:
     timer = (tmp_path / "zookeeper01.timer").read_text()
     assert "OnUnitActiveSec=30s\n" in timer and "AccuracySec=1s\n" in timer
     assert "WantedBy=timers.target" in timer
+
+
+def test_a_38_leaders_learners_are_its_followers() -> None:
+    values = zm.parse_mntr("zk_server_state\tleader\nzk_learners\t2\n"
+                          "zk_synced_followers\t2\n")
+    assert values["zk_followers"] == 2
