@@ -18,7 +18,25 @@ from pathlib import Path
 
 import lab
 import pytest
-from lab import MIRROR38_RELEASE, MIRROR_RELEASE, ChangelogEntry, JarSource, Lab, LabError
+from lab import Lab, LabError
+from lab_release import (
+    MIRROR38_JARS,
+    MIRROR38_RELEASE,
+    MIRROR_COLLECT_SCRIPT,
+    MIRROR_JARS,
+    MIRROR_RELEASE,
+    MIRROR_RELEASES,
+    ChangelogEntry,
+    JarSource,
+    changelog_cves,
+    class_path_program,
+    manifest_class_path,
+    mirror_manifest,
+    read_collected,
+    release_tarball,
+    upstream_version,
+    versioned_jar_name,
+)
 
 # Lines in the form of Debian 11's changelogs (zookeeper 3.4.13-6+deb11u1, apache-log4j1.2
 # 1.2.17-10+deb11u1), shortened.
@@ -144,29 +162,29 @@ def write_collected38(out: Path, packages: dict = PACKAGES38) -> None:
 
 
 def test_changelog_cves_lists_each_entry_naming_cves_with_its_version_and_date() -> None:
-    assert lab.changelog_cves(ZOOKEEPER_CHANGELOG) == [
+    assert changelog_cves(ZOOKEEPER_CHANGELOG) == [
         ChangelogEntry("3.4.13-6+deb11u1", "bullseye-security", "2023-10-28",
                        ("CVE-2023-44981",)),
         ChangelogEntry("3.4.13-2", "unstable", "2019-06-04", ("CVE-2019-0201",)),
     ]
-    assert lab.changelog_cves(LOG4J_CHANGELOG)[0].cves == (
+    assert changelog_cves(LOG4J_CHANGELOG)[0].cves == (
         "CVE-2021-4104", "CVE-2022-23302", "CVE-2022-23305", "CVE-2022-23307")
 
 
 def test_changelog_cves_keeps_an_entry_without_its_trailer_and_ignores_none() -> None:
     text = "pkg (1.0-2) unstable; urgency=high\n\n  * Fix CVE-2020-1234.\n"
-    assert lab.changelog_cves(text) == [
+    assert changelog_cves(text) == [
         ChangelogEntry("1.0-2", "unstable", "", ("CVE-2020-1234",))]
-    assert lab.changelog_cves("pkg (1.0-1) unstable; urgency=low\n\n  * Initial.\n") == []
+    assert changelog_cves("pkg (1.0-1) unstable; urgency=low\n\n  * Initial.\n") == []
 
 
 def test_read_collected_takes_versions_from_the_package_data(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    collected = lab.read_collected(tmp_path, MIRROR_RELEASE)
+    collected = read_collected(tmp_path, MIRROR_RELEASE)
     jars, changelogs = collected.jars, collected.changelogs
     assert collected.distribution == "Debian 11 (bullseye)"
     assert collected.skipped == ()
-    assert [j.jar for j in jars] == list(lab.MIRROR_JARS)
+    assert [j.jar for j in jars] == list(MIRROR_JARS)
     assert jars[0] == JarSource(
         "zookeeper-3.4.13.jar", "libzookeeper-java", "3.4.13-6+deb11u1", "zookeeper",
         hashlib.sha512(b"jar zookeeper-3.4.13.jar").hexdigest())
@@ -179,12 +197,12 @@ def test_read_collected_takes_versions_from_the_package_data(tmp_path: Path) -> 
 def test_read_collected_refuses_a_jar_without_a_package(tmp_path: Path) -> None:
     write_collected(tmp_path, {k: v for k, v in PACKAGES.items() if k != "jline-1.0.jar"})
     with pytest.raises(LabError, match=r"no Debian package found for jline-1\.0\.jar"):
-        lab.read_collected(tmp_path, MIRROR_RELEASE)
+        read_collected(tmp_path, MIRROR_RELEASE)
 
 
 def test_the_manifest_says_debian_build_not_apache_and_lists_every_jar(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    text = lab.mirror_manifest(MIRROR_RELEASE, lab.read_collected(tmp_path, MIRROR_RELEASE))
+    text = mirror_manifest(MIRROR_RELEASE, read_collected(tmp_path, MIRROR_RELEASE))
     assert "This is Debian's patched build of ZooKeeper 3.4.13 (with the CVE fixes its" in text
     assert "NOT Apache's release" in text
     assert "packages of Debian 11 (bullseye)" in text
@@ -208,10 +226,10 @@ def test_the_manifest_says_debian_build_not_apache_and_lists_every_jar(tmp_path:
 
 def test_the_tarball_carries_the_manifest_and_is_reproducible(tmp_path: Path) -> None:
     write_collected(tmp_path)
-    collected = lab.read_collected(tmp_path, MIRROR_RELEASE)
-    text = lab.mirror_manifest(MIRROR_RELEASE, collected)
-    data = lab.release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text)
-    assert lab.release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text) == data
+    collected = read_collected(tmp_path, MIRROR_RELEASE)
+    text = mirror_manifest(MIRROR_RELEASE, collected)
+    data = release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text)
+    assert release_tarball(MIRROR_RELEASE, tmp_path, collected.jars, text) == data
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert tar.extractfile("zookeeper-3.4.13/SOURCES.txt").read().decode() == text
         names = tar.getnames()
@@ -234,19 +252,19 @@ ZOOKEEPER38_MANIFEST = (
 
 
 def test_manifest_class_path_joins_continuation_lines_of_the_main_section() -> None:
-    assert lab.manifest_class_path(ZOOKEEPER38_MANIFEST) == [
+    assert manifest_class_path(ZOOKEEPER38_MANIFEST) == [
         "/usr/share/java/commons-cli.jar", "/usr/share/java/commons-io.jar",
         "/usr/share/java/jline.jar", "/usr/share/java/netty-transport-native-epoll.jar",
         "../java/zookeeper-jute.jar"]
-    assert lab.manifest_class_path(ZOOKEEPER38_MANIFEST.replace("\r\n", "\n")) == (
-        lab.manifest_class_path(ZOOKEEPER38_MANIFEST))
-    assert lab.manifest_class_path("Manifest-Version: 1.0\nclass-path: a.jar  b.jar\n") == [
+    assert manifest_class_path(ZOOKEEPER38_MANIFEST.replace("\r\n", "\n")) == (
+        manifest_class_path(ZOOKEEPER38_MANIFEST))
+    assert manifest_class_path("Manifest-Version: 1.0\nclass-path: a.jar  b.jar\n") == [
         "a.jar", "b.jar"]
 
 
 def test_manifest_class_path_of_a_manifest_without_one_is_empty() -> None:
-    assert lab.manifest_class_path("Manifest-Version: 1.0\n\nName: x\nClass-Path: y.jar\n") == []
-    assert lab.manifest_class_path("") == []
+    assert manifest_class_path("Manifest-Version: 1.0\n\nName: x\nClass-Path: y.jar\n") == []
+    assert manifest_class_path("") == []
 
 
 def test_the_class_path_program_lists_absolute_paths_from_a_real_jar(tmp_path: Path) -> None:
@@ -256,7 +274,7 @@ def test_the_class_path_program_lists_absolute_paths_from_a_real_jar(tmp_path: P
     with zipfile.ZipFile(jar, "w") as archive:
         archive.writestr("META-INF/MANIFEST.MF", ZOOKEEPER38_MANIFEST)
     program = tmp_path / "class_path.py"
-    program.write_text(lab.class_path_program())
+    program.write_text(class_path_program())
     out = subprocess.run([sys.executable, str(program), str(jar)], capture_output=True,
                          text=True, check=True).stdout
     assert out.splitlines() == [
@@ -266,7 +284,7 @@ def test_the_class_path_program_lists_absolute_paths_from_a_real_jar(tmp_path: P
 
 
 def test_the_collect_script_is_valid_sh() -> None:
-    subprocess.run(["sh", "-n", "-c", lab.MIRROR_COLLECT_SCRIPT], check=True)
+    subprocess.run(["sh", "-n", "-c", MIRROR_COLLECT_SCRIPT], check=True)
 
 
 @pytest.mark.parametrize(("debian", "upstream"), [
@@ -280,20 +298,20 @@ def test_the_collect_script_is_valid_sh() -> None:
     ("0.74", "0.74"),
 ])
 def test_upstream_version_drops_epoch_revision_and_repack(debian: str, upstream: str) -> None:
-    assert lab.upstream_version(debian) == upstream
+    assert upstream_version(debian) == upstream
 
 
 def test_jars_are_named_with_their_version_unless_they_have_it() -> None:
-    assert lab.versioned_jar_name("netty-buffer.jar", "4.1.48") == "netty-buffer-4.1.48.jar"
-    assert lab.versioned_jar_name("zookeeper.jar", "3.8.0") == "zookeeper-3.8.0.jar"
-    assert lab.versioned_jar_name("jline-1.0.jar", "1.0") == "jline-1.0.jar"
-    assert lab.versioned_jar_name("log4j-1.2-1.2.17.jar", "1.2.17") == "log4j-1.2-1.2.17.jar"
+    assert versioned_jar_name("netty-buffer.jar", "4.1.48") == "netty-buffer-4.1.48.jar"
+    assert versioned_jar_name("zookeeper.jar", "3.8.0") == "zookeeper-3.8.0.jar"
+    assert versioned_jar_name("jline-1.0.jar", "1.0") == "jline-1.0.jar"
+    assert versioned_jar_name("log4j-1.2-1.2.17.jar", "1.2.17") == "log4j-1.2-1.2.17.jar"
 
 
 def test_the_releases_and_their_mirror_paths(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lab, "STATE", tmp_path)
-    assert lab.MIRROR_RELEASES[0] is MIRROR_RELEASE  # the one the lab deploys
+    assert MIRROR_RELEASES[0] is MIRROR_RELEASE  # the one the lab deploys
     assert lab.mirror_tarball() == (
         tmp_path / "mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz")
     assert lab.mirror_tarball(MIRROR38_RELEASE) == (
@@ -306,7 +324,7 @@ def test_the_releases_and_their_mirror_paths(tmp_path: Path,
 def test_read_collected_adds_the_class_path_after_its_jar_and_skips_what_is_missing(
         tmp_path: Path) -> None:
     write_collected38(tmp_path)
-    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    collected = read_collected(tmp_path, MIRROR38_RELEASE)
     assert collected.distribution == "Debian 12 (bookworm)"
     assert [j.jar for j in collected.jars] == [
         "zookeeper.jar", "findbugs-annotations.jar", "jetty9-server.jar", "netty-buffer.jar",
@@ -324,16 +342,16 @@ def test_read_collected_refuses_a_class_path_jar_neither_copied_nor_skipped(
         line + "\n" for line in (tmp_path / "packages.tsv").read_text().splitlines()
         if not line.startswith("netty-buffer.jar")))
     with pytest.raises(LabError, match=r"no Debian package found for netty-buffer\.jar"):
-        lab.read_collected(tmp_path, MIRROR38_RELEASE)
+        read_collected(tmp_path, MIRROR38_RELEASE)
     (tmp_path / "class-path").unlink()
     with pytest.raises(LabError, match=r"Class-Path of zookeeper\.jar was not listed"):
-        lab.read_collected(tmp_path, MIRROR38_RELEASE)
+        read_collected(tmp_path, MIRROR38_RELEASE)
 
 
 def test_the_38_manifest_says_debian_build_and_what_the_class_path_left_out(
         tmp_path: Path) -> None:
     write_collected38(tmp_path)
-    text = lab.mirror_manifest(MIRROR38_RELEASE, lab.read_collected(tmp_path, MIRROR38_RELEASE))
+    text = mirror_manifest(MIRROR38_RELEASE, read_collected(tmp_path, MIRROR38_RELEASE))
     assert text.startswith("apache-zookeeper-3.8.0-bin: where each jar comes from\n")
     assert "This is Debian's patched build of ZooKeeper 3.8.0 (with the CVE fixes its" in text
     assert "NOT Apache's release" in text
@@ -355,10 +373,10 @@ def test_the_38_manifest_says_debian_build_and_what_the_class_path_left_out(
 
 def test_the_38_tarball_has_the_upstream_layout_and_is_reproducible(tmp_path: Path) -> None:
     write_collected38(tmp_path)
-    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
-    text = lab.mirror_manifest(MIRROR38_RELEASE, collected)
-    data = lab.release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text)
-    assert lab.release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text) == data
+    collected = read_collected(tmp_path, MIRROR38_RELEASE)
+    text = mirror_manifest(MIRROR38_RELEASE, collected)
+    data = release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text)
+    assert release_tarball(MIRROR38_RELEASE, tmp_path, collected.jars, text) == data
     top = "apache-zookeeper-3.8.0-bin"
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         members = {m.name: m for m in tar.getmembers()}
@@ -383,9 +401,9 @@ def test_two_jars_with_one_name_in_the_release_are_refused(tmp_path: Path) -> No
     packages = dict(PACKAGES38, **{"zookeeper-3.8.0.jar": PACKAGES38["zookeeper.jar"]})
     write_collected(tmp_path, packages, "Debian 12 (bookworm)",
                     [*CLASS_PATH38, "/usr/share/java/zookeeper-3.8.0.jar"])
-    collected = lab.read_collected(tmp_path, MIRROR38_RELEASE)
+    collected = read_collected(tmp_path, MIRROR38_RELEASE)
     with pytest.raises(LabError, match=r"would be lib/zookeeper-3\.8\.0\.jar"):
-        lab.mirror_manifest(MIRROR38_RELEASE, collected)
+        mirror_manifest(MIRROR38_RELEASE, collected)
 
 
 @pytest.fixture
@@ -445,7 +463,7 @@ def test_build_mirror_builds_38_beside_in_the_upstream_layout(state: list[list[s
     call = state[1]
     assert "localhost/zk-lab:bookworm" in call
     assert "PACKAGES=libzookeeper-java liblogback-java libservlet-api-java" in call
-    assert call[-len(lab.MIRROR38_JARS):] == [f"/usr/share/java/{j}" for j in lab.MIRROR38_JARS]
+    assert call[-len(MIRROR38_JARS):] == [f"/usr/share/java/{j}" for j in MIRROR38_JARS]
     with tarfile.open(tarball) as tar:
         assert "apache-zookeeper-3.8.0-bin/lib/zookeeper-3.8.0.jar" in tar.getnames()
 
