@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench_lab import (
     HEALTHY_LIMIT,
@@ -99,29 +101,31 @@ def run_by_hand_floor(ensembles: Sequence[Sequence[Server]], key: Path, url: str
     host's script time (until its java was started)."""
     scripts = host_scripts(ensembles, url)
     finished: dict[str, float] = {}
-    outputs: list[str] = []
-    with HealthWatch(ensembles) as watch:
+    with ExitStack() as stack:
+        outputs = {server: stack.enter_context(tempfile.TemporaryFile("w+"))
+                   for server in scripts}
+        watch = stack.enter_context(HealthWatch(ensembles))
         started = time.monotonic()
         procs = {server: subprocess.Popen(ssh_argv(key, server.address, script),
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          stdout=outputs[server], stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, text=True)
                  for server, script in scripts.items()}
-        failed = []
-        for server, proc in procs.items():
-            remaining = max(1.0, started + SCRIPT_TIMEOUT - time.monotonic())
-            try:
-                out, _ = proc.communicate(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                out, _ = proc.communicate()
-                failed.append(f"{server.name}: no end within {SCRIPT_TIMEOUT:g} s")
-            else:
-                finished[server.name] = round(time.monotonic() - started, 3)
-                if proc.returncode != 0:
-                    failed.append(f"{server.name}: exit {proc.returncode}")
-            outputs.append(f"## {server.name} ({server.address})\n$ {scripts[server]}{out}")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("\n".join(outputs))
+        try:
+            while len(finished) < len(procs) and time.monotonic() - started < SCRIPT_TIMEOUT:
+                for server, proc in procs.items():
+                    if server.name not in finished and proc.poll() is not None:
+                        finished[server.name] = round(time.monotonic() - started, 3)
+                time.sleep(0.02)
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait(10)
+        write_floor_log(log, scripts, outputs)
+        failed = [f"{server.name}: " + (f"exit {proc.returncode}" if server.name in finished
+                                        else f"no end within {SCRIPT_TIMEOUT:g} s")
+                  for server, proc in procs.items()
+                  if server.name not in finished or proc.returncode != 0]
         if failed:
             raise BenchError(f"by-hand floor: {'; '.join(failed)}; output in {log}")
         healthy_at = watch.wait(limit)
@@ -129,6 +133,17 @@ def run_by_hand_floor(ensembles: Sequence[Sequence[Server]], key: Path, url: str
         raise BenchError(f"by-hand floor: not whole {limit:g} s after the start: "
                          f"{summary(ensembles_report(ensembles))}")
     return {"by_hand_s": round(healthy_at - started, 3), "by_hand_scripts_s": finished}
+
+
+def write_floor_log(log: Path, scripts: dict[Server, str], outputs: dict[Server, IO[str]]
+                    ) -> None:
+    """Each host's script and what it printed."""
+    parts = []
+    for server, script in scripts.items():
+        outputs[server].seek(0)
+        parts.append(f"## {server.name} ({server.address})\n$ {script}{outputs[server].read()}")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join(parts))
 
 
 def write_floor_playbook(path: Path) -> Path:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import bench_floors
 import pytest
 import yaml
+from bench_lab import BenchError
 from zk_status import Server
 
 URL = "http://10.213.16.250:8080/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"
@@ -71,3 +73,52 @@ def test_ansible_floor_playbook(tmp_path: Path) -> None:
     assert plays[0]["hosts"] == "zookeeper"
     assert plays[0]["gather_facts"] is False
     assert plays[0]["tasks"] == [{"name": "One no-op task", "ansible.builtin.ping": None}]
+
+
+class FakeWatch:
+    """A HealthWatch whose ensembles are whole as soon as asked."""
+
+    def __init__(self, ensembles: object) -> None:
+        self.ensembles = ensembles
+
+    def __enter__(self) -> FakeWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def wait(self, limit: float) -> float:
+        return time.monotonic()
+
+
+def test_by_hand_floor_runs_one_ssh_per_host_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+
+    def ssh_argv(key: Path, address: str, command: str) -> list[str]:
+        started.append(address)
+        return ["sh", "-c", f"sleep 0.2; echo started on {address}"]
+
+    monkeypatch.setattr(bench_floors, "ssh_argv", ssh_argv)
+    monkeypatch.setattr(bench_floors, "HealthWatch", FakeWatch)
+    began = time.monotonic()
+    floor = bench_floors.run_by_hand_floor([ensemble(1)], tmp_path / "key", URL,
+                                           tmp_path / "floor.log")
+    assert time.monotonic() - began < 0.5  # together, not one after the other
+    assert started == ["10.213.16.11", "10.213.16.12", "10.213.16.13"]
+    assert sorted(floor["by_hand_scripts_s"]) == ["zookeeper01", "zookeeper02", "zookeeper03"]
+    assert all(0.15 < s < 0.5 for s in floor["by_hand_scripts_s"].values())
+    assert 0.15 < floor["by_hand_s"] < 0.5
+    log = (tmp_path / "floor.log").read_text()
+    assert "## zookeeper02 (10.213.16.12)\n$ set -eu" in log
+    assert "started on 10.213.16.13" in log
+
+
+def test_by_hand_floor_fails_when_a_script_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_floors, "ssh_argv", lambda key, address, command: [
+        "sh", "-c", "exit 3" if address.endswith(".12") else "true"])
+    monkeypatch.setattr(bench_floors, "HealthWatch", FakeWatch)
+    with pytest.raises(BenchError, match=r"by-hand floor: zookeeper02: exit 3; output in"):
+        bench_floors.run_by_hand_floor([ensemble(1)], tmp_path / "key", URL,
+                                       tmp_path / "floor.log")
