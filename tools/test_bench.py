@@ -13,6 +13,7 @@ import bench_figures
 import pytest
 from bench_lab import Shape
 from playbook_output import changed_tasks, changed_total, parse_recap
+from test_bench_figures import repetition as figures_repetition
 
 RERUN_OUTPUT = """\
 PLAY [Deploy the ZooKeeper ensemble] *******************************************
@@ -41,21 +42,10 @@ zookeeper03                : ok=35   changed=0    unreachable=0    failed=0    s
 """  # noqa: E501
 
 
-def repetition(index: int, converge: float, gap: float, none_serving: bool = False,
-               heap: str = "512m") -> dict[str, Any]:
-    """A repetition as run_repetition fills it in (the fields the figures read)."""
-    return {
-        "index": index,
-        "floor": {"by_hand_s": 5.0, "ansible_runs_s": [2.0, 3.0], "ansible_s": 2.5},
-        "converge": {"playbook_s": converge, "healthy_s": converge - 5.0, "changed": 36},
-        "rerun": {"playbook_s": 20.0 + index, "changed": 0, "changed_tasks": []},
-        "config_change": {"playbook_s": 60.0, "longest_gap_s": gap, "acknowledged": 1200,
-                          "failed": 3, "lost": 0, "elections": 1,
-                          "none_serving": none_serving},
-        "memory": {"servers": {"zookeeper01": {"vmhwm_kb": 102400, "Xms": heap, "Xmx": heap}},
-                   "vmhwm_max_mib": 100.0},
-        "failover": {"first_write_s": 1.5, "healthy_s": 6.0},
-    }
+def repetition(index: int, converge: float, gap: float) -> dict[str, Any]:
+    """test_bench_figures' repetition with the floors (5 s by hand, 2.5 s Ansible) and re-run
+    (20 s + index) that the ratios below are worked out against."""
+    return figures_repetition(index, converge, gap, by_hand=5.0, ansible=2.5, rerun=20.0)
 
 
 # --------------------------------------------------------------------------- parsing
