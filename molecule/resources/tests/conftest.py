@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -182,6 +183,33 @@ def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
                           capture_output=True, text=True, timeout=600, check=False,
                           env=site_env(env))
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
+
+
+def interrupt_playbook(command: list[str], log: Path, reached: Callable[[], bool],
+                       sig: signal.Signals, what: str, limit: float,
+                       every: float = 0.05) -> tuple[float, int]:
+    """Run a playbook (`command`, output to `log`) in its own process group and send `sig` to
+    the whole group once `reached()` says so, polling every `every` s for at most `limit` s
+    (the playbook must not end first). Returns the time of the signal (monotonic) and the
+    playbook's exit code."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=site_env(),
+                                start_new_session=True)
+        deadline = time.monotonic() + limit
+        try:
+            while not reached():
+                assert proc.poll() is None, f"the playbook ended first: {log.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, f"{what} not within {limit:g} s"
+                time.sleep(every)
+            sent = time.monotonic()
+            os.killpg(proc.pid, sig)
+        finally:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+    return sent, proc.returncode
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -15,7 +15,6 @@ be on every server. The timeline goes to results/operations/ (JSON and PNG).
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, Ensemble, connect, run_site, site_command, site_env
+from conftest import REPO, Ensemble, connect, interrupt_playbook, run_site, site_command
 from kazoo.client import KazooClient
 from zk_status import Server, load_inventory, query_all
 from zk_traffic import Span, Traffic, missing
@@ -259,24 +258,13 @@ def interrupt_site(ops: Operations, when: str, sig: signal.Signals) -> float:
     leader = next(n for n, m in modes.items() if m == "leader")
     watched = [s for s in servers if (s.name == leader) == (when == "leader-down")]
     log = ops.workdir / f"interrupted-{sig.name}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(site_command(ops.inventory()), stdout=out,
-                                stderr=subprocess.STDOUT, env=site_env(), start_new_session=True)
-        deadline = time.monotonic() + 180
-        try:
-            while all(r["mode"] in {"leader", "follower"} for r in query_all(watched, 0.5)):
-                assert proc.poll() is None, f"site.yml ended first: {log.read_text()[-3000:]}"
-                assert time.monotonic() < deadline, f"no {when} within 180 s"
-                time.sleep(0.05)
-            interrupted = time.monotonic()
-            os.killpg(proc.pid, sig)
-        finally:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-    assert proc.returncode != 0, f"site.yml was not interrupted: {log.read_text()[-3000:]}"
+
+    def happened() -> bool:
+        return not all(r["mode"] in {"leader", "follower"} for r in query_all(watched, 0.5))
+
+    interrupted, rc = interrupt_playbook(site_command(ops.inventory()), log, happened, sig,
+                                         f"no {when}", 180)
+    assert rc != 0, f"site.yml was not interrupted: {log.read_text()[-3000:]}"
     return interrupted
 
 

@@ -11,16 +11,14 @@ taken). While a restore is pending, one of another archive is refused.
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Ensemble, Member, run_site, site_command, site_env
+from conftest import Ensemble, Member, interrupt_playbook, run_site, site_command
 from kazoo.client import KazooClient
 
 RUN = f"/restore/{uuid.uuid4().hex[:8]}"  # this run's znodes, apart from earlier runs'
@@ -161,28 +159,13 @@ def test_a_restore_killed_half_way_is_finished_by_the_next_run(
     before = set_aside(ensemble)
     started = time.monotonic()
     log = tmp_path / "restore-killed.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            site_command(ensemble.inventory_source(), {"zookeeper_restore_archive": str(archive)},
-                         playbook="restore.yml"),
-            stdout=out, stderr=subprocess.STDOUT, env=site_env(), start_new_session=True)
-        deadline = time.monotonic() + 180
-        try:
-            # Every server stopped and its data set aside: the restore is half-way.
-            while not half_way(ensemble, before):
-                assert proc.poll() is None, (
-                    f"restore.yml ended before it was half-way:\n{log.read_text()[-3000:]}")
-                assert time.monotonic() < deadline, "restore.yml not half-way within 180 s"
-                time.sleep(0.05)
-            os.killpg(proc.pid, signal.SIGKILL)
-        finally:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+    # Every server stopped and its data set aside: the restore is half-way.
+    command = site_command(ensemble.inventory_source(),
+                           {"zookeeper_restore_archive": str(archive)}, playbook="restore.yml")
+    _, rc = interrupt_playbook(command, log, lambda: half_way(ensemble, before), signal.SIGKILL,
+                               "restore.yml half-way", 180)
     killed = time.monotonic() - started
-    assert proc.returncode == -signal.SIGKILL, f"restore.yml was not killed: {proc.returncode}"
+    assert rc == -signal.SIGKILL, f"restore.yml was not killed: {rc}"
     time.sleep(3)  # whatever the killed run had started on the hosts ends
     # What the killed run left: no server serves, each one's data is kept aside once.
     report = ensemble.status()

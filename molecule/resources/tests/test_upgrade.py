@@ -12,7 +12,6 @@ going back to 3.4 through site.yml is refused. The timeline goes to results/upgr
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, Ensemble, connect, run_site, site_command, site_env
+from conftest import REPO, Ensemble, connect, interrupt_playbook, run_site, site_command
 from kazoo.client import KazooClient
 from zk_status import Server, load_inventory, query_all
 from zk_traffic import Traffic, missing
@@ -109,28 +108,16 @@ def interrupted_upgrade(upgrade: Upgrade) -> tuple[float, str]:
     """upgrade.yml, interrupted by SIGINT as soon as a first member serves on the target.
     Returns when that was (monotonic) and which member it was."""
     log = upgrade.workdir / "interrupted.log"
-    with log.open("w") as out:
-        command = site_command(upgrade.inventory, TARGET_VARS, playbook="upgrade.yml")
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=site_env(),
-                                start_new_session=True)
-        deadline = time.monotonic() + 300
-        try:
-            while True:
-                moved = [n for n, v in upgrade.versions().items() if v == TARGET]
-                if moved:
-                    break
-                assert proc.poll() is None, f"upgrade.yml ended first: {log.read_text()[-3000:]}"
-                assert time.monotonic() < deadline, "no member on 3.8 within 300 s"
-                time.sleep(0.1)
-            interrupted = time.monotonic()
-            os.killpg(proc.pid, signal.SIGINT)
-        finally:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-    assert proc.returncode != 0, f"upgrade.yml was not interrupted: {log.read_text()[-3000:]}"
+    moved: list[str] = []
+
+    def first_moved() -> bool:
+        moved[:] = [n for n, v in upgrade.versions().items() if v == TARGET]
+        return bool(moved)
+
+    command = site_command(upgrade.inventory, TARGET_VARS, playbook="upgrade.yml")
+    interrupted, rc = interrupt_playbook(command, log, first_moved, signal.SIGINT,
+                                         "no member on 3.8", 300, every=0.1)
+    assert rc != 0, f"upgrade.yml was not interrupted: {log.read_text()[-3000:]}"
     return interrupted, moved[0]
 
 
