@@ -41,7 +41,7 @@ help:
 	@echo "make collection       build the collection zkops.zookeeper34 (galaxy.yml) into build/"
 	@echo "make collection-test  build, install it offline, deploy a lab (coll, 10.213.21.0/24)"
 	@echo "                      with it from outside the repository (4-5 minutes)"
-	@echo "make sanity           ansible-test sanity on the built collection, offline (tools/sanity.py)"
+	@echo "make sanity           every ansible-test sanity test on the built collection (tools/sanity.py)"
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -120,8 +120,9 @@ test: lint unit sanity molecule collection-test core-matrix
 collection: venv
 	tools/build_collection.py --output build
 
-# ansible-test sanity on the built tarball, its test environments made from the offline index;
-# three tests whose packages that index lacks are named as not run.
+# Every ansible-test sanity test on the built tarball, each in the environment ansible-test makes
+# with the versions it pins (tools/sanity.py gives it the pip bootstrap it cannot download); a
+# test that fails, or does not run for want of something, fails the target.
 sanity: collection
 	tools/sanity.py
 

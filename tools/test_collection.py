@@ -117,6 +117,7 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
     with tarfile.open(installed.tarball) as tar:
         names = set(tar.getnames())
     expected = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
+                "changelogs/changelog.yaml", "changelogs/config.yaml",
                 "meta/runtime.yml", "roles/java/tasks/main.yml", "roles/zookeeper/tasks/main.yml",
                 "plugins/module_utils/zookeeper_4lw.py", "plugins/filter/zookeeper.py",
                 "plugins/filter/zookeeper_values.py", "plugins/filter/java.py",
@@ -125,8 +126,8 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
     expected |= {f"plugins/modules/{m}.py" for m in MODULES}
     assert expected <= names, expected - names
     top = {n.split("/")[0] for n in names}
-    assert top == {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md", "meta",
-                   "roles", "plugins", "playbooks"}
+    assert top == {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
+                   "changelogs", "meta", "roles", "plugins", "playbooks"}
     assert not [n for n in names if re.search(
         r"(^|/)(tests|library|module_utils|filter_plugins|__pycache__)(/|$)", n)
         and not n.startswith("plugins/")]

@@ -76,7 +76,7 @@ notes:
     neither enabled nor active.
   - Runs on the host's Python 3.6 or later, standard library only.
 author:
-  - zookeeper-ansible
+  - zookeeper-ansible (!UNKNOWN)
 """
 
 EXAMPLES = r"""

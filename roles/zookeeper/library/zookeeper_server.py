@@ -121,7 +121,7 @@ notes:
     one where every member serves.
   - Runs on the host's Python 3.6 or later, standard library only.
 author:
-  - zookeeper-ansible
+  - zookeeper-ansible (!UNKNOWN)
 """
 
 EXAMPLES = r"""
