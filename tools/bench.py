@@ -72,7 +72,12 @@ from bench_fleet import (
     run_growth,
     write_growth,
 )
-from bench_floors import run_ansible_floor, run_by_hand_floor, write_floor_playbook
+from bench_floors import (
+    run_ansible_floor,
+    run_by_hand_floor,
+    run_task_cost,
+    write_floor_playbook,
+)
 from bench_lab import (
     LAB_NAME,
     LAB_SUBNET,
@@ -98,7 +103,7 @@ from bench_lab import (
     wait_healthy,
 )
 from kazoo.client import KazooClient
-from playbook_output import changed_tasks
+from playbook_output import changed_tasks, profile_line
 from zk_status import Server
 from zk_traffic import Traffic, first_acknowledged, missing
 
@@ -218,7 +223,7 @@ def measure_converge(bench: Bench, index: int) -> dict[str, Any]:
                          f"site.yml ended: {summary(ensembles_report(bench.ensembles))}")
     return {"playbook_s": round(run.seconds, 3), "healthy_s": round(healthy_at - run.started, 3),
             "controller_cpu_s": round(run.cpu_s, 3), "changed": run.changed,
-            "recap": run.recap}
+            "recap": run.recap, "profile": run.profile}
 
 
 def measure_ansible_floor(bench: Bench, index: int, which: int) -> float:
@@ -236,7 +241,8 @@ def measure_rerun(bench: Bench, index: int) -> dict[str, Any]:
         bench.findings.append(f"repetition {index}: the no-op re-run changed {run.changed}: "
                               + "; ".join(tasks))
     return {"playbook_s": round(run.seconds, 3), "controller_cpu_s": round(run.cpu_s, 3),
-            "changed": run.changed, "changed_tasks": tasks, "recap": run.recap}
+            "changed": run.changed, "changed_tasks": tasks, "recap": run.recap,
+            "profile": run.profile}
 
 
 def deployed_tick(bench: Bench) -> dict[str, str]:
@@ -363,10 +369,13 @@ def run_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None
     rerun = repetition["rerun"] = measure_rerun(bench, index)
     floor["ansible_runs_s"].append(measure_ansible_floor(bench, index, 2))
     floor["ansible_s"] = statistics.median(floor["ansible_runs_s"])
+    floor["task_cost"] = run_task_cost(bench.inventory, bench.floor_playbook,
+                                       bench.log(index, "task-cost"))
     ratios = repetition["ratios"] = repetition_ratios(repetition)
     progress(f"{step} no-op re-run {rerun['playbook_s']:.1f} s, changed={rerun['changed']}; "
              f"Ansible floor {floor['ansible_s']:.2f} s; ratios: converge "
-             f"{ratios['converge']}x, no-op {ratios['noop']}x")
+             f"{ratios['converge']}x, no-op {ratios['noop']}x; one controller-only task "
+             f"{floor['task_cost']['per_task_s'] * 1000:.0f} ms")
     progress(f"{step} config change: tickTime {bench.tick} -> {next_tick(bench.tick)} under "
              f"{WRITE_RATE:g} writes/s")
     plot = bench.results / "config-change.png" if index == 1 else None
@@ -396,6 +405,9 @@ def new_document(repeat: int, shape: Shape | None = None) -> dict[str, Any]:
         "host": {**machine(), "nproc": os.cpu_count(), "loadavg_start": list(os.getloadavg())},
         "lab": {"name": LAB_NAME, "subnet": LAB_SUBNET, "java_preinstalled": True,
                 "hosts": shape.hosts, "ensembles": shape.ensembles, "members": shape.members},
+        # ANSIBLE_STRATEGY=mitogen_linear (with ANSIBLE_STRATEGY_PLUGINS) measures that lever
+        "ansible": {"strategy": os.environ.get("ANSIBLE_STRATEGY", "linear"),
+                    "forks": project_forks()},
         "repeat": repeat,
         "write_rate": WRITE_RATE,
         "repetitions": [],
@@ -421,11 +433,14 @@ def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
     repetitions = document["repetitions"]
     print(f"bench: commit {document['commit']}{'+dirty' if document['dirty'] else ''}, "
           f"{document['date']}, {machine_text(document['host'])}, {shape.describe()}, "
+          f"strategy {document['ansible']['strategy']}, forks {document['ansible']['forks']}, "
           f"{len(repetitions)} repetition(s)")
     print("ratios: each repetition's figure / the floor measured in that repetition; "
           "'met' = every repetition met the target")
     print(results_table(repetitions, shape.members, shape.ensembles))
     print(heap_line(repetitions))
+    for line in profile_lines(repetitions):
+        print(line)
     if shape.ensembles > 1:
         print("config change writes and leader SIGKILL: ensemble a; quorum: every ensemble")
     for finding in document["findings"]:
@@ -435,6 +450,26 @@ def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
     if document["error"]:
         print(f"error: {document['error']}")
     print(f"raw values: {results / 'bench.json'}; timeline: {results / 'config-change.png'}")
+
+
+def profile_lines(repetitions: Sequence[dict[str, Any]]) -> list[str]:
+    """Where the first repetition's fresh converge and no-op re-run spent their time, and how
+    much of the no-op its number of tasks accounts for at the measured cost of a task."""
+    if not repetitions:
+        return []
+    first, lines = repetitions[0], []
+    for key, name in (("converge", "fresh converge"), ("rerun", "no-op re-run")):
+        profile = first.get(key, {}).get("profile")
+        if profile:
+            lines.append(profile_line(f"profile, {name} (repetition 1)", profile))
+    per_task = first.get("floor", {}).get("task_cost", {}).get("per_task_s")
+    rerun = first.get("rerun", {})
+    if per_task is not None and rerun.get("profile"):
+        tasks = rerun["profile"]["tasks"]
+        lines.append(f"task cost: {per_task * 1000:.0f} ms per controller-only task on every "
+                     f"host; the no-op re-run's {tasks} tasks x {per_task * 1000:.0f} ms = "
+                     f"{tasks * per_task:.2f} s of its {rerun['playbook_s']:.2f} s")
+    return lines
 
 
 def record_history(document: dict[str, Any], path: Path = HISTORY) -> None:

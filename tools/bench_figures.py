@@ -249,11 +249,14 @@ def history_cell(text: Any) -> str:
 
 def history_line(document: dict[str, Any]) -> str:
     """One tab-separated line of docs/bench-history.tsv (no newline): the run's date, commit
-    (+dirty), machine, shape, repetitions and the medians of HISTORY_FIGURES."""
+    (+dirty), machine, shape (and the strategy, unless linear), repetitions and the medians
+    of HISTORY_FIGURES."""
     commit = document.get("commit", "unknown") + ("+dirty" if document.get("dirty") else "")
     lab = document.get("lab") or {}
+    strategy = (document.get("ansible") or {}).get("strategy", "linear")
     cells = [document.get("date", "-"), commit, machine_text(document.get("host") or {}),
-             f"{lab.get('ensembles', 1)}x{lab.get('members', 3)}",
+             f"{lab.get('ensembles', 1)}x{lab.get('members', 3)}"
+             + ("" if strategy == "linear" else f" {strategy}"),
              str(len(document.get("repetitions") or []))]
     figures = document.get("figures") or {}
     for key in HISTORY_FIGURES:

@@ -10,6 +10,11 @@
   here (interpreter start, inventory, connections, one module per host).
 
 The toolkit's figures are divided by these, measured in the same run (tools/bench.py).
+
+Beside them, the cost of one task that runs on the controller only (an assert on every host):
+the difference between a playbook of TASK_COST_TASKS such tasks and one of a single one, per
+task. It is what each task of a run costs before any module runs on a host, so it says how
+much of the no-op re-run its number of tasks alone accounts for.
 """
 
 from __future__ import annotations
@@ -54,6 +59,24 @@ ANSIBLE_FLOOR_PLAYBOOK = """\
     - name: One no-op task
       ansible.builtin.ping:
 """
+
+TASK_COST_TASKS = 21
+
+
+def task_cost_playbook(tasks: int) -> str:
+    """A playbook of `tasks` assert tasks on every host (nothing contacts a host)."""
+    body = "".join(f"""    - name: Check {index}
+      ansible.builtin.assert:
+        that: inventory_hostname in groups['all']
+        quiet: true
+""" for index in range(1, tasks + 1))
+    return f"""---
+# Written by tools/bench.py: what {tasks} controller-only task(s) cost.
+- name: Task cost, {tasks} task(s)
+  hosts: all
+  gather_facts: false
+  tasks:
+{body}"""
 
 
 def zoo_cfg(ensemble: Sequence[Server], data_dir: str = FLOOR_DATA_DIR) -> str:
@@ -147,10 +170,27 @@ def write_floor_log(log: Path, scripts: dict[Server, str], outputs: dict[Server,
 
 
 def write_floor_playbook(path: Path) -> Path:
-    """The Ansible floor's playbook (one no-op task), written where the results go."""
+    """The Ansible floor's playbook (one no-op task), written where the results go, and the
+    task cost's two playbooks beside it (task-cost-1.yml, task-cost-N.yml)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(ANSIBLE_FLOOR_PLAYBOOK)
+    for tasks in (1, TASK_COST_TASKS):
+        path.with_name(f"task-cost-{tasks}.yml").write_text(task_cost_playbook(tasks))
     return path
+
+
+def run_task_cost(inventory: Path, floor_playbook: Path, log: Path) -> dict[str, float]:
+    """The seconds one controller-only task costs on every host: (the run of TASK_COST_TASKS
+    asserts - the run of one) / (TASK_COST_TASKS - 1), each the playbook's wall time."""
+    walls = {}
+    for tasks in (1, TASK_COST_TASKS):
+        run = run_playbook(inventory, log.with_name(f"{log.stem}-{tasks}.log"),
+                           playbook=floor_playbook.with_name(f"task-cost-{tasks}.yml"))
+        walls[tasks] = run.seconds
+    per_task = (walls[TASK_COST_TASKS] - walls[1]) / (TASK_COST_TASKS - 1)
+    return {"one_task_run_s": round(walls[1], 3),
+            f"tasks_{TASK_COST_TASKS}_run_s": round(walls[TASK_COST_TASKS], 3),
+            "per_task_s": round(max(per_task, 0.0), 4)}
 
 
 def run_ansible_floor(inventory: Path, playbook: Path, log: Path) -> PlaybookRun:

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 from kazoo.client import KazooClient
-from playbook_output import changed_total, parse_recap
+from playbook_output import changed_total, parse_recap, task_profile
 from zk_status import Server, build_report, query_all
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ LAB_TOOL = REPO / "tools" / "lab"
 PLAYBOOK = REPO / "playbooks" / "site.yml"
 ANSIBLE_PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
 ANSIBLE_CONFIG = REPO / "ansible.cfg"
+CALLBACKS = REPO / "tools" / "callback_plugins"  # task_timing: every run's per-task profile
 ZOOKEEPER_VERSION = "3.4.13"  # what the lab's inventory deploys
 
 POLL_EVERY = 0.1  # seconds between two looks at the ensembles
@@ -232,6 +233,11 @@ class PlaybookRun:
     rc: int
     output: str
     cpu_s: float = 0.0
+    timing: dict[str, Any] | None = None  # task_timing's summary of the run
+
+    @property
+    def profile(self) -> dict[str, Any] | None:
+        return task_profile(self.timing) if self.timing else None
 
     @property
     def recap(self) -> dict[str, dict[str, int]]:
@@ -255,6 +261,18 @@ def project_forks(config: Path = ANSIBLE_CONFIG) -> int:
     return parser.getint("defaults", "forks", fallback=5)
 
 
+def profile_env(path: Path) -> dict[str, str]:
+    """The environment that enables the task_timing callback, its JSON written to `path`
+    (callbacks the caller enabled stay enabled)."""
+    enabled = [name for name in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",")
+               if name.strip()]
+    paths = [str(CALLBACKS), *filter(None, os.environ.get("ANSIBLE_CALLBACK_PLUGINS",
+                                                          "").split(os.pathsep))]
+    return {"ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(paths),
+            "ANSIBLE_CALLBACKS_ENABLED": ",".join([*enabled, "task_timing"]),
+            "ANSIBLE_TASK_TIMING_JSON": str(path)}
+
+
 def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None = None,
                  playbook: Path = PLAYBOOK, forks: int | None = None) -> PlaybookRun:
     """Run a playbook (site.yml by default) with the project's ansible.cfg, its output written
@@ -264,7 +282,11 @@ def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None =
         argv += ["--forks", str(forks)]
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CONFIG), ANSIBLE_NOCOLOR="1")
+    timing = log.with_suffix(".tasks.json")
+    timing.parent.mkdir(parents=True, exist_ok=True)
+    timing.unlink(missing_ok=True)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CONFIG), ANSIBLE_NOCOLOR="1",
+               **profile_env(timing))
     cpu_before = children_cpu()
     started = time.monotonic()
     try:
@@ -275,6 +297,8 @@ def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None =
                          f"{PLAYBOOK_TIMEOUT:g} s") from err
     run = PlaybookRun(log.stem, started, time.monotonic() - started, proc.returncode,
                       proc.stdout, children_cpu() - cpu_before)
+    if timing.exists():
+        run.timing = json.loads(timing.read_text())
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ {' '.join(argv)}\n{run.output}\n# exit {run.rc} after {run.seconds:.2f} s"
                    f" (controller CPU {run.cpu_s:.2f} s)\n")

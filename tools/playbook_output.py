@@ -52,3 +52,23 @@ def changed_tasks(output: str) -> list[str]:
         if change and f"{task} ({change['host']})" not in found:
             found.append(f"{task} ({change['host']})")
     return found
+
+
+def task_profile(timing: dict, top: int = 5) -> dict:
+    """The short form of a task_timing summary (tools/callback_plugins/task_timing.py): the
+    totals and the `top` slowest tasks, for bench.json and the report."""
+    slowest = sorted(timing.get("timings", []), key=lambda t: t["seconds"], reverse=True)[:top]
+    return {
+        **{key: timing[key] for key in ("total_s", "tasks", "controller_only_tasks",
+                                        "controller_only_s", "hosts_s", "outside_s")
+           if key in timing},
+        "slowest": [f"{t['seconds']:.2f} s {t['action']}: {t['name']}" for t in slowest],
+    }
+
+
+def profile_line(name: str, profile: dict) -> str:
+    """One line of the report: where a run's time went."""
+    return (f"{name}: {profile['tasks']} tasks, {profile['controller_only_tasks']} of them "
+            f"controller-only ({profile['controller_only_s']:.2f} s), on the hosts "
+            f"{profile['hosts_s']:.2f} s, outside tasks {profile['outside_s']:.2f} s; slowest: "
+            + "; ".join(profile["slowest"][:3]))

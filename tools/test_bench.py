@@ -12,35 +12,7 @@ import bench
 import bench_figures
 import pytest
 from bench_lab import Shape
-from playbook_output import changed_tasks, changed_total, parse_recap
 from test_bench_figures import repetition as figures_repetition
-
-RERUN_OUTPUT = """\
-PLAY [Deploy the ZooKeeper ensemble] *******************************************
-
-TASK [zookeeper : Write zoo.cfg] ***********************************************
-ok: [zookeeper01]
-changed: [zookeeper02]
-ok: [zookeeper03]
-
-RUNNING HANDLER [zookeeper : Restart ZooKeeper (rolling)] **********************
-changed: [zookeeper02]
-
-TASK [zookeeper : Read /etc/hosts] *********************************************
-changed: [zookeeper01] => (item=/etc/hosts)
-changed: [zookeeper01] => (item=/etc/hosts.bak)
-[WARNING]: Could not match supplied host pattern, ignoring: zookeeper_retired
-
-PLAY [Retire former members of the ensemble] ***********************************
-skipping: no hosts matched
-
-PLAY RECAP *********************************************************************
-zookeeper01                : ok=36   changed=1    unreachable=0    failed=0    skipped=25   rescued=0    ignored=0
-zookeeper02                : ok=35   changed=2    unreachable=0    failed=0    skipped=18   rescued=0    ignored=0
-zookeeper03                : ok=35   changed=0    unreachable=0    failed=0    skipped=18   rescued=0    ignored=0
-
-"""  # noqa: E501
-
 
 def repetition(index: int, converge: float, gap: float) -> dict[str, Any]:
     """test_bench_figures' repetition with the floors (5 s by hand, 2.5 s Ansible) and re-run
@@ -49,40 +21,6 @@ def repetition(index: int, converge: float, gap: float) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- parsing
-
-def test_parse_recap_counts_per_host() -> None:
-    recap = parse_recap(RERUN_OUTPUT)
-    assert sorted(recap) == ["zookeeper01", "zookeeper02", "zookeeper03"]
-    assert recap["zookeeper02"] == {"ok": 35, "changed": 2, "unreachable": 0, "failed": 0,
-                                    "skipped": 18, "rescued": 0, "ignored": 0}
-    assert changed_total(recap) == 3
-
-
-def test_parse_recap_with_colours_and_trailing_lines() -> None:
-    coloured = ("PLAY RECAP ****\n"
-                "\x1b[0;33mzookeeper01\x1b[0m                : \x1b[0;32mok=3   \x1b[0m "
-                "\x1b[0;33mchanged=2   \x1b[0m unreachable=0    failed=0\n"
-                "\n"
-                "Thursday 01 January  00:00:00 +0000 (0:00:01.000)  0:00:30.000 ****\n")
-    assert parse_recap(coloured) == {
-        "zookeeper01": {"ok": 3, "changed": 2, "unreachable": 0, "failed": 0}}
-
-
-def test_parse_recap_takes_the_last_recap_and_tolerates_none() -> None:
-    two = RERUN_OUTPUT.replace("changed=2", "changed=9") + RERUN_OUTPUT
-    assert changed_total(parse_recap(two)) == 3
-    assert parse_recap("ERROR! the playbook could not be found") == {}
-    assert changed_total({}) == 0
-
-
-def test_changed_tasks_name_the_task_and_host_once() -> None:
-    assert changed_tasks(RERUN_OUTPUT) == [
-        "zookeeper : Write zoo.cfg (zookeeper02)",
-        "zookeeper : Restart ZooKeeper (rolling) (zookeeper02)",
-        "zookeeper : Read /etc/hosts (zookeeper01)",
-    ]
-    assert changed_tasks("PLAY RECAP ***\nzookeeper01 : ok=1 changed=0\n") == []
-
 
 def test_parse_memory_and_heap() -> None:
     out = ("VmHWM:\t  104448 kB\n"
@@ -172,6 +110,19 @@ def test_history_is_written_for_a_complete_run_only(tmp_path: Path,
     header, line = history.read_text().splitlines()
     assert header.startswith("date\tcommit\tmachine\tshape\trepetitions\tby_hand_floor_s")
     assert line.split("\t")[3:6] == ["1x3", "1", "5.00"]
+
+
+def test_profile_lines_say_what_the_number_of_tasks_costs() -> None:
+    first = repetition(1, 30.0, 0.8)
+    assert bench.profile_lines([first]) == []
+    profile = {"tasks": 60, "controller_only_tasks": 40, "controller_only_s": 2.0,
+               "hosts_s": 2.5, "outside_s": 0.5, "slowest": ["0.60 s setup: Gather"]}
+    first["rerun"]["profile"] = profile
+    first["floor"]["task_cost"] = {"per_task_s": 0.04}
+    lines = bench.profile_lines([first])
+    assert lines[0].startswith("profile, no-op re-run (repetition 1): 60 tasks, 40 of them")
+    assert lines[1] == ("task cost: 40 ms per controller-only task on every host; the no-op "
+                        "re-run's 60 tasks x 40 ms = 2.40 s of its 21.00 s")
 
 
 def test_args() -> None:

@@ -219,6 +219,14 @@ def test_history_line() -> None:
     assert "\n" not in line
 
 
+def test_history_line_names_a_strategy_other_than_linear() -> None:
+    run = document()
+    run["ansible"] = {"strategy": "mitogen_linear", "forks": 20}
+    assert figures.history_line(run).split("\t")[3] == "1x3 mitogen_linear"
+    run["ansible"]["strategy"] = "linear"
+    assert figures.history_line(run).split("\t")[3] == "1x3"
+
+
 def test_history_line_of_a_run_without_figures() -> None:
     cells = figures.history_line({"commit": "abc", "repetitions": []}).split("\t")
     assert cells[1] == "abc" and cells[4] == "0"

@@ -73,6 +73,11 @@ def test_ansible_floor_playbook(tmp_path: Path) -> None:
     assert plays[0]["hosts"] == "zookeeper"
     assert plays[0]["gather_facts"] is False
     assert plays[0]["tasks"] == [{"name": "One no-op task", "ansible.builtin.ping": None}]
+    for tasks in (1, bench_floors.TASK_COST_TASKS):
+        cost = yaml.safe_load(path.with_name(f"task-cost-{tasks}.yml").read_text())
+        assert len(cost) == 1 and cost[0]["gather_facts"] is False
+        assert len(cost[0]["tasks"]) == tasks
+        assert all(set(task) == {"name", "ansible.builtin.assert"} for task in cost[0]["tasks"])
 
 
 class FakeWatch:

@@ -1,6 +1,6 @@
-"""Unit tests of tools/core_matrix.py's pure parts: versions, virtualenv markers, PLAY RECAP
-and version parsing, the table and the JSON document. Nothing here installs, starts a lab or
-runs a playbook."""
+"""Unit tests of tools/core_matrix.py's pure parts: versions, virtualenv markers, version
+parsing, the table and the JSON document (its PLAY RECAP parsing: tools/test_playbook_output.py).
+Nothing here installs, starts a lab or runs a playbook."""
 
 from __future__ import annotations
 
@@ -72,31 +72,6 @@ def test_venv_ready_needs_the_marker_of_its_version(tmp_path: Path) -> None:
     assert not core_matrix.venv_ready(make_venv(tmp_path / "b", None), "2.16")
     assert not core_matrix.venv_ready(make_venv(tmp_path / "c", "ansible-core==2.17.*"), "2.16")
     assert not core_matrix.venv_ready(tmp_path / "missing", "2.16")
-
-
-def test_parse_recap_and_changed_total() -> None:
-    recap = core_matrix.parse_recap(NOOP_OUTPUT)
-    assert set(recap) == {"zookeeper01", "zookeeper02", "zookeeper03"}
-    assert recap["zookeeper02"]["changed"] == 2
-    assert recap["zookeeper01"]["skipped"] == 25
-    assert core_matrix.changed_total(recap) == 2
-
-
-def test_parse_recap_without_a_recap() -> None:
-    assert core_matrix.parse_recap("ERROR! the playbook could not be found") == {}
-    assert core_matrix.changed_total({}) == 0
-
-
-def test_parse_recap_ignores_colour_codes() -> None:
-    coloured = "PLAY RECAP ***\n\x1b[0;33mzk1\x1b[0m : \x1b[0;32mok=3\x1b[0m changed=1\n"
-    assert core_matrix.parse_recap(coloured) == {"zk1": {"ok": 3, "changed": 1}}
-
-
-def test_changed_tasks_names_task_and_host() -> None:
-    assert core_matrix.changed_tasks(NOOP_OUTPUT) == [
-        "zookeeper : Write zoo.cfg (zookeeper02)",
-        "zookeeper : Restart ZooKeeper (rolling) (zookeeper02)",
-    ]
 
 
 def test_parse_core_version() -> None:
