@@ -7,6 +7,7 @@ zoo.cfg's server.N lines, myid and the /etc/hosts block are all rendered from.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -296,6 +297,34 @@ def zookeeper_differs(found: Mapping[str, Any] | None, want: Mapping[str, Any]) 
     return False
 
 
+def zookeeper_pending(items: Iterable[Mapping[str, Any]],
+                      found: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The items of a zookeeper_files list (directories, files or links) that differ from
+    what zookeeper_probe found, or that it did not look at: a file by its content's SHA-1,
+    owner, group and mode; a directory by type, owner, group and mode; a link by its target.
+    An item with an empty path (an optional directory left unset) is left out.
+    """
+    pending = []
+    for item in items:
+        if not item.get("path"):
+            continue
+        if "content" in item:
+            want = {"checksum": hashlib.sha1(str(item["content"]).encode("utf-8")).hexdigest()}
+        elif "target" in item:
+            want = {"target": item["target"]}
+        else:
+            want = {"type": "directory"}
+        want.update({key: item[key] for key in ("owner", "group", "mode") if item.get(key)})
+        if zookeeper_differs(found.get(item["path"]), want):
+            pending.append(item)
+    return pending
+
+
+def zookeeper_existing(paths: Iterable[str], found: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The paths zookeeper_probe found existing."""
+    return [path for path in paths if (found.get(path) or {}).get("exists")]
+
+
 SERVING_MODES = ("leader", "follower", "standalone")
 
 
@@ -338,6 +367,8 @@ class FilterModule:
             "zookeeper_problems": zookeeper_problems,
             "zookeeper_ensembles_problems": zookeeper_ensembles_problems,
             "zookeeper_differs": zookeeper_differs,
+            "zookeeper_existing": zookeeper_existing,
+            "zookeeper_pending": zookeeper_pending,
             "zookeeper_down": zookeeper_down,
             "zookeeper_jaas_string": zookeeper_jaas_string,
         }

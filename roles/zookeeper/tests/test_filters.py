@@ -17,8 +17,10 @@ from zookeeper import (
     zookeeper_down,
     zookeeper_ensembles_problems,
     zookeeper_etc_hosts,
+    zookeeper_existing,
     zookeeper_jaas_string,
     zookeeper_members,
+    zookeeper_pending,
     zookeeper_problems,
     zookeeper_sha512,
 )
@@ -260,6 +262,33 @@ PROBED = {"exists": True, "type": "file", "owner": "root", "group": "zookeeper",
 ])
 def test_differs_compares_only_what_a_task_would_set(found, want, differs) -> None:
     assert zookeeper_differs(found, want) is differs
+
+
+def test_pending_keeps_what_zookeeper_files_would_change() -> None:
+    content = "tickTime=2000\n"
+    found = {
+        "/etc/zookeeper/zoo.cfg": {**PROBED,
+                                   "checksum": hashlib.sha1(content.encode()).hexdigest()},
+        "/var/lib/zookeeper": {"exists": True, "type": "directory", "owner": "zookeeper",
+                               "group": "zookeeper", "mode": "0750"},
+        "/opt/zookeeper": {"exists": True, "type": "link", "target": "/opt/zookeeper-3.4.13"},
+    }
+    same = [{"path": "/etc/zookeeper/zoo.cfg", "content": content, "owner": "root",
+             "group": "zookeeper", "mode": "0640", "unsafe_writes": False},
+            {"path": "/var/lib/zookeeper", "owner": "zookeeper", "group": "zookeeper",
+             "mode": "0750"},
+            {"path": "/opt/zookeeper", "target": "/opt/zookeeper-3.4.13"}]
+    assert zookeeper_pending(same, found) == []
+    other = [{**same[0], "content": "tickTime=2500\n"}, {**same[1], "mode": "0755"},
+             {**same[2], "target": "/opt/apache-zookeeper-3.8.0-bin"},
+             {"path": "/var/lib/zookeeper/myid", "content": "1\n"}]
+    assert zookeeper_pending(other, found) == other
+    assert zookeeper_pending([{"path": "", "mode": "0750"}], found) == []
+    # a file where a directory is wanted, and a directory where a file is
+    assert zookeeper_pending([{"path": "/etc/zookeeper/zoo.cfg"}], found) != []
+    assert zookeeper_existing(["/opt/zookeeper", "/etc/zookeeper/log4j.properties"],
+                              {**found, "/etc/zookeeper/log4j.properties": {"exists": False}}
+                              ) == ["/opt/zookeeper"]
 
 
 def test_down_members_are_the_deployed_ones_that_do_not_serve() -> None:

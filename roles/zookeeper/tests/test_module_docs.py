@@ -57,7 +57,7 @@ def ansible_doc(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_role_has_modules() -> None:
-    assert MODULES == ["zookeeper_probe", "zookeeper_server"]
+    assert MODULES == ["zookeeper_files", "zookeeper_probe", "zookeeper_server"]
 
 
 @pytest.mark.parametrize("name", MODULES)

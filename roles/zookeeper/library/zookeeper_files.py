@@ -1,0 +1,322 @@
+#!/usr/bin/python
+"""Ansible module: lay down a ZooKeeper host's directories, files and links in one call."""
+
+DOCUMENTATION = r"""
+---
+module: zookeeper_files
+short_description: Write a ZooKeeper host's directories, files and links in one call
+description:
+  - Makes each directory of O(directories), writes each file of O(files) with its content,
+    owner, group and mode, points each link of O(links) at its target and removes each path of
+    O(absent), all in one call; only what differs is touched.
+  - The zookeeper role renders every file on the controller, compares it with what
+    zookeeper_probe found and hands this module only what differs, so that a fresh host costs
+    one call instead of one or two per file (a template or copy task is a C(stat) and a
+    C(copy), and a transfer).
+  - A file is written to a temporary file beside it and renamed over it (atomic); with
+    C(unsafe_writes) it is written in place when the rename fails (a bind-mounted
+    C(/etc/hosts) in a container). Owner, group, mode and SELinux context are set as
+    ansible.builtin.copy sets them.
+options:
+  directories:
+    description:
+      - Directories to create (with missing parents) and give C(owner), C(group) and C(mode).
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The directory.
+        type: path
+        required: true
+      owner:
+        description: Its owner (unchanged when omitted).
+        type: str
+        required: false
+      group:
+        description: Its group (unchanged when omitted).
+        type: str
+        required: false
+      mode:
+        description: Its mode, an octal string such as C("0750") (unchanged when omitted).
+        type: str
+        required: false
+  files:
+    description:
+      - Files to write; their directories must exist.
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      content:
+        description: Its whole text.
+        type: str
+        required: true
+      owner:
+        description: Its owner (the writer's when new and omitted).
+        type: str
+        required: false
+      group:
+        description: Its group (the writer's when new and omitted).
+        type: str
+        required: false
+      mode:
+        description: Its mode, an octal string such as C("0640").
+        type: str
+        required: false
+      unsafe_writes:
+        description: Write in place when the atomic rename fails.
+        type: bool
+        required: false
+        default: false
+  links:
+    description:
+      - Symbolic links to point at a target (the target need not exist).
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The link.
+        type: path
+        required: true
+      target:
+        description: What it points at.
+        type: path
+        required: true
+  absent:
+    description:
+      - Files or links to remove when they exist.
+    type: list
+    elements: path
+    required: false
+    default: []
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what it would change and changes nothing.
+  diff_mode:
+    support: full
+    details: The text of each file before and after, and each link's old and new target.
+  platform:
+    platforms: posix
+notes:
+  - Supports check mode (nothing is written, RV(changed_paths) lists what would change) and
+    diff mode.
+  - A path of O(links) that is a directory or a file is refused, not replaced.
+  - Runs on the host's Python 3.6 or later, standard library only.
+author:
+  - zookeeper-ansible (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Lay down a member's directories, configuration and release link
+  zookeeper_files:
+    directories:
+      - {path: /var/lib/zookeeper, owner: zookeeper, group: zookeeper, mode: "0750"}
+      - {path: /etc/zookeeper, owner: root, group: zookeeper, mode: "0750"}
+    files:
+      - path: /etc/zookeeper/zoo.cfg
+        content: "tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n"
+        owner: root
+        group: zookeeper
+        mode: "0640"
+      - {path: /var/lib/zookeeper/myid, content: "1\n", owner: root, group: zookeeper,
+         mode: "0644"}
+    links:
+      - {path: /opt/zookeeper, target: /opt/zookeeper-3.4.13}
+    absent:
+      - /etc/zookeeper/logback.xml
+  register: written
+
+- name: Show what changed
+  ansible.builtin.debug:
+    msg: "{{ written.changed_paths }}"
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The paths created, written, re-pointed, given other attributes or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
+"""
+
+import hashlib
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+_ATTRIBUTES = {
+    "owner": {"type": "str", "required": False},
+    "group": {"type": "str", "required": False},
+    "mode": {"type": "str", "required": False},
+}
+ARGUMENT_SPEC = {
+    "directories": {"type": "list", "elements": "dict", "required": False, "default": [],
+                    "options": dict({"path": {"type": "path", "required": True}},
+                                    **_ATTRIBUTES)},
+    "files": {"type": "list", "elements": "dict", "required": False, "default": [],
+              "options": dict({"path": {"type": "path", "required": True},
+                               "content": {"type": "str", "required": True},
+                               "unsafe_writes": {"type": "bool", "required": False,
+                                                 "default": False}},
+                              **_ATTRIBUTES)},
+    "links": {"type": "list", "elements": "dict", "required": False, "default": [],
+              "options": {"path": {"type": "path", "required": True},
+                          "target": {"type": "path", "required": True}}},
+    "absent": {"type": "list", "elements": "path", "required": False, "default": []},
+}
+
+
+def file_args(path: str, item: dict) -> dict:
+    """What AnsibleModule.set_fs_attributes_if_different takes: owner, group, mode; the
+    SELinux context left as the file has it (atomic_move gives a new file the default)."""
+    return {"path": path, "owner": item.get("owner"), "group": item.get("group"),
+            "mode": item.get("mode"), "secontext": [None, None, None, None],
+            "attributes": None}
+
+
+def read_bytes(path: str):
+    """A file's bytes, or None when there is none."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def text_diff(path: str, before, after: bytes) -> dict:
+    """A diff entry as ansible.builtin.copy returns it."""
+    return {"before_header": path if before is not None else "(absent)",
+            "after_header": path,
+            "before": (before or b"").decode("utf-8", "replace"),
+            "after": after.decode("utf-8", "replace")}
+
+
+class Writer:
+    """Applies the module's lists to the host, noting each path it changed (or would)."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        self.changed_paths = []
+        self.diffs = []
+
+    def note(self, path: str, changed: bool) -> None:
+        if changed and path not in self.changed_paths:
+            self.changed_paths.append(path)
+
+    def refuse(self, message: str) -> None:
+        self.module.fail_json(msg=message, changed_paths=self.changed_paths)
+
+    def diff(self, entry: dict) -> None:
+        if self.module._diff:
+            self.diffs.append(entry)
+
+    def write_file(self, item: dict) -> bool:
+        """Write one file of `files` where its content differs."""
+        path, wanted = item["path"], item["content"].encode("utf-8")
+        current = read_bytes(path)
+        if current is not None and hashlib.sha1(current).digest() == hashlib.sha1(wanted).digest():
+            return False
+        self.diff(text_diff(path, current, wanted))
+        if self.module.check_mode:
+            return True
+        handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
+                                             dir=os.path.dirname(path) or ".")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(wanted)
+            self.module.atomic_move(temporary, path, unsafe_writes=item["unsafe_writes"])
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return True
+
+    def make_directory(self, item: dict) -> bool:
+        """Create one directory of `directories` when it is missing."""
+        path = item["path"]
+        if os.path.isdir(path):
+            return False
+        if os.path.lexists(path):
+            self.refuse(f"{path} exists and is not a directory: move it away, then run again")
+        self.diff({"before": {"path": path, "state": "absent"},
+                   "after": {"path": path, "state": "directory"}})
+        if not self.module.check_mode:
+            os.makedirs(path)
+        return True
+
+    def point_link(self, item: dict) -> bool:
+        """Point one link of `links` at its target (a new link renamed over the old one)."""
+        path, target = item["path"], item["target"]
+        current = None
+        if os.path.islink(path):
+            current = os.readlink(path)
+            if current == target:
+                return False
+        elif os.path.lexists(path):
+            self.refuse(f"{path} exists and is not a symbolic link: move it away, then run again")
+        self.diff({"before": {"path": path, "src": current},
+                   "after": {"path": path, "src": target}})
+        if not self.module.check_mode:
+            temporary = f"{path}.zookeeper_files.{os.getpid()}"
+            os.symlink(target, temporary)
+            os.rename(temporary, path)
+        return True
+
+    def remove(self, path: str) -> bool:
+        """Remove one path of `absent` (a file or a link) when it exists."""
+        if not os.path.lexists(path):
+            return False
+        if os.path.isdir(path) and not os.path.islink(path):
+            self.refuse(f"{path} is a directory; zookeeper_files removes files and links only")
+        self.diff({"before": {"path": path, "state": "present"},
+                   "after": {"path": path, "state": "absent"}})
+        if not self.module.check_mode:
+            os.unlink(path)
+        return True
+
+    def attributes(self, path: str, item: dict) -> bool:
+        """Give a directory or file its owner, group and mode. A path that check mode did not
+        create has nothing to compare yet."""
+        if not os.path.lexists(path):
+            return False
+        return self.module.set_fs_attributes_if_different(file_args(path, item), False)
+
+    def run(self) -> dict:
+        """Directories first, then files, links and removals; the module's result."""
+        params = self.module.params
+        for item in params["directories"]:
+            self.note(item["path"], self.make_directory(item))
+            self.note(item["path"], self.attributes(item["path"], item))
+        for item in params["files"]:
+            self.note(item["path"], self.write_file(item))
+            self.note(item["path"], self.attributes(item["path"], item))
+        for item in params["links"]:
+            self.note(item["path"], self.point_link(item))
+        for path in params["absent"]:
+            self.note(path, self.remove(path))
+        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths}
+        if self.diffs:
+            result["diff"] = self.diffs
+        return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.exit_json(**Writer(module).run())
+
+
+if __name__ == "__main__":
+    main()
