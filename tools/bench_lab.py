@@ -282,8 +282,8 @@ def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None =
         argv += ["--forks", str(forks)]
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
-    timing = log.with_suffix(".tasks.json")
-    timing.parent.mkdir(parents=True, exist_ok=True)
+    timing = log.with_suffix(".tasks.json")  # beside the log, in its directory
+    log.parent.mkdir(parents=True, exist_ok=True)
     timing.unlink(missing_ok=True)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CONFIG), ANSIBLE_NOCOLOR="1",
                **profile_env(timing))
@@ -299,7 +299,6 @@ def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None =
                       proc.stdout, children_cpu() - cpu_before)
     if timing.exists():
         run.timing = json.loads(timing.read_text())
-    log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ {' '.join(argv)}\n{run.output}\n# exit {run.rc} after {run.seconds:.2f} s"
                    f" (controller CPU {run.cpu_s:.2f} s)\n")
     if run.rc != 0:

@@ -86,11 +86,12 @@ class CallbackModule(CallbackBase):
         """The run's timing: every task, and the split between controller and hosts."""
         total = time.monotonic() - self._started
         timed = sum(task["seconds"] for task in self._tasks)
-        local = sum(task["seconds"] for task in self._tasks if task["action"] in CONTROLLER_ONLY)
+        controller = [task for task in self._tasks if task["action"] in CONTROLLER_ONLY]
+        local = sum(task["seconds"] for task in controller)
         return {
             "total_s": round(total, 3),
             "tasks": len(self._tasks),
-            "controller_only_tasks": sum(t["action"] in CONTROLLER_ONLY for t in self._tasks),
+            "controller_only_tasks": len(controller),
             "controller_only_s": round(local, 3),
             "hosts_s": round(timed - local, 3),
             "outside_s": round(total - timed, 3),
