@@ -18,6 +18,34 @@ description:
     C(/etc/hosts) in a container). Owner, group, mode and SELinux context are set as
     ansible.builtin.copy sets them.
 options:
+  account:
+    description:
+      - A system group and a system user in it, made before anything else when missing; an
+        existing user gets this primary group, home and shell when they differ.
+    type: dict
+    required: false
+    suboptions:
+      user:
+        description: The user's name.
+        type: str
+        required: true
+      group:
+        description: Its primary group, a system group made when missing.
+        type: str
+        required: true
+      home:
+        description: Its home directory (not created).
+        type: path
+        required: true
+      shell:
+        description: Its login shell.
+        type: path
+        required: true
+      comment:
+        description: The GECOS comment of a new user.
+        type: str
+        required: false
+        default: ""
   directories:
     description:
       - Directories to create (with missing parents) and give C(owner), C(group) and C(mode).
@@ -119,8 +147,10 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Lay down a member's directories, configuration and release link
+- name: Lay down a member's account, directories, configuration and release link
   zookeeper_files:
+    account: {user: zookeeper, group: zookeeper, home: /var/lib/zookeeper,
+              shell: /usr/sbin/nologin, comment: Apache ZooKeeper}
     directories:
       - {path: /var/lib/zookeeper, owner: zookeeper, group: zookeeper, mode: "0750"}
       - {path: /etc/zookeeper, owner: root, group: zookeeper, mode: "0750"}
@@ -145,15 +175,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: The paths created, written, re-pointed, given other attributes or removed.
+  description: >-
+    The paths created, written, re-pointed, given other attributes or removed; a group or user
+    made or changed is listed as C(group:NAME) or C(user:NAME).
   returned: always
   type: list
   elements: str
   sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
 """
 
+import grp
 import hashlib
 import os
+import pwd
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -164,6 +198,12 @@ _ATTRIBUTES = {
     "mode": {"type": "str", "required": False},
 }
 ARGUMENT_SPEC = {
+    "account": {"type": "dict", "required": False,
+                "options": {"user": {"type": "str", "required": True},
+                            "group": {"type": "str", "required": True},
+                            "home": {"type": "path", "required": True},
+                            "shell": {"type": "path", "required": True},
+                            "comment": {"type": "str", "required": False, "default": ""}}},
     "directories": {"type": "list", "elements": "dict", "required": False, "default": [],
                     "options": dict({"path": {"type": "path", "required": True}},
                                     **_ATTRIBUTES)},
@@ -186,6 +226,27 @@ def file_args(path: str, item: dict) -> dict:
     return {"path": path, "owner": item.get("owner"), "group": item.get("group"),
             "mode": item.get("mode"), "secontext": [None, None, None, None],
             "attributes": None}
+
+
+def user_entry(name: str):
+    """A user's primary group, home and shell, or None when there is no such user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    try:
+        group = grp.getgrgid(entry.pw_gid).gr_name
+    except KeyError:
+        group = str(entry.pw_gid)
+    return {"group": group, "home": entry.pw_dir, "shell": entry.pw_shell}
+
+
+def group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def read_bytes(path: str):
@@ -223,6 +284,39 @@ class Writer:
     def diff(self, entry: dict) -> None:
         if self.module._diff:
             self.diffs.append(entry)
+
+    def command(self, args: list) -> None:
+        """Run groupadd, useradd or usermod; its failure fails the module with its output."""
+        if self.module.check_mode:
+            return
+        args = [self.module.get_bin_path(args[0], required=True), *args[1:]]
+        rc, out, err = self.module.run_command(args)
+        if rc != 0:
+            self.refuse(f"{' '.join(args)} failed (rc={rc}): {(err or out).strip()}")
+
+    def make_account(self, account: dict) -> None:
+        """The system group, then the system user in it (created, or changed where it
+        differs); as ansible.builtin.group and ansible.builtin.user with system=true do."""
+        group, user = account["group"], account["user"]
+        if not group_exists(group):
+            self.diff({"before": {"group": group, "state": "absent"},
+                       "after": {"group": group, "state": "present"}})
+            self.command(["groupadd", "--system", group])
+            self.note(f"group:{group}", True)
+        wanted = {"group": group, "home": account["home"], "shell": account["shell"]}
+        current = user_entry(user)
+        if current == wanted:
+            return
+        self.diff({"before": dict(current or {"state": "absent"}, user=user),
+                   "after": dict(wanted, user=user)})
+        if current is None:
+            self.command(["useradd", "--system", "--gid", group, "--home-dir", account["home"],
+                          "--no-create-home", "--shell", account["shell"],
+                          "--comment", account["comment"], user])
+        else:
+            self.command(["usermod", "--gid", group, "--home", account["home"],
+                          "--shell", account["shell"], user])
+        self.note(f"user:{user}", True)
 
     def write_file(self, item: dict) -> bool:
         """Write one file of `files` where its content differs."""
@@ -295,8 +389,11 @@ class Writer:
         return self.module.set_fs_attributes_if_different(file_args(path, item), False)
 
     def run(self) -> dict:
-        """Directories first, then files, links and removals; the module's result."""
+        """The account first, then directories, files, links and removals; the module's
+        result."""
         params = self.module.params
+        if params["account"]:
+            self.make_account(params["account"])
         for item in params["directories"]:
             self.note(item["path"], self.make_directory(item))
             self.note(item["path"], self.attributes(item["path"], item))

@@ -21,14 +21,19 @@ USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-def run(tmp_path: Path, check: bool = False, diff: bool = False, **args: Any) -> dict:
-    """The module's JSON result for `args`."""
+def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | None = None,
+        **args: Any) -> dict:
+    """The module's JSON result for `args`; with `etc`, run with that copy of /etc mounted
+    over /etc in a mount namespace of its own (the accounts it makes stay in the copy)."""
     args.update(_ansible_check_mode=check, _ansible_diff=diff,
                 _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.run([sys.executable, str(LIBRARY / "zookeeper_files.py"), str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    command = [sys.executable, str(LIBRARY / "zookeeper_files.py"), str(path)]
+    if etc is not None:
+        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   f'mount --bind "{etc}" /etc && exec "$@"', "sh", *command]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     return json.loads(proc.stdout)
 
 
@@ -126,3 +131,66 @@ def test_a_path_of_the_wrong_kind_is_refused_not_replaced(tmp_path: Path, kind: 
     assert f"{root / 'zookeeper'} exists and is not a" in result["msg"]
     assert "move it away, then run again" in result["msg"]
     assert (root / "zookeeper").read_text() == "not a link nor a directory\n"
+
+
+# --- the account: real groupadd, useradd and usermod on a copy of /etc (root only: they
+# need it, and so does the mount namespace that keeps the machine's own accounts untouched).
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="groupadd/useradd and unshare need root")
+ACCOUNT = {"user": "zkfilestest", "group": "zkfilestest", "home": "/var/lib/zkfilestest",
+           "shell": "/usr/sbin/nologin", "comment": "Apache ZooKeeper"}
+
+
+@pytest.fixture
+def etc(tmp_path: Path) -> Path:
+    copy = tmp_path / "etc"
+    subprocess.run(["cp", "-a", "/etc", str(copy)], check=True, timeout=120)
+    assert "zkfilestest" not in (copy / "passwd").read_text()
+    return copy
+
+
+def passwd_line(etc: Path) -> str:
+    return next((line for line in (etc / "passwd").read_text().splitlines()
+                 if line.startswith("zkfilestest:")), "")
+
+
+@needs_root
+def test_the_account_is_made_first_then_left_alone(tmp_path: Path, etc: Path) -> None:
+    data = tmp_path / "data"
+    wanted = {"account": ACCOUNT, "directories": [
+        {"path": str(data), "owner": "zkfilestest", "group": "zkfilestest", "mode": "0750"}]}
+    first = run(tmp_path, etc=etc, **wanted)
+    assert first["changed_paths"] == ["group:zkfilestest", "user:zkfilestest", str(data)], first
+    fields = passwd_line(etc).split(":")
+    assert fields[4:] == ["Apache ZooKeeper", "/var/lib/zkfilestest", "/usr/sbin/nologin"]
+    assert int(fields[2]) < 1000, f"not a system user: {fields}"
+    group_line = next(line for line in (etc / "group").read_text().splitlines()
+                      if line.startswith("zkfilestest:"))
+    assert fields[3] == group_line.split(":")[2], "the user is not in its group"
+    # The directory was given to the user made in the same call.
+    assert data.stat().st_uid == int(fields[2]) and data.stat().st_gid == int(fields[3])
+    assert "zkfilestest" not in Path("/etc/passwd").read_text(), "the machine's /etc changed"
+    again = run(tmp_path, etc=etc, **wanted)
+    assert again["changed"] is False and again["changed_paths"] == [], again
+
+
+@needs_root
+def test_a_user_that_differs_is_changed_and_check_mode_only_reports(
+        tmp_path: Path, etc: Path) -> None:
+    run(tmp_path, etc=etc, account=ACCOUNT)
+    text = (etc / "passwd").read_text()
+    (etc / "passwd").write_text(text.replace("/var/lib/zkfilestest:/usr/sbin/nologin",
+                                             "/home/zkfilestest:/bin/sh"))
+    checked = run(tmp_path, etc=etc, check=True, diff=True, account=ACCOUNT)
+    assert checked["changed_paths"] == ["user:zkfilestest"], checked
+    assert checked["diff"][0]["before"]["shell"] == "/bin/sh"
+    assert passwd_line(etc).endswith(":/home/zkfilestest:/bin/sh"), "check mode changed the user"
+    fixed = run(tmp_path, etc=etc, account=ACCOUNT)
+    assert fixed["changed_paths"] == ["user:zkfilestest"], fixed
+    assert passwd_line(etc).endswith(":/var/lib/zkfilestest:/usr/sbin/nologin")
+
+
+@needs_root
+def test_check_mode_makes_no_account(tmp_path: Path, etc: Path) -> None:
+    result = run(tmp_path, etc=etc, check=True, account=ACCOUNT)
+    assert result["changed_paths"] == ["group:zkfilestest", "user:zkfilestest"], result
+    assert passwd_line(etc) == "" and "zkfilestest" not in (etc / "group").read_text()

@@ -1,6 +1,7 @@
-"""Each module of the role documents itself as ansible.builtin modules do: DOCUMENTATION,
-EXAMPLES and RETURN, options exactly as its argument_spec, check mode. ansible-doc renders it
-from the role's library/ (the built collection's copy: tools/test_collection.py)."""
+"""Each module of the roles (zookeeper's and java's library/) documents itself as
+ansible.builtin modules do: DOCUMENTATION, EXAMPLES and RETURN, options exactly as its
+argument_spec, check mode. ansible-doc renders it from the role's library/ (the built
+collection's copy: tools/test_collection.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from types import ModuleType
 
 import pytest
 import yaml
-from role_modules import LIBRARY, role_module
+from role_modules import load, role_module
 
 ROLE = Path(__file__).resolve().parent.parent
-MODULES = sorted(p.stem for p in LIBRARY.glob("*.py"))
+PATHS = {p.stem: p for p in ROLE.parent.glob("*/library/*.py")}
+MODULES = sorted(PATHS)
 BIN = Path(sys.executable).parent
 # The fields of an option that an argument_spec and its documentation share.
 SPEC_FIELDS = ("type", "elements", "default", "required", "choices", "aliases", "no_log")
 
 
 def module(name: str) -> ModuleType:
-    return role_module(name, f"_zk_doc_{name}")
+    if PATHS[name].parent.parent == ROLE:
+        return role_module(name, f"_zk_doc_{name}")  # with the role's module_utils
+    return load(f"_zk_doc_{name}", PATHS[name])
 
 
 def normalized(option: dict) -> dict:
@@ -56,8 +60,8 @@ def ansible_doc(*args: str) -> subprocess.CompletedProcess:
                           env=env, check=False, timeout=120)
 
 
-def test_the_role_has_modules() -> None:
-    assert MODULES == ["zookeeper_files", "zookeeper_probe", "zookeeper_server"]
+def test_the_roles_have_modules() -> None:
+    assert MODULES == ["java_probe", "zookeeper_files", "zookeeper_probe", "zookeeper_server"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -83,7 +87,7 @@ def test_documentation_examples_and_return_are_complete(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_the_module_supports_check_mode_as_documented(name: str) -> None:
-    source = (LIBRARY / f"{name}.py").read_text()
+    source = PATHS[name].read_text()
     assert "AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)" in source
 
 
@@ -99,13 +103,14 @@ def test_a_difference_between_spec_and_documentation_is_found() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODULES)
 def test_ansible_doc_renders_the_module_from_the_role(name: str) -> None:
-    text = ansible_doc("-M", str(LIBRARY), "-t", "module", name)
+    library = PATHS[name].parent
+    text = ansible_doc("-M", str(library), "-t", "module", name)
     assert text.returncode == 0, text.stderr
-    assert f"MODULE {name} ({LIBRARY / name}.py)" in text.stdout
+    assert f"MODULE {name} ({library / name}.py)" in text.stdout
     assert "[WARNING]" not in text.stderr and "[ERROR]" not in text.stderr, text.stderr
     for section in ("OPTIONS", "ATTRIBUTES", "NOTES", "AUTHOR", "EXAMPLES", "RETURN VALUES"):
         assert section in text.stdout, f"ansible-doc {name} shows no {section}"
-    parsed = ansible_doc("-M", str(LIBRARY), "-t", "module", "--json", name)
+    parsed = ansible_doc("-M", str(library), "-t", "module", "--json", name)
     assert parsed.returncode == 0, parsed.stderr
     doc = json.loads(parsed.stdout)[name]
     assert documented_options_match(doc["doc"]["options"], module(name).ARGUMENT_SPEC) == []
