@@ -245,9 +245,7 @@ DEPLOY = """
       ansible.builtin.import_role:
         name: zkops.zookeeper34.zookeeper
         tasks_from: validate-inventory.yml
-    - name: Gather the facts the roles use
-      ansible.builtin.setup:
-        gather_subset: ["!all", "!min", distribution]
+  # No fact gathering: the java role's probe reads the distribution both roles use.
   roles:
     - zkops.zookeeper34.java
     - zkops.zookeeper34.zookeeper

@@ -52,6 +52,14 @@ CASES = [
          r"tarball, local, package, got: zip"),
     Case("Java newer than allowed", {"zookeeper_java_max_major": 8},
          r"Java (11|17) at /usr/bin/java is newer than zookeeper_java_max_major=8"),
+    Case("no Java, and none to install", {"java_install": False,
+                                          "java_binary": "/opt/no-jdk/bin/java"},
+         r"zookeeper01: `/opt/no-jdk/bin/java -version` failed \(/opt/no-jdk/bin/java does not "
+         r"exist or cannot be run\), so no host was changed\. With java_install=[Ff]alse, set "
+         r"java_binary to an installed JVM"),
+    Case("java_binary not the installed package's JVM", {"java_binary": "/opt/no-jdk/bin/java"},
+         r"The package openjdk-1[17]-jre-headless is installed, so java_binary is not the JVM "
+         r"it installs"),
 ]
 
 

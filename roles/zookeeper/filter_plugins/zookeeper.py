@@ -178,13 +178,18 @@ def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str,
 def zookeeper_ensembles_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]],
                                  groups: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
     """`zookeeper_problems` of every ensemble the play's `hosts` belong to (each host's resolved
-    `zookeeper_ensemble_group`), and what ensembles must not share: a host, or a name."""
+    `zookeeper_ensemble_group`, which must list it), and what ensembles must not share: a host,
+    or a name."""
     by_group: dict[str, list[str]] = {}
+    errors: list[str] = []
     for host in hosts:
         own = hostvars[host].get("__zookeeper_settings") or {}
         group = str(own.get("zookeeper_ensemble_group") or "zookeeper")
+        if host not in (groups.get(group) or []):
+            errors.append(f"{host} is not in the inventory group '{group}' "
+                          "(zookeeper_ensemble_group); run the role on the members of that group.")
+            continue
         by_group.setdefault(group, []).append(host)
-    errors: list[str] = []
     warnings: list[str] = []
     names: dict[str, str] = {}
     member_of: dict[str, str] = {}

@@ -230,6 +230,15 @@ def test_ensembles_share_neither_a_host_nor_a_name() -> None:
                for e in found["errors"]), found
 
 
+def test_a_host_outside_its_ensemble_group_is_refused() -> None:
+    hostvars, groups = three_ensembles()
+    groups["zk_b"].remove("b3")
+    found = zookeeper_ensembles_problems(list(hostvars), hostvars, groups)
+    assert found["errors"] == ["b3 is not in the inventory group 'zk_b' "
+                               "(zookeeper_ensemble_group); run the role on the members of "
+                               "that group."]
+
+
 def test_problems_warn_about_an_even_member_count() -> None:
     hostvars = settings()
     hostvars["zk4"] = {"zookeeper_id": 4, "ansible_host": "10.0.0.4"}  # outside the play
