@@ -141,11 +141,11 @@ def package_state(module: AnsibleModule, os_family: str, package: str) -> str:
         manager = next((name for name in ("rpm", "dpkg-query") if module.get_bin_path(name)),
                        None)
     if manager == "dpkg-query":
-        rc, out, _ = module.run_command(["dpkg-query", "-W", "-f", "${db:Status-Status}",
-                                         package])
+        rc, out = module.run_command(["dpkg-query", "-W", "-f", "${db:Status-Status}",
+                                      package])[:2]
         return "installed" if rc == 0 and out.strip() == "installed" else "missing"
     if manager == "rpm":
-        rc, _, _ = module.run_command(["rpm", "-q", "--quiet", package])
+        rc = module.run_command(["rpm", "-q", "--quiet", package])[0]
         return "installed" if rc == 0 else "missing"
     return "unknown"
 
@@ -167,7 +167,7 @@ def main() -> None:
     if not os.access(binary, os.X_OK):
         result.update(version_rc=127, stderr="", msg=f"{binary} does not exist or cannot be run")
     else:
-        rc, _, err = module.run_command([binary, "-version"])
+        rc, _out, err = module.run_command([binary, "-version"])  # the JVM prints to stderr
         result.update(version_rc=rc, stderr=err)
     module.exit_json(**result)
 
