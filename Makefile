@@ -10,9 +10,12 @@ SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
-SCENARIOS ?= default package debian12 hardening vagrant release38
+SCENARIOS ?= default package debian12 hardening vagrant release38 nemesis membership reconfig38
 # Scenarios run after those, alone, so that their timings are not those of a loaded machine.
 ALONE_SCENARIOS ?= operations upgrade ensembles
+
+# Seconds of faults in `make soak` (the nemesis scenario; `make test` runs it for 120 s).
+SOAK_SECONDS ?= 600
 
 # The ansible-core versions `make core-matrix` deploys with (empty: tools/core_matrix.py's
 # default, 2.16 2.17 2.18 2.19).
@@ -23,7 +26,7 @@ CORE_VERSIONS ?=
 VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
-	molecule test bench core-matrix clean vagrant-deps collection collection-test sanity
+	molecule test bench core-matrix clean vagrant-deps collection collection-test sanity soak
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -33,6 +36,8 @@ help:
 	@echo "make vagrant-lab-down  destroy it"
 	@echo "make test       lint, unit tests, the Molecule scenarios ($(SCENARIOS) $(ALONE_SCENARIOS)),"
 	@echo "                the collection used from outside (collection-test) and the ansible-core matrix"
+	@echo "make soak       the nemesis scenario for SOAK_SECONDS (600) of kills, pauses and partitions"
+	@echo "                under a linearizability check (ZK_SOAK_SEED=N replays a run's faults)"
 	@echo "make bench      time converge, re-run, config change, leader failover and memory on the"
 	@echo "                lab bench (10.213.16.0/24); BENCH_ARGS=\"--repeat 1 --keep --results DIR\""
 	@echo "make core-matrix  site.yml (fresh converge, then a no-op run) with each supported"
@@ -114,6 +119,11 @@ molecule: system-deps vagrant-deps venv
 	for s in $(ALONE_SCENARIOS); do tools/molecule-scenarios $$s || exit 1; done
 
 test: lint unit sanity molecule collection-test core-matrix
+
+# The nemesis scenario for longer than `make test`'s 120 s (molecule/resources/tests/
+# test_nemesis.py; log results/molecule/nemesis.log, history and faults results/nemesis/).
+soak: system-deps venv
+	ZK_SOAK_SECONDS=$(SOAK_SECONDS) tools/molecule-scenarios nemesis
 
 # The collection, generated from the repository's roles and playbooks (tools/build_collection.py):
 # build/zkops-zookeeper34-<version>.tar.gz.

@@ -151,6 +151,7 @@ def filter_names(paths: list[Path]) -> list[str]:
         if spec is None or spec.loader is None:
             raise BuildError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # as Ansible's loader does (dataclasses need it)
         spec.loader.exec_module(module)
         names.extend(module.FilterModule().filters())
     return sorted(names)

@@ -178,7 +178,7 @@ def test_license_and_galaxy_metadata_agree() -> None:
     for meta in REPO.glob("roles/*/meta/main.yml"):
         assert yaml.safe_load(meta.read_text())["galaxy_info"]["license"] == "Apache-2.0", meta
     assert galaxy["dependencies"] == {}
-    assert galaxy["version"] == "0.1.0"
+    assert galaxy["version"] == "0.2.0"
 
 
 CHANGELOG = """\

@@ -133,7 +133,7 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
         and not n.startswith("plugins/")]
     manifest = json.loads((installed.root / "MANIFEST.json").read_text())["collection_info"]
     assert (manifest["namespace"], manifest["name"], manifest["version"]) == (
-        "zkops", "zookeeper34", "0.1.0")
+        "zkops", "zookeeper34", "0.2.0")
     assert manifest["license"] == ["Apache-2.0"] and manifest["dependencies"] == {}
 
 

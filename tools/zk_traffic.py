@@ -25,9 +25,11 @@ from typing import Any
 
 from kazoo.client import KazooClient
 from zk_status import Server, query_all, single_leader
+from zk_status import leaders as all_leaders
 
 SAMPLE_EVERY = 0.1  # seconds between two looks at who leads
 SRVR_TIMEOUT = 0.5  # per server and look; a removed host must not stall the sampler
+SERVING_MODES = {"leader", "follower", "standalone"}
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Sample:
     serving: int
     epoch: int | None = None
     away: tuple[str, ...] = ()  # the servers that did not serve
+    leaders: int = 0  # how many servers said they lead (more than one: a split brain)
 
 
 def leader_epoch(results: Sequence[dict[str, Any]], leader: str | None) -> int | None:
@@ -123,11 +126,12 @@ class Traffic:
         while not self._done.is_set() and time.monotonic() < deadline:
             servers = list(self.servers())
             results = query_all(servers, SRVR_TIMEOUT)
-            serving = sum(1 for r in results if r["mode"] in {"leader", "follower"})
+            serving = sum(1 for r in results if r["mode"] in SERVING_MODES)
             leader = single_leader(results)
-            away = tuple(r["name"] for r in results if r["mode"] not in {"leader", "follower"})
+            away = tuple(r["name"] for r in results if r["mode"] not in SERVING_MODES)
             self.samples.append(Sample(time.monotonic(), leader, serving,
-                                       leader_epoch(results, leader), away))
+                                       leader_epoch(results, leader), away,
+                                       len(all_leaders(results))))
             self._done.wait(SAMPLE_EVERY)
 
     # ------------------------------------------------------------------ reading
@@ -219,6 +223,11 @@ class Traffic:
             stretches.setdefault(name, []).append(end - began)
         return stretches
 
+    def most_leaders(self, span: Span | None = None) -> int:
+        """The most servers that said they lead at one look (1 at most, or the ensemble split)."""
+        start, end = self.window(span)
+        return max((s.leaders for s in self.samples if start <= s.at <= end), default=0)
+
     def fewest_serving(self, span: Span | None = None) -> int | None:
         """The fewest servers serving at any look outside an election (None without looks)."""
         start, end = self.window(span)
@@ -238,6 +247,7 @@ class Traffic:
             "none_serving": self.none_serving(span),
             "none_serving_s": round(self.longest_none_serving(span), 2),
             "fewest_serving": self.fewest_serving(span),
+            "most_leaders": self.most_leaders(span),
         }
 
     def to_json(self, path: Path, extra: dict[str, Any] | None = None) -> None:

@@ -316,13 +316,18 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_check_mode.py": "default", "test_faults_at_start.py": "default",
            "test_operations.py": "operations", "test_partitions.py": "operations",
            "test_vagrant.py": "vagrant", "test_restore.py": "default",
-           "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles"}
+           "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
+           "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
+           "test_nemesis.py": "nemesis"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's).
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
                    "vagrant": {"test_vagrant.py", "test_ensemble.py"},
                    "upgrade": {"test_hosts.py", "test_upgrade.py"},
-                   "ensembles": {"test_ensembles.py"}}
+                   "ensembles": {"test_ensembles.py"},
+                   "membership": {"test_membership_changes.py"},
+                   "reconfig38": {"test_reconfig.py"},
+                   "nemesis": {"test_nemesis.py"}}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

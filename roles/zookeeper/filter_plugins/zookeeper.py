@@ -7,6 +7,7 @@ zoo.cfg's server.N lines, myid and the /etc/hosts block are all rendered from.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import re
@@ -334,16 +335,24 @@ SERVING_MODES = ("leader", "follower", "standalone")
 
 
 def zookeeper_down(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]],
-                   unit_path: str) -> dict[str, list[str]]:
+                   unit_path: str, running_is_up: bool = False,
+                   expected: Iterable[str] | None = None) -> dict[str, list[str]]:
     """The hosts whose zookeeper_probe found ZooKeeper deployed (its unit there) but not
     serving, and those that serve: {'down': [...], 'serving': [...]}. A new host (no unit
-    yet) is neither."""
+    yet) is neither. With `running_is_up` (a membership walk, which plans with servers that
+    run but elect), a server whose unit runs is not down; with `expected` (the hosts in the
+    running ensemble's member lists), a host outside it (a member still to join) is not down."""
     down: list[str] = []
     serving: list[str] = []
+    wanted = None if expected is None else set(expected)
     for host in hosts:
+        if wanted is not None and host not in wanted:
+            continue
         probe = hostvars[host].get("__zookeeper_probe") or {}
         if probe.get("mode") in SERVING_MODES:
             serving.append(host)
+        elif running_is_up and (probe.get("service") or {}).get("active"):
+            continue
         elif (probe.get("paths") or {}).get(unit_path, {}).get("exists"):
             down.append(host)
     return {"down": down, "serving": serving}
@@ -361,6 +370,13 @@ def zookeeper_jaas_string(value: Any) -> str:
     return '"' + "".join(JAAS_ESCAPES.get(c, c) for c in str(value)) + '"'
 
 
+def zookeeper_super_digest(password: Any, user: str = "super") -> str:
+    """The digest ZooKeeper's DigestAuthenticationProvider.superDigest takes for `user` with
+    `password`: base64 of the SHA-1 of `user:password`."""
+    raw = hashlib.sha1(f"{user}:{password}".encode()).digest()
+    return base64.b64encode(raw).decode("ascii")
+
+
 class FilterModule:
     """ZooKeeper filters."""
 
@@ -376,4 +392,5 @@ class FilterModule:
             "zookeeper_pending": zookeeper_pending,
             "zookeeper_down": zookeeper_down,
             "zookeeper_jaas_string": zookeeper_jaas_string,
+            "zookeeper_super_digest": zookeeper_super_digest,
         }

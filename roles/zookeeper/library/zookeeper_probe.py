@@ -60,6 +60,34 @@ options:
     type: str
     required: false
     default: "127.0.0.1:2181"
+  config_file:
+    description:
+      - The server's C(zoo.cfg), whose C(server.N) lines are returned in RV(ensemble)'s
+        C(config).
+    type: path
+    required: false
+  runtime_config:
+    description:
+      - The copy of C(zoo.cfg) the unit makes as the server starts (C(ExecStartPre)), that is
+        the member list the running server uses, returned in RV(ensemble)'s C(running). Without it
+        (a unit of an older version of the role), the running list is read from O(config_file)
+        unless that changed after the start.
+    type: path
+    required: false
+  dynamic_dir:
+    description:
+      - Where a server with dynamic reconfiguration (ZooKeeper 3.5+) keeps the zoo.cfg it runs
+        with and its dynamic files. When its C(zoo.cfg) is there, the member list it names is
+        both RV(ensemble)'s C(config) and (the unit active) its C(running), C(running_from)
+        C(dynamic).
+    type: path
+    required: false
+  data_dir:
+    description:
+      - The server's C(dataDir), to tell whether its C(version-2) holds snapshots or transaction
+        logs, and to read the C(currentEpoch) kept there.
+    type: path
+    required: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -147,19 +175,50 @@ mode:
   returned: always
   type: str
   sample: follower
+zxid:
+  description: The server's last zxid as C(srvr) prints it, or null when it does not serve.
+  returned: always
+  type: str
+  sample: "0x300000012"
+ensemble:
+  description:
+    - The member lists the server has, each a list of C(id), C(host), C(quorum_port) and
+      C(election_port) (null when there is none). C(running) is the list the running server
+      started with (null when the unit is not active, or when it cannot be known, as with an
+      older unit without O(runtime_config) whose O(config_file) changed after the start);
+      C(running_from) says where it was read (C(runtime), C(config) or null). C(config) is
+      the list in O(config_file).
+    - C(data) is whether O(data_dir)'s C(version-2) holds a snapshot or a transaction log,
+      C(epoch) the C(currentEpoch) beside them (null when none).
+    - C(reconfig) is whether the configuration read has C(reconfigEnabled=true) (ZooKeeper 3.5+
+      dynamic reconfiguration); its member list is then read from the dynamic file its
+      C(dynamicConfigFile) names, when that file is beside it.
+    - A path the service account owns that is a symbolic link is not followed; it is reported in
+      C(links) instead.
+  returned: always
+  type: dict
+  sample:
+    running: [{id: 1, host: zookeeper01, quorum_port: 2888, election_port: 3888}]
+    running_from: runtime
+    config: [{id: 1, host: zookeeper01, quorum_port: 2888, election_port: 3888}]
+    data: true
+    epoch: 3
+    links: []
+    reconfig: false
 """
 
+import errno
 import grp
 import hashlib
 import os
 import pwd
+import re
 import stat
-import subprocess
-import time
 from typing import List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import srvr_at
+from ansible.module_utils.zookeeper_systemd import stale, unit
 
 
 def describe(path: str) -> dict:
@@ -211,33 +270,102 @@ def group_exists(group: str) -> bool:
     return True
 
 
-def unit(service: str) -> dict:
-    proc = subprocess.run(
-        ["systemctl", "show", service,
-         "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    return {"enabled": props.get("UnitFileState") == "enabled",
-            "active": props.get("ActiveState") == "active",
-            "main_pid": int(props.get("MainPID") or 0),
-            "started": wall_clock(int(props.get("ExecMainStartTimestampMonotonic") or 0))}
+SERVER_LINE = re.compile(r"^\s*server\.(\d+)\s*=\s*([^:;\s]+):(\d+):(\d+)", re.M)
 
 
-def wall_clock(monotonic_usec: int) -> Optional[float]:
-    """The wall-clock time of a CLOCK_MONOTONIC timestamp in microseconds (systemd's record
-    of when the unit's main process started), or None for none."""
-    if not monotonic_usec:
+def server_lines(text: str) -> List[dict]:
+    """The members a zoo.cfg lists (its `server.N=host:quorum:election[...]` lines), by id."""
+    members = []
+    for line in text.splitlines():
+        match = SERVER_LINE.match(line)
+        if match:
+            members.append({"id": int(match.group(1)), "host": match.group(2),
+                            "quorum_port": int(match.group(3)),
+                            "election_port": int(match.group(4))})
+    return sorted(members, key=lambda m: m["id"])
+
+
+# Open for reading, never through a symbolic link, never blocking on a FIFO.
+NO_FOLLOW_READ = os.O_RDONLY
+NO_FOLLOW_READ |= os.O_NOFOLLOW
+NO_FOLLOW_READ |= os.O_NONBLOCK
+
+
+def read_no_follow(path: str) -> Optional[str]:
+    """The text of the regular file at `path`, or None when there is none. A symbolic link is
+    never followed (the service account may own the directory): OSError(ELOOP) is raised."""
+    try:
+        fd = os.open(path, NO_FOLLOW_READ)
+    except FileNotFoundError:
         return None
-    return time.time() - time.monotonic() + monotonic_usec / 1e6
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
+        return handle.read(1 << 20).decode("utf-8", errors="replace")
 
 
-def stale(service: dict, files: List[str]) -> bool:
-    """True when one of `files` changed after the running server started: a change whose
-    restart never happened (say, an earlier run failed or was interrupted before its
-    handlers ran). The start is systemd's, to the microsecond."""
-    if not service["main_pid"] or service["started"] is None:
-        return False
-    return any(os.path.exists(f) and os.stat(f).st_mtime > service["started"] for f in files)
+def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
+             runtime_config: Optional[str], data_dir: Optional[str],
+             dynamic_dir: Optional[str] = None) -> dict:
+    """The member lists on disk and in the running server, and what the data directory holds."""
+    links: List[str] = []
+
+    reconfig = []
+
+    def members_in(path: Optional[str]) -> Optional[List[dict]]:
+        """The server lines of a zoo.cfg, or (dynamic reconfiguration) of the dynamic file it
+        names, when that one is beside it."""
+        if not path:
+            return None
+        try:
+            text = read_no_follow(path)
+            if text is None:
+                return None
+            settings = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            reconfig.append(settings.get("reconfigEnabled", "").strip() == "true")
+            dynamic = settings.get("dynamicConfigFile", "").strip()
+            if not SERVER_LINE.search(text) and dynamic \
+                    and os.path.dirname(dynamic) == os.path.dirname(path):
+                path, text = dynamic, read_no_follow(dynamic) or ""
+        except OSError:
+            links.append(path)
+            return None
+        return server_lines(text)
+
+    dynamic = members_in(os.path.join(dynamic_dir, "zoo.cfg")) if dynamic_dir else None
+    running, running_from = None, None
+    if dynamic is not None:  # the server keeps its own member list (dynamic reconfiguration)
+        config = dynamic
+        if service["active"]:
+            running, running_from = dynamic, "dynamic"
+    else:
+        config = members_in(config_file)
+        if service["active"]:
+            running = members_in(runtime_config)
+            if running is not None:
+                running_from = "runtime"
+            elif not is_stale and config is not None:
+                running, running_from = config, "config"
+    data, epoch = False, None
+    if data_dir:
+        version2 = os.path.join(data_dir, "version-2")
+        try:
+            info = os.lstat(version2)
+            if stat.S_ISLNK(info.st_mode):
+                links.append(version2)
+            elif stat.S_ISDIR(info.st_mode):
+                data = any(name.startswith(("snapshot.", "log."))
+                           for name in os.listdir(version2))
+        except FileNotFoundError:
+            pass
+        if version2 not in links:
+            try:  # 3.4 keeps it beside the snapshots, in version-2
+                text = read_no_follow(os.path.join(version2, "currentEpoch"))
+                epoch = int(text.strip()) if text and text.strip().isdigit() else None
+            except OSError:
+                links.append(os.path.join(version2, "currentEpoch"))
+    return {"running": running, "running_from": running_from, "config": config,
+            "data": data, "epoch": epoch, "links": links, "reconfig": any(reconfig)}
 
 
 # The options; DOCUMENTATION describes each (roles/zookeeper/tests/test_module_docs.py checks).
@@ -249,6 +377,10 @@ ARGUMENT_SPEC = {
     "service": {"type": "str", "default": "zookeeper"},
     "config_files": {"type": "list", "elements": "path", "default": []},
     "endpoint": {"type": "str", "default": "127.0.0.1:2181"},
+    "config_file": {"type": "path"},
+    "runtime_config": {"type": "path"},
+    "data_dir": {"type": "path"},
+    "dynamic_dir": {"type": "path"},
 }
 
 
@@ -263,6 +395,8 @@ def main() -> None:
         except OSError:
             pass
     service = unit(params["service"])
+    is_stale = stale(service, params["config_files"])
+    server = srvr_at(params["endpoint"]) if service["active"] else {"mode": None}
     module.exit_json(
         changed=False,
         paths={path: describe(path) for path in params["paths"]},
@@ -270,8 +404,11 @@ def main() -> None:
         user=account(params["user"]),
         group_exists=group_exists(params["group"]),
         service=service,
-        stale=stale(service, params["config_files"]),
-        mode=srvr_at(params["endpoint"])["mode"] if service["active"] else None,
+        stale=is_stale,
+        mode=server["mode"],
+        zxid=server.get("zxid") if server["mode"] else None,
+        ensemble=ensemble(service, is_stale, params["config_file"], params["runtime_config"],
+                          params["data_dir"], params["dynamic_dir"]),
     )
 
 

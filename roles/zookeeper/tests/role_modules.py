@@ -10,7 +10,11 @@ from types import ModuleType
 
 ROLE = Path(__file__).resolve().parent.parent
 LIBRARY = ROLE / "library"
-MODULE_UTILS = {"ansible.module_utils.zookeeper_4lw": ROLE / "module_utils" / "zookeeper_4lw.py"}
+MODULE_UTILS = {"ansible.module_utils.zookeeper_4lw": ROLE / "module_utils" / "zookeeper_4lw.py",
+                "ansible.module_utils.zookeeper_systemd":
+                    ROLE / "module_utils" / "zookeeper_systemd.py",
+                "ansible.module_utils.zookeeper_client":
+                    ROLE / "module_utils" / "zookeeper_client.py"}
 
 
 def load(name: str, path: Path) -> ModuleType:

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
 from zookeeper import (
+    zookeeper_super_digest,
     HOSTS_BEGIN,
     HOSTS_END,
     zookeeper_differs,
@@ -321,3 +322,9 @@ def test_down_members_are_the_deployed_ones_that_do_not_serve() -> None:
 def test_jaas_strings_escape_what_ends_or_changes_a_java_string(password: str, quoted: str
                                                                  ) -> None:
     assert zookeeper_jaas_string(password) == quoted
+
+
+def test_the_super_digest_is_zookeepers() -> None:
+    """base64(sha1("super:<password>")): the value checked against ZooKeeper 3.8's own
+    DigestAuthenticationProvider in docs/reconfig-3.8.md."""
+    assert zookeeper_super_digest("lab-super-secret") == "2+vVuCXKy7xyuBp3H5IdLivmf0o="

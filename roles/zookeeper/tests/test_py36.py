@@ -56,6 +56,8 @@ SCRIPT = textwrap.dedent('''
         sys.modules[name] = types.ModuleType(name)
     sys.modules["ansible.module_utils.basic"] = basic
     zk = load("ansible.module_utils.zookeeper_4lw", role + "/module_utils/zookeeper_4lw.py")
+    systemd = load("ansible.module_utils.zookeeper_systemd",
+                   role + "/module_utils/zookeeper_systemd.py")
     probe = load("zookeeper_probe", role + "/library/zookeeper_probe.py")
     server = load("zookeeper_server", role + "/library/zookeeper_server.py")
 
@@ -92,10 +94,17 @@ SCRIPT = textwrap.dedent('''
         raise AssertionError("a non-ASCII word was sent")
     assert zk.srvr_at("127.0.0.1:1")["mode"] is None  # refused: the reason, no exception
 
-    ok, said, found = server.ensemble_health([leader, f1, f2], [])
+    ok, said, found, _ = server.healthy([leader, f1, f2], [leader, f1, f2])
     assert ok and found == leader, said
-    ok, said, _ = server.ensemble_health([leader, f1, "127.0.0.1:1"], [])
+    ok, said, _, _ = server.healthy([leader, f1, "127.0.0.1:1"], [leader, f1, "127.0.0.1:1"])
     assert not ok, said
+    gated = {"peers": {leader: 3, f1: 3, f2: 3}, "serving": None, "action": "restart",
+             "elect_quorum": None}
+    ok, said, _, _ = server.gate(gated, f1)
+    assert ok, said
+    lone = fake("leader", synced=1)
+    ok, said, _, _ = server.gate(dict(gated, peers={lone: 3, f1: 3}), f1)
+    assert not ok and "needs 2" in said, said
     assert server.poll(lambda: (True, 1), 1.0) == (True, 1)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,8 +115,17 @@ SCRIPT = textwrap.dedent('''
         assert described["type"] == "file" and len(described["checksum"]) == 40, described
         assert probe.describe(os.path.join(tmp, "none")) == {"exists": False}
         assert server.tail(path, 2) == "b\\nc\\n"
-        assert probe.stale({"main_pid": 1, "started": time.time() - 60}, [path])
-    assert probe.wall_clock(0) is None
+        assert systemd.stale({"main_pid": 1, "started": time.time() - 60}, [path])
+        assert [m["id"] for m in probe.server_lines(
+            "server.2=b:2888:3888;2181\\nserver.1=a:2888:3888\\n")] == [1, 2]
+        os.symlink(path, os.path.join(tmp, "link"))
+        try:
+            probe.read_no_follow(os.path.join(tmp, "link"))
+        except OSError:
+            pass
+        else:
+            raise AssertionError("a link was followed")
+    assert systemd.wall_clock(0) is None
     # subprocess.run as the modules call it (stdout/stderr pipes, universal_newlines).
     state = probe.unit("zk-py36-test-no-such-unit")
     assert state["active"] is False and state["main_pid"] == 0, state

@@ -101,6 +101,9 @@ def test_unit_runs_quorumpeermain_in_the_foreground(three: dict) -> None:
     assert "-Xms512m -Xmx512m" in unit
     assert "org.apache.zookeeper.server.quorum.QuorumPeerMain /etc/zookeeper/zoo.cfg" in unit
     assert "zkServer.sh" not in unit
+    # The member list it runs with is kept as it starts, for the next membership change.
+    assert "RuntimeDirectory=zookeeper\n" in unit
+    assert "ExecStartPre=/bin/cp /etc/zookeeper/zoo.cfg /run/zookeeper/zoo.cfg\n" in unit
     assert "Description=Apache ZooKeeper 3.4.14 (server.2)" in unit
     # The release's own directory: a running server keeps its jars when the link moves on.
     assert "-cp /opt/zookeeper-3.4.14/*:/opt/zookeeper-3.4.14/lib/*:/etc/zookeeper" in unit
@@ -113,6 +116,22 @@ def test_unit_runs_quorumpeermain_in_the_foreground(three: dict) -> None:
 @pytest.fixture(scope="module")
 def three38(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     return render(tmp_path_factory.mktemp("three38"), THREE, {"zookeeper_version": "3.8.0"})
+
+
+def test_reconfig_on_38_leaves_the_member_list_to_the_servers(tmp_path: Path) -> None:
+    """zookeeper_reconfig: no server lines (the servers keep theirs, docs/membership.md), the
+    super user's digest, and a unit that starts the server on its own copy of zoo.cfg."""
+    files = render(tmp_path, THREE, {"zookeeper_version": "3.8.0", "zookeeper_reconfig": True,
+                                     "zookeeper_super_password": "lab-super-secret"})
+    assert "_error" not in files, files.get("_error")
+    cfg = settings(files["zookeeper01"]["zoo.cfg"])
+    assert not [key for key in cfg if key.startswith("server.")]
+    assert cfg["reconfigEnabled"] == "true" and cfg["standaloneEnabled"] == "false"
+    assert cfg["DigestAuthenticationProvider.superDigest"] == "super:2+vVuCXKy7xyuBp3H5IdLivmf0o="
+    unit = files["zookeeper01"]["zookeeper.service"]
+    assert "QuorumPeerMain /var/lib/zookeeper/config/zoo.cfg" in unit
+    assert "dynamicConfigFile=$${f:-/var/lib/zookeeper/config/zoo.cfg.dynamic}" in unit
+    assert "UMask=0027" in unit
 
 
 def test_release_line_38_layout_logging_and_admin_server(three38: dict) -> None:

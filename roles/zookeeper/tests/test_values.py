@@ -174,7 +174,8 @@ def test_every_secret_is_no_log_in_the_argument_specs() -> None:
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
     options = specs["argument_specs"]["main"]["options"]
     secrets = {name for name in options if "password" in name or name.endswith("_users")}
-    assert secrets == {"zookeeper_quorum_sasl_password", "zookeeper_sasl_client_users"}
+    assert secrets == {"zookeeper_quorum_sasl_password", "zookeeper_sasl_client_users",
+                       "zookeeper_super_password"}
     assert {name for name in secrets if options[name].get("no_log")} == secrets
 
 

@@ -1,0 +1,176 @@
+"""Membership changes (the `membership` scenario): each through playbooks/site.yml with an
+inventory this module writes, under a client writing 20 times a second (every acknowledged
+write must be on every member at the end) and clients pinned to each member reading, writing
+and compare-and-setting one znode (the history must be linearizable, tools/linearizable.py),
+while a 10 Hz sampler asks every host who leads (never two at one look).
+
+Converge deploys zookeeper01 alone; the tests grow and shrink it in turn. The interrupted
+ones send SIGINT to ansible-playbook once the first existing member runs on the new list, then
+cut the servers on the new list off from those on the old one for PARTITION_SECONDS: at most
+one side may acknowledge a write. The next run must finish the change.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import Ensemble, connect, interrupt_playbook, site_command
+from membership_lab import (
+    PARENT,
+    Membership,
+    Watch,
+    cut,
+    finish,
+    lost_writes,
+    missing_paths,
+    watched,
+)
+
+PARTITION_SECONDS = 15.0
+
+
+@pytest.fixture(scope="module")
+def m(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
+      measurements: list[str]) -> Iterator[Membership]:
+    ensemble.wait_healthy()
+    lab = Membership(ensemble, tmp_path_factory.mktemp("membership"))
+    if len(lab.everyone) < 7:
+        pytest.fail("the membership scenario needs seven hosts")
+    yield lab
+    measurements.extend(lab.figures)
+
+
+def interrupted_and_cut(m: Membership, watch: Watch, before: list[str], size: int,
+                        log: str) -> None:
+    """Start site.yml, SIGINT it once one of `before` runs on a list of `size`, then cut the
+    servers on that list off from those on the other for PARTITION_SECONDS: at most one side
+    may acknowledge a write."""
+
+    def moved() -> bool:
+        return any(len(ids) == size for ids in m.running_lists(before).values())
+
+    _sent, rc = interrupt_playbook(site_command(m.inventory()), m.workdir / log, moved,
+                                   signal.SIGINT, "no member on the new list", 240, every=0.2)
+    assert rc != 0, f"site.yml was not interrupted: {(m.workdir / log).read_text()[-3000:]}"
+    lists = m.running_lists(m.everyone)
+    new = sorted(n for n, ids in lists.items() if len(ids) == size)
+    old = sorted(n for n, ids in lists.items() if len(ids) != size)
+    assert new and old, f"one list only at the interruption: {lists}"
+    with cut(m, new, old):
+        cut_at = watch.since(time.monotonic())
+        time.sleep(PARTITION_SECONDS)
+        healed_at = watch.since(time.monotonic())
+    side = {n: ("new" if n in new else "old") for n in lists}
+    acked = {"new": 0, "old": 0}
+    for op in watch.register.history():
+        server = next((n for n in lists if m.endpoint(n) == op.server), None)
+        if server and op.kind in {"write", "cas"} and op.outcome == "ok" \
+                and op.start >= cut_at + 1.0 and op.end <= healed_at:
+            acked[side[server]] += 1
+    m.figures.append(f"membership {watch.name}: at the cut {', '.join(new)} on the new list, "
+                     f"{', '.join(old)} on the old; writes acknowledged during the "
+                     f"{PARTITION_SECONDS:g} s partition: new side {acked['new']}, old side "
+                     f"{acked['old']}")
+    assert not (acked["new"] and acked["old"]), f"both sides acknowledged writes: {acked}"
+
+
+def test_growing_a_single_server_to_three_keeps_its_data(m: Membership) -> None:
+    client = connect(m.view().members)
+    try:
+        client.ensure_path(f"{PARENT}/single")
+        written = [client.create(f"{PARENT}/single/n-", b"x", sequence=True) for _ in range(50)]
+    finally:
+        client.stop()
+        client.close()
+    with watched(m, "1 -> 3"):
+        m.members = ["zookeeper01", "zookeeper02", "zookeeper03"]
+        output = finish(m)
+    assert "1 -> 2: zookeeper02 joins" in output and "2 -> 3: zookeeper03 joins" in output
+    for name in m.members:
+        lost = missing_paths(m, name, written)
+        assert not lost, f"{name} lacks {len(lost)} of the 50 znodes written on the single server"
+
+
+def test_growing_3_to_5_interrupted_then_partitioned(m: Membership) -> None:
+    old = list(m.members)
+    with watched(m, "3 -> 5 interrupted") as watch:
+        m.members = [*old, "zookeeper04", "zookeeper05"]
+        interrupted_and_cut(m, watch, old, 4, "grow-interrupted.log")
+        finish(m)
+
+
+def test_shrinking_5_to_3_interrupted_then_partitioned(m: Membership) -> None:
+    with watched(m, "5 -> 3 interrupted") as watch:
+        m.members, m.retired = m.members[:3], m.members[3:]
+        interrupted_and_cut(m, watch, m.members, 4, "shrink-interrupted.log")
+        # The leaving servers keep their firewall rules on the members until they are retired.
+        rules = m.run(m.members[0], "iptables -S ZOOKEEPER")
+        for name in m.retired:
+            assert str(m.hostvars[name]["ansible_host"]) in rules, rules
+        finish(m)
+    for name in m.retired:
+        state = m.run(name, "systemctl is-active zookeeper; systemctl is-enabled zookeeper")
+        assert state.split() == ["inactive", "disabled"], f"{name}: {state}"
+
+
+def test_growing_3_to_7_in_one_run(m: Membership) -> None:
+    with watched(m, "3 -> 7"):
+        m.members, m.retired = m.everyone[:7], []
+        output = finish(m)
+    assert all(f"step {i}: " in output for i in range(1, 5)), output[-3000:]
+
+
+def test_shrinking_7_to_3_in_one_run(m: Membership) -> None:
+    with watched(m, "7 -> 3"):
+        m.members, m.retired = m.everyone[:3], m.everyone[3:7]
+        finish(m)
+
+
+def test_shrinking_5_to_3_with_both_leaving_servers_down(m: Membership) -> None:
+    m.members, m.retired = m.everyone[:5], []
+    finish(m)
+    leaving = m.members[3:5]
+    for name in leaving:
+        m.run(name, "systemctl stop zookeeper")
+    m.members, m.retired = m.members[:3], leaving
+    before = m.view().snapshot()
+    rc, output = m.site()
+    assert rc != 0, output[-3000:]
+    assert re.search(r"restarting any one of them loses the quorum", output), output[-3000:]
+    assert "zookeeper_membership_allow_outage=true" in output
+    assert re.search(r"changed=[1-9]", output) is None, "a refused run changed something"
+    assert m.view().snapshot() == before, "a refused run changed a member"
+    with watched(m, "5 -> 3, both leaving down, outage allowed"):
+        m.settings["zookeeper_membership_allow_outage"] = True
+        finish(m)
+    del m.settings["zookeeper_membership_allow_outage"]
+
+
+def test_a_leaving_leader_hands_over_first(m: Membership) -> None:
+    m.members, m.retired = m.everyone[:4], []
+    finish(m)
+    leaving = "zookeeper04"
+    view = m.view()
+    for _ in range(6):  # a bounded number of leader restarts until the leaving one leads
+        leader = view.leader()
+        if leader.name == leaving:
+            break
+        view.host(leader).run("systemctl restart zookeeper")
+        view.wait_healthy(timeout=60)
+    assert view.leader().name == leaving, "zookeeper04 never came to lead"
+    with watched(m, "4 -> 3, the leaving server leads"):
+        m.members, m.retired = m.everyone[:3], [leaving]
+        output = finish(m)
+    assert f"{leaving}: handover" in output
+
+
+def test_no_acknowledged_write_is_lost_on_any_member(m: Membership) -> None:
+    assert len(m.written) > 500, f"only {len(m.written)} writes acknowledged in all"
+    lost = lost_writes(m, m.written)
+    assert not any(lost.values()), lost
+    rc, output = m.site()
+    assert rc == 0 and re.search(r"changed=[1-9]", output) is None, output[-3000:]
