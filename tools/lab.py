@@ -170,6 +170,35 @@ def require_tools(tools: list[str]) -> None:
         raise LabError("the lab runs rootful Podman and debootstrap: run it as root")
 
 
+# systemd in each container holds several inotify instances, all counted against root's
+# fs.inotify.max_user_instances (128 by default): the side-by-side Molecule scenarios start some
+# forty containers at once, and past the limit a container's systemd exits at its start
+# (seen here: "can only create exec sessions on running containers").
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_WANTED = 1024
+
+
+def ensure_inotify_instances(path: Path = INOTIFY_INSTANCES, wanted: int = INOTIFY_WANTED
+                             ) -> int:
+    """Raise the kernel's inotify instances per user to `wanted` when below it (root can);
+    returns the limit in force. A limit that cannot be raised is left, with a word."""
+    try:
+        current = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    if current >= wanted:
+        return current
+    try:
+        path.write_text(f"{wanted}\n")
+    except OSError as err:
+        log(f"fs.inotify.max_user_instances is {current} and cannot be raised ({err.strerror}): "
+            f"many containers at once may not start; raise it to {wanted} (sysctl -w)")
+        return current
+    log(f"fs.inotify.max_user_instances raised from {current} to {wanted} (systemd in every "
+        "container holds some)")
+    return wanted
+
+
 def ssh_key_path() -> Path:
     return STATE / "ssh" / "id_ed25519"
 
@@ -494,6 +523,7 @@ def write_inventory(lab: Lab, path: Path) -> None:
 def cmd_up(lab: Lab, inventory: Path | None) -> dict:
     require_tools(["podman", "runc", "debootstrap", "ssh-keygen"])
     started = time.monotonic()
+    ensure_inotify_instances()
     build_image(lab)
     build_mirror(lab)
     key = ensure_ssh_key()

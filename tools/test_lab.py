@@ -543,3 +543,14 @@ def test_only_the_labs_own_inventories_skip_host_key_checks(tmp_path: Path) -> N
     lab.write_inventory(Lab("t", ipaddress.IPv4Network("10.213.99.0/24")), inventory)
     assert skipping in inventory.read_text()
     assert skipping in (repo / "inventories" / "vagrant" / "hosts.yml").read_text()
+
+
+def test_the_inotify_limit_is_raised_when_below_and_left_when_above(tmp_path: Path) -> None:
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    assert lab.ensure_inotify_instances(limit, 1024) == 1024
+    assert limit.read_text().strip() == "1024"
+    limit.write_text("4096\n")
+    assert lab.ensure_inotify_instances(limit, 1024) == 4096
+    assert limit.read_text().strip() == "4096"
+    assert lab.ensure_inotify_instances(tmp_path / "none", 1024) == 0

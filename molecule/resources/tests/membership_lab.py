@@ -33,6 +33,33 @@ RUNNING_LIST = (
     "else cat /run/zookeeper/zoo.cfg; fi")
 
 
+def write_inventory(workdir: Path, hostvars: dict[str, dict[str, Any]], members: list[str],
+                    retired: list[str], settings: dict[str, Any]) -> Path:
+    """A new inventory file in `workdir`: `members` in group zookeeper, `retired` in
+    zookeeper_retired, each with its host variables and `settings` over them."""
+    def hosts(names: list[str]) -> dict[str, Any]:
+        return {n: {**hostvars[n], **settings} for n in names}
+
+    groups: dict[str, Any] = {"zookeeper": {"hosts": hosts(members)}}
+    if retired:
+        groups["zookeeper_retired"] = {"hosts": hosts(retired)}
+    path = workdir / f"inventory-{len(list(workdir.glob('inventory-*')))}.yml"
+    path.write_text(yaml.safe_dump({"all": {"children": groups}}, sort_keys=False))
+    return path
+
+
+@contextmanager
+def lab(ensemble: Ensemble, workdir: Path, measurements: list[str], hosts: int
+        ) -> Iterator[Membership]:
+    """The scenario's Membership for a module of tests; its figures go to `measurements`."""
+    ensemble.wait_healthy()
+    found = Membership(ensemble, workdir)
+    if len(found.everyone) < hosts:
+        raise AssertionError(f"this scenario needs {hosts} hosts, it has {len(found.everyone)}")
+    yield found
+    measurements.extend(found.figures)
+
+
 class Membership:
     """The scenario's seven hosts, who is a member or retired now, and the inventory the next
     site.yml run gets."""
@@ -56,15 +83,8 @@ class Membership:
         return [Server(n, str(self.hostvars[n]["ansible_host"]), 2181) for n in self.everyone]
 
     def inventory(self) -> Path:
-        def hosts(names: list[str]) -> dict[str, Any]:
-            return {n: {**self.hostvars[n], **self.settings} for n in names}
-
-        groups: dict[str, Any] = {"zookeeper": {"hosts": hosts(self.members)}}
-        if self.retired:
-            groups["zookeeper_retired"] = {"hosts": hosts(self.retired)}
-        path = self.workdir / f"inventory-{len(list(self.workdir.glob('inventory-*')))}.yml"
-        path.write_text(yaml.safe_dump({"all": {"children": groups}}, sort_keys=False))
-        return path
+        return write_inventory(self.workdir, self.hostvars, self.members, self.retired,
+                               self.settings)
 
     def site(self, **extra_vars: Any) -> tuple[int, str]:
         return run_site(self.inventory(), extra_vars or None)

@@ -25,6 +25,7 @@ from membership_lab import (
     Watch,
     cut,
     finish,
+    lab,
     lost_writes,
     missing_paths,
     watched,
@@ -36,12 +37,8 @@ PARTITION_SECONDS = 15.0
 @pytest.fixture(scope="module")
 def m(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
       measurements: list[str]) -> Iterator[Membership]:
-    ensemble.wait_healthy()
-    lab = Membership(ensemble, tmp_path_factory.mktemp("membership"))
-    if len(lab.everyone) < 7:
-        pytest.fail("the membership scenario needs seven hosts")
-    yield lab
-    measurements.extend(lab.figures)
+    with lab(ensemble, tmp_path_factory.mktemp("membership"), measurements, 7) as found:
+        yield found
 
 
 def interrupted_and_cut(m: Membership, watch: Watch, before: list[str], size: int,

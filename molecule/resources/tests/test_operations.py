@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import REPO, Ensemble, connect, interrupt_playbook, run_site, site_command
 from kazoo.client import KazooClient
+from membership_lab import write_inventory
 from zk_status import Server, load_inventory, query_all
 from zk_traffic import Span, Traffic, missing
 
@@ -61,15 +61,8 @@ class Operations:
 
     def inventory(self) -> Path:
         """An inventory of the current members and retired hosts, with the settings."""
-        def hosts(names: list[str]) -> dict[str, Any]:
-            return {n: {**self.hostvars[n], **self.settings} for n in names}
-
-        groups: dict[str, Any] = {"zookeeper": {"hosts": hosts(self.members)}}
-        if self.retired:
-            groups["zookeeper_retired"] = {"hosts": hosts(self.retired)}
-        path = self.workdir / f"inventory-{len(list(self.workdir.glob('inventory-*')))}.yml"
-        path.write_text(yaml.safe_dump({"all": {"children": groups}}, sort_keys=False))
-        return path
+        return write_inventory(self.workdir, self.hostvars, self.members, self.retired,
+                               self.settings)
 
     def site(self, **extra_vars: Any) -> str:
         rc, output = run_site(self.inventory(), extra_vars or None)

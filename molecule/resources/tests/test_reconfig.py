@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import Ensemble
-from membership_lab import Membership, finish, lost_writes, watched
+from membership_lab import Membership, finish, lab, lost_writes, watched
 
 
 def pids(m: Membership, names: list[str]) -> dict[str, str]:
@@ -21,12 +21,8 @@ def pids(m: Membership, names: list[str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def m(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
       measurements: list[str]) -> Iterator[Membership]:
-    ensemble.wait_healthy()
-    lab = Membership(ensemble, tmp_path_factory.mktemp("reconfig"))
-    if len(lab.everyone) < 5:
-        pytest.fail("the reconfig38 scenario needs five hosts")
-    yield lab
-    measurements.extend(lab.figures)
+    with lab(ensemble, tmp_path_factory.mktemp("reconfig"), measurements, 5) as found:
+        yield found
 
 
 def test_growing_3_to_5_by_reconfig_restarts_no_server(m: Membership) -> None:

@@ -74,13 +74,7 @@ def main_pids(ensemble: Ensemble, members: list[Member]) -> dict[str, str]:
 
 def half_way(ensemble: Ensemble, before: dict[str, set[str]]) -> bool:
     """Every server stopped and its data set aside (one command per member)."""
-    for m in ensemble.members:
-        out = ensemble.host(m).run(
-            f"systemctl is-active zookeeper; ls -1d {data_dir(ensemble, m)}/{SET_ASIDE}* "
-            "2>/dev/null; true").stdout.split()
-        if not out or out[0] == "active" or not set(out[1:]) - before[m.name]:
-            return False
-    return True
+    return half_way_on(ensemble, ensemble.members, before)
 
 
 def new_copies(ensemble: Ensemble, before: dict[str, set[str]]) -> dict[str, list[str]]:
