@@ -10,7 +10,8 @@ SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
-SCENARIOS ?= default package debian12 hardening vagrant release38 nemesis membership reconfig38
+# Longest first: tools/molecule-scenarios runs at most ZK_MOLECULE_JOBS (4) at once, in this order.
+SCENARIOS ?= membership default nemesis restore hardening release38 reconfig38 package debian12 vagrant
 # Scenarios run after those, alone, so that their timings are not those of a loaded machine.
 ALONE_SCENARIOS ?= operations upgrade ensembles
 

@@ -315,7 +315,7 @@ def ensemble_for(inventory: str) -> Ensemble:
 ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "default",
            "test_check_mode.py": "default", "test_faults_at_start.py": "default",
            "test_operations.py": "operations", "test_partitions.py": "operations",
-           "test_vagrant.py": "vagrant", "test_restore.py": "default",
+           "test_vagrant.py": "vagrant", "test_restore.py": "restore",
            "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
            "test_nemesis.py": "nemesis"}
@@ -326,6 +326,7 @@ SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_o
                    "upgrade": {"test_hosts.py", "test_upgrade.py"},
                    "ensembles": {"test_ensembles.py"},
                    "membership": {"test_membership_changes.py"},
+                   "restore": {"test_restore.py"},
                    "reconfig38": {"test_reconfig.py"},
                    "nemesis": {"test_nemesis.py"}}
 

@@ -2,13 +2,13 @@
 
 One kazoo client writes about 20 sequential znodes a second, recording each acknowledged
 one, and a sampler records who leads, through the whole module. Meanwhile, in order:
-a config change (rolling restart), growing the ensemble 3 -> 5 (zookeeper04-05 come from
-group `spare`), shrinking it back (through group `zookeeper_retired`), replacing a dead
-member by a new, empty host at a new address, a change applied with
+a config change (rolling restart), replacing a dead member by a new, empty host at a new
+address, a change applied with
 zookeeper_restart_strategy=all-at-once, and two rolling changes whose ansible-playbook is
 interrupted (SIGINT once a follower went down; SIGKILL of its whole process group while the
-leader restarts), each finished by the next run. Every operation goes through playbooks/site.yml
-with an inventory this module writes. The rolling ones must keep the longest gap
+leader restarts), each finished by the next run. Growing and shrinking are the `membership`
+scenario's (test_membership_changes.py), under partitions too. Every operation goes through
+playbooks/site.yml with an inventory this module writes. The rolling ones must keep the longest gap
 between acknowledged writes under GAP_LIMIT; at the end every acknowledged write must
 be on every server. The timeline goes to results/operations/ (JSON and PNG).
 """
@@ -44,8 +44,6 @@ class Operations:
         data = load_inventory(ensemble.inventory)
         self.hostvars: dict[str, dict[str, Any]] = data["_meta"]["hostvars"]
         self.members = [m.name for m in ensemble.members]
-        self.spare = sorted(data.get("spare", {}).get("hosts", []))
-        self.retired: list[str] = []
         self.settings: dict[str, Any] = {}
         self.workdir = workdir
         self.measurements: list[dict[str, Any]] = []
@@ -56,13 +54,12 @@ class Operations:
         return str(self.hostvars[name]["ansible_host"])
 
     def servers(self) -> list[Server]:
-        """What the sampler asks who leads: the members, and retired hosts while they leave."""
-        return [Server(n, self.address(n), 2181) for n in self.members + self.retired]
+        """What the sampler asks who leads: the members."""
+        return [Server(n, self.address(n), 2181) for n in self.members]
 
     def inventory(self) -> Path:
-        """An inventory of the current members and retired hosts, with the settings."""
-        return write_inventory(self.workdir, self.hostvars, self.members, self.retired,
-                               self.settings)
+        """An inventory of the current members, with the settings."""
+        return write_inventory(self.workdir, self.hostvars, self.members, [], self.settings)
 
     def site(self, **extra_vars: Any) -> str:
         rc, output = run_site(self.inventory(), extra_vars or None)
@@ -120,8 +117,6 @@ def ops(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
         measurements: list[str]) -> Iterator[Operations]:
     ensemble.wait_healthy()
     operations = Operations(ensemble, tmp_path_factory.mktemp("operations"))
-    if len(operations.spare) < 2:
-        pytest.fail("the operations scenario needs two hosts in group `spare`")
     with operations.traffic:
         time.sleep(3)  # a baseline before the first operation
         yield operations
@@ -158,36 +153,6 @@ def test_config_change_restarts_one_server_at_a_time(ops: Operations) -> None:
     for (first, (_, started)), (then, (stopped, _)) in zip(windows, windows[1:]):
         assert started < stopped, (
             f"{then} stopped before {first} was started again: {dict(windows)}")
-
-
-def test_scale_out_from_three_to_five(ops: Operations) -> None:
-    with ops.traffic.span("scale out 3 -> 5") as span:
-        ops.members += ops.spare
-        output = ops.site()
-    # One member per step (docs/membership.md): 3 -> 4 -> 5, each ending with the restart of its
-    # leader; 3 -> 4 may cost a second election (a server on the list of 4 waits until three
-    # others back the leader).
-    ops.check(span, elections=3)
-    assert "step 1: 3 -> 4: zookeeper04 joins" in output and "step 2: 4 -> 5" in output
-    for name in ops.members:
-        assert ops.zoo_cfg_servers(name) == ops.members, f"{name}: zoo.cfg"
-    assert ops.view().status()["leader"] in ops.members
-
-
-def test_scale_in_from_five_to_three(ops: Operations) -> None:
-    with ops.traffic.span("scale in 5 -> 3") as span:
-        ops.members = [n for n in ops.members if n not in ops.spare]
-        ops.retired = list(ops.spare)
-        ops.site()
-    # 5 -> 4 -> 3, one election per step when its leader restarts last, one more when a leaving
-    # server led and handed the leadership over first.
-    ops.check(span, elections=4)
-    for name in ops.retired:
-        state = ops.host(name).run("systemctl is-active zookeeper; systemctl is-enabled zookeeper")
-        assert state.stdout.split() == ["inactive", "disabled"], f"{name}: {state.stdout}"
-    for name in ops.members:
-        assert ops.zoo_cfg_servers(name) == ops.members, f"{name}: zoo.cfg"
-    ops.retired = []
 
 
 def test_replace_a_dead_member_by_a_new_host_at_a_new_address(ops: Operations) -> None:
@@ -301,7 +266,7 @@ def test_an_interrupted_run_is_finished_by_the_next(
 
 
 def test_no_acknowledged_write_is_lost_on_any_server(ops: Operations) -> None:
-    assert len(ops.measurements) == 7, "an operation above did not complete"
+    assert len(ops.measurements) == 5, "an operation above did not complete"
     acked = dict(ops.traffic.acked)
     assert len(acked) > 1000, f"only {len(acked)} writes acknowledged"
     for name in ops.members:

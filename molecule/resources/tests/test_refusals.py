@@ -4,6 +4,7 @@ release symlink and the running server are compared before and after)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,14 @@ class Case:
     debian: set[str] = field(default_factory=lambda: {"11", "12"})
     methods: set[str] = field(default_factory=lambda: {"tarball", "local", "package"})
     lines: set[str] = field(default_factory=lambda: {"3.4", "3.8"})
+    # The scenarios to run it in (None: all that match the above): a refusal that does not
+    # depend on the distribution, install method or release line runs in `default` only, one
+    # that names the distribution's Java package also in `debian12`.
+    scenarios: set[str] | None = None
+
+
+CONTROLLER_ONLY = {"default"}
+JAVA_PACKAGE = {"default", "debian12"}
 
 
 CASES = [
@@ -33,7 +42,7 @@ CASES = [
     Case("switch from a tarball to the package", {"zookeeper_install_method": "package"},
          r"zookeeper01 runs ZooKeeper installed by a tarball method \(/opt/zookeeper -> "
          r"/opt/zookeeper-3\.4\.13\), but zookeeper_install_method=package\. Keep the method",
-         debian={"11"}, methods={"tarball", "local"}),
+         debian={"11"}, methods={"tarball", "local"}, scenarios=CONTROLLER_ONLY),
     Case("switch from the package to a tarball", {"zookeeper_install_method": "tarball"},
          r"zookeeper01 runs ZooKeeper installed by the package method .* set "
          r"zookeeper_allow_method_change=true", methods={"package"}),
@@ -41,25 +50,27 @@ CASES = [
          {"zookeeper_install_method": "local", "zookeeper_allow_method_change": True,
           "zookeeper_local_tarball": "/nonexistent/zookeeper-3.4.13.tar.gz"},
          r"zookeeper_install_method=local needs zookeeper_local_tarball, a release tarball on "
-         r"the controller: /nonexistent/zookeeper-3\.4\.13\.tar\.gz was not found"),
+         r"the controller: /nonexistent/zookeeper-3\.4\.13\.tar\.gz was not found",
+         scenarios=CONTROLLER_ONLY),
     Case("local tarball with the wrong sha512",
          {"zookeeper_install_method": "local", "zookeeper_allow_method_change": True,
           "zookeeper_local_tarball": str(MIRROR_TARBALL), "zookeeper_checksum": "0" * 128},
          r"its sha512 [0-9a-f]{128} does not match the expected 0{128}; fetch the release "
-         r"again or correct zookeeper_checksum"),
+         r"again or correct zookeeper_checksum", scenarios=CONTROLLER_ONLY),
     Case("unknown install method", {"zookeeper_install_method": "zip"},
          r"fatal: \[zookeeper01\]: FAILED! .*value of zookeeper_install_method must be one of: "
-         r"tarball, local, package, got: zip"),
+         r"tarball, local, package, got: zip", scenarios=CONTROLLER_ONLY),
     Case("Java newer than allowed", {"zookeeper_java_max_major": 8},
-         r"Java (11|17) at /usr/bin/java is newer than zookeeper_java_max_major=8"),
+         r"Java (11|17) at /usr/bin/java is newer than zookeeper_java_max_major=8",
+         scenarios=JAVA_PACKAGE),
     Case("no Java, and none to install", {"java_install": False,
                                           "java_binary": "/opt/no-jdk/bin/java"},
          r"zookeeper01: `/opt/no-jdk/bin/java -version` failed \(/opt/no-jdk/bin/java does not "
          r"exist or cannot be run\), so no host was changed\. With java_install=[Ff]alse, set "
-         r"java_binary to an installed JVM"),
+         r"java_binary to an installed JVM", scenarios=CONTROLLER_ONLY),
     Case("java_binary not the installed package's JVM", {"java_binary": "/opt/no-jdk/bin/java"},
          r"The package openjdk-1[17]-jre-headless is installed, so java_binary is not the JVM "
-         r"it installs"),
+         r"it installs", scenarios=JAVA_PACKAGE),
 ]
 
 
@@ -68,7 +79,9 @@ def applies(case: Case, ensemble: Ensemble) -> bool:
     release = ensemble.host(member).file("/etc/debian_version").content_string.split(".")[0]
     method = ensemble.hostvars[member.name].get("zookeeper_install_method", "tarball")
     line = ".".join(str(ensemble.hostvars[member.name].get("zookeeper_version")).split(".")[:2])
-    return release in case.debian and method in case.methods and line in case.lines
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+    return (release in case.debian and method in case.methods and line in case.lines
+            and (case.scenarios is None or scenario in case.scenarios))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
