@@ -141,11 +141,15 @@ class Watch:
     def __init__(self, m: Membership, name: str) -> None:
         self.m, self.name = m, name
         self.client = connect(m.view().members, tries=-1)
-        self.traffic = Traffic(self.client, f"{PARENT}/{len(m.figures)}", m.servers)
+        # 10 writes and 15 register operations a second: enough to see every gap and order,
+        # little enough that the JVMs and clients do not slow the machine the changes run on.
+        self.traffic = Traffic(self.client, f"{PARENT}/{len(m.figures)}", m.servers, rate=10.0)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        # Three clients, pinned to the first three members: each interrupted change has
+        # members of both lists among them when the partition comes.
         self.register = Register(servers=[m.endpoint(n) for n in m.members],
                                  path=f"/membership-register/{RUN}-{slug}", duration=600,
-                                 clients=max(3, len(m.members)), rate=10.0)
+                                 clients=3, rate=5.0)
         self.span: Span | None = None
 
     def since(self, at: float) -> float:

@@ -30,7 +30,7 @@ group `spare`; the role walks one member at a time), each by site.yml with an in
 to a temporary directory, retried (at most SITE_ATTEMPTS runs) once every member serves again
 if a run fails. The nemesis resumes with a fault right after each.
 
-Throughout, a Register (tools/zk_register.py: two clients pinned to each member, zookeeper04's
+Throughout, a Register (tools/zk_register.py: one client pinned to each member, zookeeper04's
 from the start: it records failed operations until it joins) reads, writes and CASes one znode,
 and a Traffic writer (tools/zk_traffic.py) keeps a ledger of acknowledged writes; a sampler asks
 every member `srvr` ten times a second and records each leader with its epoch.
@@ -520,7 +520,7 @@ def soak(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
     print(f"\n{seed}")
     measurements.append(seed)
     pinned = [f"{lab.address(n)}:2181" for n in [*lab.members, joining]]
-    register = Register(servers=pinned, path=f"{ROOT}/register", clients=2 * len(pinned),
+    register = Register(servers=pinned, path=f"{ROOT}/register", clients=len(pinned),
                         duration=10 * SOAK_SECONDS + 3600, max_ops=10**7, rate=10.0,
                         seed=SEED)
     client = connect(ensemble.members, tries=-1)

@@ -385,14 +385,15 @@ def gate(params: dict, endpoint: str) -> Tuple[bool, str, Optional[str], dict]:
 
 
 def poll(check, timeout: float):
-    """Call check() every 0.1 s until it returns (True, ...) or the timeout passes; returns
-    check()'s last answer."""
+    """Call check() every 0.25 s until it returns (True, ...) or the timeout passes; returns
+    check()'s last answer. Each check asks every server of the walk srvr and mntr; four times a
+    second notices a change soon enough and keeps that traffic small on a large ensemble."""
     deadline = time.monotonic() + timeout
     while True:
         answer = check()
         if answer[0] or time.monotonic() >= deadline:
             return answer
-        time.sleep(0.1)
+        time.sleep(0.25)
 
 
 SERVER_LINE = re.compile(r"^\s*server\.\d+\s*=")
