@@ -125,7 +125,6 @@ molecule: system-deps vagrant-deps venv
 test: lint unit sanity molecule collection-test
 	$(MAKE) core-matrix CORE_VERSIONS=2.16
 
-
 # The nemesis scenario for longer than `make test`'s 120 s (molecule/resources/tests/
 # test_nemesis.py; log results/molecule/nemesis.log, history and faults results/nemesis/).
 soak: system-deps venv
