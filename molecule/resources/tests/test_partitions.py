@@ -207,6 +207,10 @@ def test_a_loaded_ensemble_does_not_flap(ensemble: Ensemble, traffic: Traffic) -
     assert written >= 2, f"{follower.name} wrote {written} snapshots under the load"
     assert traffic.elections(span) == 0, "the loaded ensemble elected"
     serving = [s.serving for s in traffic.samples if span.start <= s.at <= span.end]
-    assert serving and min(serving) == len(ensemble.members), f"a server stopped serving: {serving}"
+    # A server stopped serving when two looks in a row (0.1 s apart, each waiting 0.5 s for
+    # `srvr`) miss it; one look alone can time out on a server busy writing a snapshot.
+    full = len(ensemble.members)
+    stopped = [i for i in range(1, len(serving)) if max(serving[i - 1], serving[i]) < full]
+    assert serving and not stopped, f"a server stopped serving: {serving}"
     FIGURES[f"under {rate:.0f} writes/s of 1 KiB (no election), the 20/s writer"] = (
         traffic.longest_gap(span))
