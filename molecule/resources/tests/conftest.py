@@ -299,6 +299,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "needs(variable): runs only where the ensemble's hosts set that variable true")
 
 
+def scenario_name() -> str:
+    """The Molecule scenario the tests run in (`default` outside Molecule)."""
+    return os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+
+
 def inventory_path() -> str | None:
     return os.environ.get("ZK_INVENTORY") or os.environ.get("MOLECULE_INVENTORY_FILE")
 
@@ -344,7 +349,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
              "test_partitions.py": 3,
              "test_operations.py": 4, "test_upgrade.py": 4}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
-    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+    scenario = scenario_name()
     suite = {item: Path(str(item.fspath)).name for item in items}
     dropped = [i for i in items if ONLY_IN.get(suite[i], scenario) != scenario
                or suite[i] not in SCENARIO_SUITES.get(scenario, {suite[i]})]

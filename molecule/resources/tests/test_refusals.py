@@ -4,12 +4,11 @@ release symlink and the running server are compared before and after)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import REPO, Ensemble, assert_refused, run_site
+from conftest import REPO, Ensemble, assert_refused, run_site, scenario_name
 
 MIRROR_TARBALL = REPO / ".lab/mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"
 
@@ -79,9 +78,8 @@ def applies(case: Case, ensemble: Ensemble) -> bool:
     release = ensemble.host(member).file("/etc/debian_version").content_string.split(".")[0]
     method = ensemble.hostvars[member.name].get("zookeeper_install_method", "tarball")
     line = ".".join(str(ensemble.hostvars[member.name].get("zookeeper_version")).split(".")[:2])
-    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
     return (release in case.debian and method in case.methods and line in case.lines
-            and (case.scenarios is None or scenario in case.scenarios))
+            and (case.scenarios is None or scenario_name() in case.scenarios))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
