@@ -114,7 +114,7 @@ lint: venv
 	$(VERMIN) roles/*/library roles/*/module_utils roles/zookeeper/files/zookeeper_metrics.py
 
 unit: venv
-	pytest -q tools roles
+	pytest -q -n 2 tools roles
 
 molecule: system-deps vagrant-deps venv
 	tools/molecule-scenarios $(SCENARIOS)

@@ -297,6 +297,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs(variable): runs only where the ensemble's hosts set that variable true")
+    config.addinivalue_line(
+        "markers", "only_in(*scenarios): runs only in these Molecule scenarios (a test whose "
+        "subject does not depend on what the other scenarios vary)")
 
 
 def scenario_name() -> str:
@@ -352,7 +355,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     scenario = scenario_name()
     suite = {item: Path(str(item.fspath)).name for item in items}
     dropped = [i for i in items if ONLY_IN.get(suite[i], scenario) != scenario
-               or suite[i] not in SCENARIO_SUITES.get(scenario, {suite[i]})]
+               or suite[i] not in SCENARIO_SUITES.get(scenario, {suite[i]})
+               or any(scenario not in m.args for m in i.iter_markers("only_in"))]
     # Tests of an optional feature run where the scenario turns it on.
     needed = {m.args[0] for i in items for m in i.iter_markers("needs")}
     if needed and inventory_path():
