@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
 # Longest first: tools/molecule-scenarios runs at most ZK_MOLECULE_JOBS (3) at once, in this order.
 SCENARIOS ?= membership default nemesis restore hardening release38 reconfig38 ensembles package \
-	debian12 vagrant
+	vagrant
 # Scenarios run after those, alone, so that their write gaps are not those of a loaded machine.
 ALONE_SCENARIOS ?= operations upgrade
 
@@ -28,7 +28,8 @@ CORE_VERSIONS ?=
 VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
-	molecule test bench core-matrix clean vagrant-deps collection collection-test sanity soak
+	molecule molecule-pool molecule-alone lab-images core-oldest test bench core-matrix clean \
+	vagrant-deps collection collection-test sanity soak
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -116,14 +117,32 @@ lint: venv
 unit: venv
 	pytest -q -n 2 tools roles
 
-molecule: system-deps vagrant-deps venv
+molecule: molecule-pool molecule-alone
+
+molecule-pool: lab-images vagrant-deps
 	tools/molecule-scenarios $(SCENARIOS)
+
+molecule-alone: lab-images vagrant-deps
 	for s in $(ALONE_SCENARIOS); do tools/molecule-scenarios $$s || exit 1; done
 
-# make test deploys with the oldest supported ansible-core too (every scenario runs the pinned
-# 2.19; `make core-matrix`: 2.16-2.19).
-test: lint unit sanity molecule collection-test
-	$(MAKE) core-matrix CORE_VERSIONS=2.16
+# The hosts' images (plain and with Java, both Debian releases) and the offline mirror, built
+# once before anything races for them.
+lab-images: system-deps venv
+	tools/lab --distro bullseye --java mirror >/dev/null
+	tools/lab --distro bookworm --java mirror >/dev/null
+
+# site.yml with the oldest supported ansible-core (every scenario runs the pinned 2.19).
+core-oldest: lab-images
+	$(MAKE) --no-print-directory core-matrix CORE_VERSIONS=2.16
+
+# On two cores: lint beside sanity, the unit tests on both cores; then the scenario pool with
+# the collection test and the oldest ansible-core beside it (labs of their own, no timing
+# limits); last the scenarios that measure write gaps, alone. A failure anywhere fails the run.
+test: lab-images vagrant-deps
+	$(MAKE) --no-print-directory -j2 lint sanity
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory -j3 molecule-pool collection-test core-oldest
+	$(MAKE) --no-print-directory molecule-alone
 
 # The nemesis scenario for longer than `make test`'s 120 s (molecule/resources/tests/
 # test_nemesis.py; log results/molecule/nemesis.log, history and faults results/nemesis/).

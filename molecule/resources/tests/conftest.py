@@ -328,15 +328,16 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
            "test_nemesis.py": "nemesis"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
-# and the client checks (its hosts are the same image, role and release as default's); debian12
-# the host, client and refusal checks (its failover and backup are default's, on Java 17).
+# and the client checks (its hosts are the same image, role and release as default's); restore
+# its own and, on Debian 12, the host, client and refusal checks (failover and backup on Java 17
+# are default's suites; the release is the same).
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
                    "vagrant": {"test_vagrant.py", "test_ensemble.py"},
-                   "debian12": {"test_hosts.py", "test_ensemble.py", "test_refusals.py"},
                    "upgrade": {"test_hosts.py", "test_upgrade.py"},
                    "ensembles": {"test_ensembles.py"},
                    "membership": {"test_membership_changes.py"},
-                   "restore": {"test_restore.py"},
+                   "restore": {"test_hosts.py", "test_ensemble.py", "test_refusals.py",
+                               "test_restore.py"},
                    "reconfig38": {"test_reconfig.py"},
                    "nemesis": {"test_nemesis.py"}}
 

@@ -23,12 +23,12 @@ class Case:
     lines: set[str] = field(default_factory=lambda: {"3.4", "3.8"})
     # The scenarios to run it in (None: all that match the above): a refusal that does not
     # depend on the distribution, install method or release line runs in `default` only, one
-    # that names the distribution's Java package also in `debian12`.
+    # that names the distribution's Java package also in `restore` (Debian 12).
     scenarios: set[str] | None = None
 
 
 CONTROLLER_ONLY = {"default"}
-JAVA_PACKAGE = {"default", "debian12"}
+JAVA_PACKAGE = {"default", "restore"}
 
 
 CASES = [
