@@ -115,7 +115,7 @@ lint: venv
 	$(VERMIN) roles/*/library roles/*/module_utils roles/zookeeper/files/zookeeper_metrics.py
 
 unit: venv
-	pytest -q -n 2 tools roles
+	pytest -q -n auto tools roles
 
 molecule: molecule-pool molecule-alone
 

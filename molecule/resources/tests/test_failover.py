@@ -188,8 +188,9 @@ def test_whole_ensemble_restart_keeps_the_data(
 
 
 # The archive is the data directory's files, whatever the install method or the SASL settings:
-# default backs up and restores 3.4, release38 3.8 (the restore scenario does the hard cases).
-@pytest.mark.only_in("default", "release38")
+# the restore scenario backs up and restores 3.4 (every acknowledged znode back, and the hard
+# cases), release38 3.8 with this test.
+@pytest.mark.only_in("release38")
 def test_backup_and_restore_bring_back_every_acknowledged_znode(
         ensemble: Ensemble, client_factory: Callable[..., KazooClient],
         acknowledged: dict[str, bytes], tmp_path: Path, measurements: list[str]) -> None:
