@@ -125,11 +125,9 @@ molecule-pool: lab-images vagrant-deps
 molecule-alone: lab-images vagrant-deps
 	for s in $(ALONE_SCENARIOS); do tools/molecule-scenarios $$s || exit 1; done
 
-# The hosts' images (plain and with Java, both Debian releases) and the offline mirror, built
-# once before anything races for them.
+# The hosts' images and the offline mirror, built once before anything races for them.
 lab-images: system-deps venv
-	tools/lab --distro bullseye --java mirror >/dev/null
-	tools/lab --distro bookworm --java mirror >/dev/null
+	tools/molecule-scenarios --prepare
 
 # site.yml with the oldest supported ansible-core (every scenario runs the pinned 2.19).
 core-oldest: lab-images
