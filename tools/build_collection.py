@@ -12,7 +12,8 @@ BUILD/collection/ansible_collections/NAMESPACE/NAME/ with:
                           ``ansible_collections.NAMESPACE.NAME.plugins.module_utils.X``, and the
                           module names in EXAMPLES fully qualified
   plugins/module_utils/   roles/*/module_utils/*.py
-  plugins/filter/         roles/*/filter_plugins/*.py
+  plugins/filter/         roles/*/filter_plugins/*.py, and impl/ beside them (the code a
+                          filter file loads from there when a task first applies its filter)
   roles/ROLE/...          with the roles' own filters fully qualified wherever a template
                           applies them (``| zookeeper_members(...)`` in tasks, vars and
                           templates becomes ``| NAMESPACE.NAME.zookeeper_members(...)``)
@@ -60,7 +61,8 @@ REPO = Path(__file__).resolve().parent.parent
 # What a role keeps inside the collection: everything but these.
 ROLE_EXCLUDED_DIRS = {"tests", "library", "module_utils", "filter_plugins", "__pycache__"}
 # Role plugin directories and where the collection keeps them.
-PLUGIN_DIRS = {"library": "modules", "module_utils": "module_utils", "filter_plugins": "filter"}
+PLUGIN_DIRS = {"library": "modules", "module_utils": "module_utils", "filter_plugins": "filter",
+               "filter_plugins/impl": "filter/impl"}
 TOP_FILES = ["galaxy.yml", "README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml"]
 # Task keywords that name a role.
 ROLE_TASK_KEYS = {f"{prefix}{action}" for prefix in ("", "ansible.builtin.", "ansible.legacy.")

@@ -348,7 +348,7 @@ def newest_zxid(archive: Path) -> int:
         [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
          "from zookeeper_restore import zookeeper_backup_contents as c; "
          "print(c(sys.argv[2])['last_zxid'])",
-         str(REPO / "roles/zookeeper/filter_plugins"), str(archive)],
+         str(REPO / "roles/zookeeper/filter_plugins/impl"), str(archive)],
         capture_output=True, text=True, check=True, timeout=120).stdout
     return int(out)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
-from zookeeper import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins" / "impl"))
+from zookeeper_ensemble import (
     zookeeper_super_digest,
     HOSTS_BEGIN,
     HOSTS_END,

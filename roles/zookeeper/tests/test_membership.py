@@ -1,4 +1,4 @@
-"""The membership planner (filter_plugins/zookeeper_membership.py): its model of ZooKeeper 3.4,
+"""The membership planner (filter_plugins/impl/zookeeper_membership.py): its model of ZooKeeper 3.4,
 the orders it finds for each step, the plans it refuses, and a run's walk.
 
 Every order the solver returns is replayed here through every outcome of every election and
@@ -16,7 +16,7 @@ import pytest
 
 ROLE = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location(
-    "zookeeper_membership_test", ROLE / "filter_plugins" / "zookeeper_membership.py")
+    "zookeeper_membership_test", ROLE / "filter_plugins" / "impl" / "zookeeper_membership.py")
 assert spec and spec.loader
 zm = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = zm

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "filter_plugins" / "impl"))
 from zookeeper_restore import (
-    FilterModule,
+    FILTERS,
     zookeeper_archive_name,
     zookeeper_backup_contents,
     zookeeper_restore_check_problems,
@@ -267,7 +267,7 @@ def test_names_and_zxids() -> None:
     assert zookeeper_zxid(17) == 17
     assert zookeeper_zxid("17") == 17
     assert zookeeper_zxid(None) == zookeeper_zxid("") == 0
-    assert set(FilterModule().filters()) == {
+    assert set(FILTERS) == {
         "zookeeper_archive_name", "zookeeper_zxid", "zookeeper_backup_contents",
         "zookeeper_restore_scope_problems", "zookeeper_restore_origin",
         "zookeeper_restore_check_problems"}

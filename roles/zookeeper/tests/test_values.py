@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROLE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROLE / "filter_plugins"))
+sys.path.insert(0, str(ROLE / "filter_plugins" / "impl"))
 from zookeeper_values import (  # noqa: E402
     MANAGED_KEYS,
     RELEASE_LINES,

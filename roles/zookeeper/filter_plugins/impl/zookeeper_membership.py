@@ -839,14 +839,12 @@ def zookeeper_endpoints(hosts: Sequence[str], hostvars: Mapping[str, Any], port:
     return {h: _endpoint(h, hostvars, port) for h in hosts}
 
 
-class FilterModule:
-    """The membership planner's filters."""
-
-    def filters(self) -> dict:
-        return {
-            "zookeeper_membership_plan": zookeeper_membership_plan,
-            "zookeeper_membership_plans": zookeeper_membership_plans,
-            "zookeeper_walk_next": walk_next,
-            "zookeeper_walk_apply": walk_apply,
-            "zookeeper_endpoints": zookeeper_endpoints,
-        }
+# The membership planner's filters, by the names tasks apply them with.
+# filter_plugins/zookeeper.py names each and loads this file when a task first applies one.
+FILTERS = {
+    "zookeeper_membership_plan": zookeeper_membership_plan,
+    "zookeeper_membership_plans": zookeeper_membership_plans,
+    "zookeeper_walk_next": walk_next,
+    "zookeeper_walk_apply": walk_apply,
+    "zookeeper_endpoints": zookeeper_endpoints,
+}

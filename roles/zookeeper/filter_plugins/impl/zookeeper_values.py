@@ -298,8 +298,6 @@ def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
     return problems
 
 
-class FilterModule:
-    """Checks of the zookeeper role's values."""
-
-    def filters(self) -> dict:
-        return {"zookeeper_value_problems": zookeeper_value_problems}
+# Checks of the zookeeper role's values, by the names tasks apply them with.
+# filter_plugins/zookeeper.py names each and loads this file when a task first applies one.
+FILTERS = {"zookeeper_value_problems": zookeeper_value_problems}

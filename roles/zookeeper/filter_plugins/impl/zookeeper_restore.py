@@ -271,15 +271,13 @@ def zookeeper_restore_check_problems(seen: Mapping[str, Mapping[str, Any]], epoc
     return problems
 
 
-class FilterModule:
-    """Filters of backup.yml and restore.yml."""
-
-    def filters(self) -> dict:
-        return {
-            "zookeeper_archive_name": zookeeper_archive_name,
-            "zookeeper_zxid": zookeeper_zxid,
-            "zookeeper_backup_contents": zookeeper_backup_contents,
-            "zookeeper_restore_scope_problems": zookeeper_restore_scope_problems,
-            "zookeeper_restore_origin": zookeeper_restore_origin,
-            "zookeeper_restore_check_problems": zookeeper_restore_check_problems,
-        }
+# Filters of backup.yml and restore.yml, by the names tasks apply them with.
+# filter_plugins/zookeeper.py names each and loads this file when a task first applies one.
+FILTERS = {
+    "zookeeper_archive_name": zookeeper_archive_name,
+    "zookeeper_zxid": zookeeper_zxid,
+    "zookeeper_backup_contents": zookeeper_backup_contents,
+    "zookeeper_restore_scope_problems": zookeeper_restore_scope_problems,
+    "zookeeper_restore_origin": zookeeper_restore_origin,
+    "zookeeper_restore_check_problems": zookeeper_restore_check_problems,
+}
