@@ -12,8 +12,9 @@ BUILD/collection/ansible_collections/NAMESPACE/NAME/ with:
                           ``ansible_collections.NAMESPACE.NAME.plugins.module_utils.X``, and the
                           module names in EXAMPLES fully qualified
   plugins/module_utils/   roles/*/module_utils/*.py
-  plugins/filter/         roles/*/filter_plugins/*.py, and impl/ beside them (the code a
-                          filter file loads from there when a task first applies its filter)
+  plugins/filter/         roles/*/filter_plugins/*.py
+  plugins/plugin_utils/   roles/*/filter_plugins/impl/*.py, the code a filter file loads when a
+                          task first applies one of its filters (the file told where it is)
   roles/ROLE/...          with the roles' own filters fully qualified wherever a template
                           applies them (``| zookeeper_members(...)`` in tasks, vars and
                           templates becomes ``| NAMESPACE.NAME.zookeeper_members(...)``)
@@ -62,7 +63,13 @@ REPO = Path(__file__).resolve().parent.parent
 ROLE_EXCLUDED_DIRS = {"tests", "library", "module_utils", "filter_plugins", "__pycache__"}
 # Role plugin directories and where the collection keeps them.
 PLUGIN_DIRS = {"library": "modules", "module_utils": "module_utils", "filter_plugins": "filter",
-               "filter_plugins/impl": "filter/impl"}
+               "filter_plugins/impl": "plugin_utils"}
+# Where a role's filter file finds the code it loads on first use (filter_plugins/impl/), and
+# where the collection's does (plugins/plugin_utils/: ansible-doc reads every file under
+# plugins/filter/ as a filter plugin).
+FILTER_IMPL = 'IMPL = Path(__file__).resolve().parent / "impl"'
+COLLECTION_FILTER_IMPL = 'IMPL = Path(__file__).resolve().parent.parent / "plugin_utils"'
+
 TOP_FILES = ["galaxy.yml", "README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml"]
 # Task keywords that name a role.
 ROLE_TASK_KEYS = {f"{prefix}{action}" for prefix in ("", "ansible.builtin.", "ansible.legacy.")
@@ -365,6 +372,8 @@ def stage(repo: Path, output: Path) -> tuple[Collection, Path]:
             text = rewrite_module_utils_imports(path.read_text(), utils, collection)
             if target == "modules":
                 text = qualify_examples(text, path.stem, collection)
+            if target == "filter":
+                text = text.replace(FILTER_IMPL, COLLECTION_FILTER_IMPL)
             unknown = set(re.findall(r"\bansible\.module_utils\.(\w+)", text)) - core
             if unknown:
                 raise BuildError(f"{path.relative_to(repo)} imports ansible.module_utils."

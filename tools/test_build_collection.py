@@ -156,8 +156,10 @@ def test_stage_lays_out_the_collection(tmp_path: Path) -> None:
             assert f"{collection.package}.plugins.module_utils.zookeeper_4lw" in text
     assert users >= 2, "no module of the role imports the module_util any more"
     names = bc.filter_names(sorted((root / "plugins/filter").glob("*.py")))
-    assert sorted(p.name for p in (root / "plugins/filter/impl").glob("*.py")) == sorted(
+    assert sorted(p.name for p in (root / "plugins/plugin_utils").glob("*.py")) == sorted(
         p.name for p in REPO.glob("roles/*/filter_plugins/impl/*.py"))
+    assert bc.COLLECTION_FILTER_IMPL in (root / "plugins/filter/zookeeper.py").read_text()
+    assert bc.FILTER_IMPL in (REPO / "roles/zookeeper/filter_plugins/zookeeper.py").read_text()
     for path in (root / "roles").rglob("*"):
         if path.suffix in (".yml", ".j2"):
             assert bc.unqualified_filters(path.read_text(), names) == [], path

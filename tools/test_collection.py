@@ -120,7 +120,7 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
                 "changelogs/changelog.yaml", "changelogs/config.yaml",
                 "meta/runtime.yml", "roles/java/tasks/main.yml", "roles/zookeeper/tasks/main.yml",
                 "plugins/module_utils/zookeeper_4lw.py", "plugins/filter/zookeeper.py",
-                "plugins/filter/impl/zookeeper_values.py", "plugins/filter/java.py",
+                "plugins/plugin_utils/zookeeper_values.py", "plugins/filter/java.py",
                 "playbooks/site.yml", "playbooks/rolling_restart.yml", "playbooks/status.yml",
                 "playbooks/backup.yml", "playbooks/restore.yml"}
     expected |= {f"plugins/modules/{m}.py" for m in MODULES}

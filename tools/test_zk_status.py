@@ -812,9 +812,12 @@ def test_main_prometheus_version_info(fake_zk, capsys) -> None:
 
 
 @needs_ansible
-def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk, capsys) -> None:
-    # Two ensembles in one inventory (each its own group and name): a healthy one and one
-    # with a member down. Judged together they would look like one ensemble with two leaders.
+@pytest.mark.parametrize("named", [True, False], ids=["named", "group-only"])
+def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk, capsys,
+                                                               named: bool) -> None:
+    # Two ensembles in one inventory (each its own group; named, or only the group set, which
+    # the role then takes as the name): a healthy one and one with a member down. Judged
+    # together they would look like one ensemble with two leaders.
     a = [fake_zk(leader_replies()), fake_zk(follower_replies()), fake_zk(follower_replies())]
     b = [fake_zk(leader_replies()), fake_zk(follower_replies())]
     path = tmp_path / "hosts.yml"
@@ -825,17 +828,19 @@ def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk,
                   f" zookeeper_id: {i}}}" for i, port in enumerate(ports, start=1)]
         lines += [f"        {group}-down: {{ansible_host: 127.0.0.1, zookeeper_id: 9,"
                   f" zookeeper_client_port: 1}}"] if group == "zk_b" else []
-        lines += [f"      vars: {{zookeeper_ensemble_name: {name}}}"]
+        lines += [f"      vars: {{zookeeper_ensemble_name: {name}}}" if named else
+                  f"      vars: {{zookeeper_ensemble_group: {group}}}"]
     path.write_text("\n".join(lines) + "\n")
+    kafka, hbase = ("kafka", "hbase") if named else ("zk_a", "zk_b")
     assert zk_status.main(["-i", str(path), "--timeout", "1"]) == 1
     out = capsys.readouterr().out
-    assert "ensemble kafka:" in out and "ensemble hbase:" in out
+    assert f"ensemble {kafka}:" in out and f"ensemble {hbase}:" in out
     assert "healthy: 3/3 serving" in out and "degraded: 2/3 serving" in out
     assert zk_status.main(["-i", str(path), "--json", "--timeout", "1"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["exit_code"] == 1
     assert [(r["ensemble"], r["status"]) for r in report["ensembles"]] == [
-        ("kafka", "healthy"), ("hbase", "degraded")]
+        (kafka, "healthy"), (hbase, "degraded")]
 
 
 def test_parse_mntr_of_a_38_leader_counts_its_learners_as_followers() -> None:

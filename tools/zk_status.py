@@ -596,18 +596,27 @@ def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server
         hv = hostvars.get(name) or {}
         address = client_address(name, hv)
         port_value = hv.get("zookeeper_client_port", DEFAULT_PORT)
-        # The role's ensemble name; None (the group's, as the role's default) when the
-        # inventory does not set it or derives it (ansible-inventory does not template).
-        ensemble = hv.get("zookeeper_ensemble_name")
         server_id = hv.get("zookeeper_id")
+        ensemble = ensemble_of(hv)
         servers.append(Server(name, address, parse_port(port_value, name),
                               None if server_id is None else str(server_id),
-                              None if not ensemble or "{{" in str(ensemble) else str(ensemble)))
+                              None if ensemble == group else ensemble))
     return servers
 
 
+def ensemble_of(hostvars: Mapping[str, Any]) -> str | None:
+    """The role's name for the host's ensemble: zookeeper_ensemble_name, else its default, the
+    host's zookeeper_ensemble_group; None (the default group's) when the inventory sets neither
+    or derives them (ansible-inventory does not template)."""
+    for key in ("zookeeper_ensemble_name", "zookeeper_ensemble_group"):
+        value = hostvars.get(key)
+        if value and "{{" not in str(value):
+            return str(value)
+    return None
+
+
 def split_ensembles(servers: Sequence[Server]) -> list[tuple[str | None, list[Server]]]:
-    """The servers by ensemble (the inventory's zookeeper_ensemble_name), in inventory order:
+    """The servers by ensemble (ensemble_of: its name, else its group), in inventory order:
     an inventory may hold several ensembles, each judged on its own."""
     ensembles: dict[str | None, list[Server]] = {}
     for server in servers:

@@ -103,9 +103,59 @@ def test_a_change_to_one_ensemble_leaves_the_others_alone(
     assert rc == 0 and re.search(r"changed=[1-9]", output) is None, output[-3000:]
 
 
-def test_a_backup_takes_one_archive_per_ensemble(ensemble: Ensemble, tmp_path: Path) -> None:
-    rc, output = run_site(ensemble.inventory_source(), {"zookeeper_backup_dir": str(tmp_path)},
-                          playbook="backup.yml")
+# Run on each member while backup.yml runs: every 10 ms, the mode of each archive under
+# /var/tmp and of the directory it is in, until /run/zk-backup-watch.stop appears (at most
+# 300 s), then all it saw in /run/zk-backup-watch.json.
+BACKUP_WATCH = """
+import glob, json, os, stat, time
+seen = {}
+end = time.monotonic() + 300
+while time.monotonic() < end and not os.path.exists("/run/zk-backup-watch.stop"):
+    for path in glob.glob("/var/tmp/**/*.tar.gz", recursive=True):
+        try:
+            modes = [oct(stat.S_IMODE(os.lstat(p).st_mode)) for p in (path, os.path.dirname(path))]
+        except OSError:
+            continue
+        seen.setdefault(path, [])
+        if modes not in seen[path]:
+            seen[path].append(modes)
+    time.sleep(0.01)
+with open("/run/zk-backup-watch.json", "w") as out:
+    json.dump(seen, out)
+"""
+
+
+def test_a_backup_takes_one_archive_per_ensemble_readable_by_root_only(
+        ensemble: Ensemble, tmp_path: Path) -> None:
+    """One archive per ensemble, 0600 in a 0700 directory on the controller and, while it is
+    made and fetched, on the member it comes from."""
+    hosts = [ensemble.host(m) for m in ensemble.members]
+    for host in hosts:
+        host.check_output("rm -f /run/zk-backup-watch.stop /run/zk-backup-watch.json; "
+                          "systemd-run --unit=zk-backup-watch --collect python3 -c %s",
+                          BACKUP_WATCH)
+    backups = tmp_path / "backups"  # made by backup.yml
+    try:
+        rc, output = run_site(ensemble.inventory_source(), {"zookeeper_backup_dir": str(backups)},
+                              playbook="backup.yml")
+    finally:
+        for host in hosts:
+            host.run("touch /run/zk-backup-watch.stop")
     assert rc == 0, f"backup.yml failed:\n{output[-3000:]}"
-    archives = sorted(p.name.split("-backup-")[0] for p in tmp_path.glob("*-backup-*.tar.gz"))
-    assert archives == ["hbase", "kafka"], sorted(p.name for p in tmp_path.iterdir())
+    archives = sorted(p.name.split("-backup-")[0] for p in backups.glob("*-backup-*.tar.gz"))
+    assert archives == ["hbase", "kafka"], sorted(p.name for p in backups.iterdir())
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in [backups, *backups.iterdir()]}
+    assert modes == {"backups": "0o700", **{p.name: "0o600" for p in backups.iterdir()}}, modes
+
+    seen: dict[str, list[list[str]]] = {}
+    for member, host in zip(ensemble.members, hosts):
+        host.check_output("for i in $(seq 50); do test -e /run/zk-backup-watch.json && break; "
+                          "sleep 0.1; done")
+        seen |= {f"{member.name}:{path}": found for path, found in json.loads(
+            host.check_output("cat /run/zk-backup-watch.json")).items()}
+    assert len(seen) == 2, f"the archives were not seen on the members while made: {seen}"
+    assert all(found == [["0o600", "0o700"]] for found in seen.values()), (
+        f"an archive on a member readable beyond root (file, directory): {seen}")
+    left = [host.run("ls -d /var/tmp/zookeeper-backup.* /var/tmp/*.tar.gz 2>/dev/null").stdout
+            for host in hosts]
+    assert not any(left), f"backup.yml left on the members: {left}"

@@ -18,6 +18,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+# The code; in the collection plugins/plugin_utils/, where its build points this.
 IMPL = Path(__file__).resolve().parent / "impl"
 
 # Each filter, and the module of impl/ whose FILTERS holds it.
