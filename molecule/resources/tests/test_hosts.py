@@ -102,9 +102,12 @@ def test_unit_enabled_active_and_runs_as_zookeeper(ensemble: Ensemble, member: M
         ensemble.log_tail(member))
     pid = host.check_output("systemctl show -p MainPID --value zookeeper")
     user = host.check_output(f"ps -o user= -p {pid}")
-    cmdline = host.check_output(f"cat /proc/{pid}/cmdline | tr '\\0' ' '")
+    argv = host.check_output(f"cat /proc/{pid}/cmdline | tr '\\0' '\\n'").splitlines()
     assert user == "zookeeper", f"{member.name}: main process {pid} runs as {user}"
-    assert "org.apache.zookeeper.server.quorum.QuorumPeerMain" in cmdline
+    assert "org.apache.zookeeper.server.quorum.QuorumPeerMain" in argv
+    # Each zookeeper_jvm_opts item reaches the JVM as written (the unit escapes systemd's % and $).
+    opts = [str(opt) for opt in ensemble.hostvars[member.name].get("zookeeper_jvm_opts") or []]
+    assert [opt for opt in opts if opt not in argv] == [], f"{member.name}: the JVM runs {argv}"
 
 
 def test_log4j_writes_the_rolling_log(ensemble: Ensemble, member: Member) -> None:

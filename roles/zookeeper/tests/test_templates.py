@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,6 +229,45 @@ def test_five_members_ids_out_of_order_extra_and_optional_keys(tmp_path: Path) -
     unit = rendered["zk-c"]["zookeeper.service"]
     assert "-Xms2g -Xmx2g" in unit
     assert "  -XX:+UseG1GC \\\n  -Djute.maxbuffer=4194304 \\\n" in unit
+
+
+def java_properties(text: str) -> dict[str, str]:
+    """zoo.cfg as ZooKeeper reads it (java.util.Properties.load): a line ending in an odd number
+    of backslashes goes on with the next one, and a backslash escapes the character after it."""
+    logical, pending = [], ""
+    for raw in text.splitlines():
+        if not pending and (not raw.strip() or raw.lstrip().startswith(("#", "!"))):
+            continue  # a comment goes on no further line
+        line = pending + (raw.lstrip() if pending else raw)
+        if (len(line) - len(line.rstrip("\\"))) % 2:
+            pending = line[:-1]
+            continue
+        pending = ""
+        logical.append(line)
+    escapes = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+    result = {}
+    for line in logical:
+        key, _, value = line.partition("=")
+        result[key.strip()] = re.sub(r"\\(.)", lambda m: escapes.get(m[1], m[1]), value.lstrip())
+    return result
+
+
+def test_values_reach_zoo_cfg_and_the_unit_as_written(tmp_path: Path) -> None:
+    """A backslash in a zookeeper_config_extra value (Java properties would take it as an
+    escape, and one at the end joins the next key), % and $ in a JVM option (systemd would
+    expand them) come out as the inventory wrote them."""
+    extra = {"zookeeper.test.path": "C:\\zk\\", "zookeeper.test.tab": "a\\tb",
+             "zookeeper.test.next": "kept"}
+    rendered = render(tmp_path, {"zk-a": {"ansible_host": "10.1.0.1", "zookeeper_id": 1}},
+                      {"zookeeper_config_extra": extra,
+                       "zookeeper_jvm_opts": ["-XX:OnOutOfMemoryError=kill -9 %p",
+                                              "-Dzk.test=$HOME%%"]})
+    assert "_error" not in rendered, rendered.get("_error")
+    cfg = java_properties(rendered["zk-a"]["zoo.cfg"])
+    assert {key: cfg.get(key) for key in extra} == extra, cfg
+    assert cfg["tickTime"] == "2000"
+    unit = rendered["zk-a"]["zookeeper.service"]
+    assert "  -XX:OnOutOfMemoryError=kill -9 %%p \\\n  -Dzk.test=$$HOME%%%% \\\n" in unit, unit
 
 
 def test_a_bad_inventory_stops_before_rendering(tmp_path: Path) -> None:

@@ -154,7 +154,30 @@ BAD = {
                                    "zookeeper_user='ZooKeeper' is not a valid user or group"),
     "a log size log4j does not read": ({"zookeeper_log_max_file_size": "10M"},
                                        "zookeeper_log_max_file_size='10M' is not a log4j size"),
+    # Values that would write zoo.cfg keys or lines of their own (metrics off: the name
+    # reaches zoo.cfg whatever the metrics say).
+    "an ensemble name on two lines": (
+        {"zookeeper_ensemble_name": "kafka\nsnapshot.trust.empty=true"},
+        "zookeeper01: zookeeper_ensemble_name='kafka\\nsnapshot.trust.empty=true' is not one "
+        "line of printable text, which zoo.cfg, the metrics' label and the backups carry it as"),
+    "an admin address on two lines": (
+        {"zookeeper_admin_address": "0.0.0.0\nsnapshot.trust.empty=true"},
+        "zookeeper01: zookeeper_admin_address='0.0.0.0\\nsnapshot.trust.empty=true' is neither "
+        "an IP address nor a host name"),
+    "an admin address with a space": ({"zookeeper_admin_address": "127.0.0.1 x"},
+                                      "zookeeper_admin_address='127.0.0.1 x' is neither"),
+    "a path systemd would expand": (
+        {"zookeeper_log_dir": "/var/log/zk-%i"},
+        "zookeeper01: zookeeper_log_dir='/var/log/zk-%i' contains %, $ or \\, which systemd"),
+    "a path with a variable": ({"zookeeper_data_dir": "/srv/$HOME"},
+                               "zookeeper_data_dir='/srv/$HOME' contains %, $ or \\"),
 }
+
+
+@pytest.mark.parametrize("address", ["", "0.0.0.0", "::1", "10.0.0.5", "zk-admin.example.com",
+                                     "localhost"])
+def test_an_admin_address_or_host_name_is_accepted(address: str) -> None:
+    assert zookeeper_value_problems(defaults(zookeeper_admin_address=address), "h") == []
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))

@@ -80,6 +80,8 @@ RELEASE_LINES = ("3.4", "3.8")
 VERSION = re.compile(r"(?P<line>[0-9]+\.[0-9]+)\.[0-9]+")
 NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+HOST_NAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # A JAAS option name (user_<name>) ends at any other character.
 SASL_USER = re.compile(r"[A-Za-z0-9_.-]+")
 URL = re.compile(r"(https?|ftp|file)://\S+")
@@ -100,6 +102,10 @@ def _path_problems(host: str, var: str, value: Any, directory: bool) -> list[str
     if any(c.isspace() for c in text):
         return [f"{host}: {var}={text!r} contains white space, which the unit and zoo.cfg "
                 "cannot carry; choose a path without it"]
+    if any(c in text for c in "%$\\"):
+        return [f"{host}: {var}={text!r} contains %, $ or \\, which systemd (specifiers, "
+                "variables) and zoo.cfg (escapes) would read as something else; choose a path "
+                "without them"]
     return []
 
 
@@ -190,11 +196,25 @@ def _metrics_problems(host: str, values: Mapping[str, Any]) -> list[str]:
         return []
     problems = _path_problems(host, "zookeeper_metrics_textfile_dir",
                               values.get("zookeeper_metrics_textfile_dir"), True)
+    return problems
+
+
+def _name_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    """The ensemble's name goes into zoo.cfg (its first line), the metrics' label, the backup's
+    name and manifest: one line of printable text, or a line break writes zoo.cfg keys."""
     name = str(values.get("zookeeper_ensemble_name"))
     if not name or any(not c.isprintable() for c in name):
-        problems.append(f"{host}: zookeeper_ensemble_name={name!r} is not one line of printable "
-                        "text, which the metrics' ensemble label must be; give a plain name")
-    return problems
+        return [f"{host}: zookeeper_ensemble_name={name!r} is not one line of printable text, "
+                "which zoo.cfg, the metrics' label and the backups carry it as; give a plain name"]
+    return []
+
+
+def _is_address_or_host_name(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return HOST_NAME.fullmatch(text) is not None
+    return True
 
 
 def _network_problems(host: str, values: Mapping[str, Any]) -> list[str]:
@@ -206,6 +226,11 @@ def _network_problems(host: str, values: Mapping[str, Any]) -> list[str]:
         except ValueError:
             problems.append(f"{host}: zookeeper_client_port_address={address!r} is not an IP "
                             "address; give one of the host's addresses, or leave it empty")
+    admin = str(values.get("zookeeper_admin_address") or "")
+    if admin and not _is_address_or_host_name(admin):
+        problems.append(f"{host}: zookeeper_admin_address={admin!r} is neither an IP address nor "
+                        "a host name; give the address the admin server should listen on, or "
+                        "leave it empty")
     for network in values.get("zookeeper_firewall_client_networks") or []:
         try:
             ipaddress.ip_network(str(network), strict=False)
@@ -282,7 +307,7 @@ def _sasl_problems(host: str, values: Mapping[str, Any]) -> list[str]:
 
 CHECKS: tuple[Callable[[str, Mapping[str, Any]], list[str]], ...] = (
     _extra_problems, _jvm_opt_problems, _word_problems, _network_problems, _number_problems,
-    _release_problems, _sasl_problems, _metrics_problems)
+    _release_problems, _sasl_problems, _metrics_problems, _name_problems)
 
 
 def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
