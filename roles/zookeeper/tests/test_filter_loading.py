@@ -4,32 +4,22 @@ file in every worker process, and most workers apply none of these filters."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from role_modules import load
 
 FILTER_DIR = Path(__file__).resolve().parent.parent / "filter_plugins"
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_filter_of_impl_is_named_once_with_its_module() -> None:
-    entry = load(FILTER_DIR / "zookeeper.py", "zookeeper_filter_entry_test")
+    entry = load("zookeeper_filter_entry_test", FILTER_DIR / "zookeeper.py")
     found = {}
     for path in sorted((FILTER_DIR / "impl").glob("*.py")):
-        for name in load(path, f"zookeeper_filter_impl_test_{path.stem}").FILTERS:
+        for name in load(f"zookeeper_filter_impl_test_{path.stem}", path).FILTERS:
             assert name not in found, f"{name} is in impl/{found.get(name)}.py and {path.name}"
             found[name] = path.stem
     assert entry.FILTERS == found
@@ -71,7 +61,7 @@ def test_a_module_that_fails_to_load_is_not_kept_half_loaded(tmp_path: Path) -> 
     (tmp_path / "impl").mkdir()
     (tmp_path / "zookeeper.py").write_text((FILTER_DIR / "zookeeper.py").read_text())
     (tmp_path / "impl" / "zookeeper_values.py").write_text("raise RuntimeError('broken')\n")
-    entry = load(tmp_path / "zookeeper.py", "zookeeper_filter_entry_broken_test")
+    entry = load("zookeeper_filter_entry_broken_test", tmp_path / "zookeeper.py")
     apply = entry.FilterModule().filters()["zookeeper_value_problems"]
     for _ in range(2):  # the second call loads again instead of using a half-run module
         with pytest.raises(RuntimeError, match="broken"):
