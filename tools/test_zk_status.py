@@ -667,6 +667,22 @@ all:
 """
 
 
+@pytest.mark.parametrize(("hostvars", "member", "client"), [
+    ({"ansible_host": "10.0.0.11"}, "10.0.0.11", "10.0.0.11"),
+    ({"ansible_host": "10.0.0.11", "zookeeper_address": "10.1.0.11"}, "10.1.0.11", "10.1.0.11"),
+    ({"ansible_host": "10.0.0.11", "zookeeper_client_port_address": "10.2.0.11"}, "10.0.0.11",
+     "10.2.0.11"),
+    ({"ansible_host": "10.0.0.11", "zookeeper_client_port_address": "0.0.0.0"}, "10.0.0.11",
+     "10.0.0.11"),
+    ({}, "zk1", "zk1"),
+])
+def test_member_and_client_addresses(hostvars, member, client) -> None:
+    """The member address (server.N) and where the client port answers differ only when the
+    port is bound to one address."""
+    assert zk_status.member_address("zk1", hostvars) == member
+    assert zk_status.client_address("zk1", hostvars) == client
+
+
 @needs_ansible
 def test_servers_from_inventory(tmp_path) -> None:
     path = tmp_path / "hosts.yml"

@@ -564,17 +564,21 @@ def group_known(data: Mapping[str, Any], group: str) -> bool:
     )
 
 
-def client_address(name: str, hostvars: dict[str, Any]) -> str:
-    """Where a member's client port answers, as the role configures it.
+def member_address(name: str, hostvars: dict[str, Any]) -> str:
+    """A member's address as the role takes it (its server.N line, its peers' firewall rules):
+    ``zookeeper_address``, else ``ansible_host`` (which may only be where SSH answers), else
+    the inventory hostname."""
+    return str(hostvars.get("zookeeper_address") or hostvars.get("ansible_host") or name)
 
-    ``zookeeper_client_port_address`` when the port is bound to one address; else the
-    member's address as the role takes it: ``zookeeper_address``, else ``ansible_host``
-    (which may only be where SSH answers), else the inventory hostname.
-    """
+
+def client_address(name: str, hostvars: dict[str, Any]) -> str:
+    """Where a member's client port answers, as the role configures it:
+    ``zookeeper_client_port_address`` when the port is bound to one address, else the member's
+    address (``member_address``)."""
     bound = str(hostvars.get("zookeeper_client_port_address") or "")
     if bound and bound not in ("0.0.0.0", "::"):
         return bound
-    return str(hostvars.get("zookeeper_address") or hostvars.get("ansible_host") or name)
+    return member_address(name, hostvars)
 
 
 def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server]:

@@ -35,9 +35,10 @@ GROUP = "zookeeper"
 @dataclass(frozen=True)
 class Member:
     name: str
-    address: str
+    address: str  # where its client port answers (zookeeper_client_port_address, if set)
     zookeeper_id: int
     port: int
+    peer_address: str  # its own address: server.N, /etc/hosts, firewall rules, SSH
 
     @property
     def endpoint(self) -> str:
@@ -58,7 +59,7 @@ class Ensemble:
         self.hostvars: dict[str, dict[str, Any]] = hostvars
         self.members = [
             Member(h, zk_status.client_address(h, v), int(v["zookeeper_id"]),
-                   int(v.get("zookeeper_client_port", 2181)))
+                   int(v.get("zookeeper_client_port", 2181)), zk_status.member_address(h, v))
             for h, v in self.hostvars.items()]
         self._hosts: dict[str, Any] = {}
 

@@ -120,7 +120,7 @@ def bad_inventory(ensemble: Ensemble, case: Bad, path: Path) -> Path:
             if value is DROP:
                 hosts[names[index]].pop(var, None)
             elif value == "@member0":
-                hosts[names[index]][var] = ensemble.members[0].address
+                hosts[names[index]][var] = ensemble.members[0].peer_address
             else:
                 hosts[names[index]][var] = value
     if case.extra_member is not None:

@@ -3,18 +3,22 @@ and the host firewall."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Ensemble, Member, run_site
+from conftest import REPO, Ensemble, Member, run_site
 from kazoo.client import KazooClient
 from kazoo.exceptions import AuthFailedError, KazooException
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl
+from zk_status import four_letter_word
 
 
 def sasl_client(ensemble: Ensemble, members: list[Member]) -> KazooClient:
@@ -137,6 +141,28 @@ def test_a_wrong_quorum_secret_does_not_join_and_the_role_says_why(ensemble: Ens
     ensemble.wait_healthy()
 
 
+@pytest.mark.only_in("hardening")
+def test_a_client_port_bound_to_a_second_address_is_asked_there(ensemble: Ensemble) -> None:
+    """Each member's client port is bound to a second address of its host
+    (zookeeper_client_port_address; create.yml adds the address), and its member address refuses
+    clients. Everything the role and its tools ask asks there: this scenario's converge, its
+    idempotence run and test_failover's rolling restart (the restart gate asks every member
+    before each restart), zk-status."""
+    ensemble.wait_healthy()
+    for member in ensemble.members:
+        assert member.address != member.peer_address, f"{member.name}: not bound elsewhere"
+        with pytest.raises(OSError):
+            socket.create_connection((member.peer_address, member.port), timeout=2).close()
+        assert "Mode: " in four_letter_word(member.address, member.port, "srvr", 2.0)
+    status = subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+                             ensemble.inventory, "--json"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    report = json.loads(status.stdout)
+    assert status.returncode == 0, report["summary"]
+    assert {s["name"]: s["address"] for s in report["servers"]} == {
+        m.name: m.address for m in ensemble.members}, report["servers"]
+
+
 @pytest.mark.needs("zookeeper_firewall")
 def test_firewall_keeps_quorum_ports_to_members(ensemble: Ensemble) -> None:
     """The controller is in the client networks but is no member: it reaches 2181, and its
@@ -145,9 +171,9 @@ def test_firewall_keeps_quorum_ports_to_members(ensemble: Ensemble) -> None:
     for member in ensemble.members:
         rules = ensemble.host(member).check_output("iptables -S ZOOKEEPER")
         for other in ensemble.members:
-            assert f"-s {other.address}/32" in rules, f"{member.name}: {rules}"
+            assert f"-s {other.peer_address}/32" in rules, f"{member.name}: {rules}"
         with pytest.raises(OSError):
-            socket.create_connection((member.address, 3888), timeout=2).close()
+            socket.create_connection((member.peer_address, 3888), timeout=2).close()
         with socket.create_connection((member.address, member.port), timeout=2):
             pass
 
@@ -172,7 +198,7 @@ def test_switching_the_firewall_off_removes_its_rules_and_unit(ensemble: Ensembl
                 assert not host.file(path).exists, f"{member.name}: {path} left"
             assert "zookeeper-firewall" not in host.check_output(
                 "systemctl list-unit-files --no-legend zookeeper-firewall.service || true")
-            with socket.create_connection((member.address, 3888), timeout=2):
+            with socket.create_connection((member.peer_address, 3888), timeout=2):
                 pass
         ensemble.wait_healthy()
         rc, output = run_site(inventory, {"zookeeper_firewall": False})

@@ -133,19 +133,22 @@ def test_ports(ensemble: Ensemble, member: Member) -> None:
     sockets = listening(ensemble.host(member))
     bound = {(address, port) for address, port, _ in sockets}
     leader = ensemble.leader()
-    assert ("*", 2181) in bound, f"{member.name}: client port 2181 not listening: {sockets}"
-    assert (member.address, 3888) in bound, (
-        f"{member.name}: election port not listening on {member.address}:3888: {sockets}")
+    # The client port on every address, or on the one zookeeper_client_port_address names.
+    client = "*" if member.address == member.peer_address else member.address
+    assert (client, member.port) in bound, (
+        f"{member.name}: client port not listening on {client}:{member.port}: {sockets}")
+    assert (member.peer_address, 3888) in bound, (
+        f"{member.name}: election port not listening on {member.peer_address}:3888: {sockets}")
     java = {port for _, port, process in sockets if process == "java"}
     # 3.8's admin server, when the scenario turns it on, and on no other port.
     hostvars = ensemble.hostvars[member.name]
     admin = ({int(hostvars.get("zookeeper_admin_port", 8080))}
              if str(hostvars.get("zookeeper_admin_server")).lower() == "true" else set())
-    assert java <= {2181, 2888, 3888} | admin, (
+    assert java <= {member.port, 2888, 3888} | admin, (
         f"{member.name}: the JVM listens on more than ZooKeeper's ports (JMX?): {sorted(java)}")
-    quorum = (member.address, 2888) in bound
+    quorum = (member.peer_address, 2888) in bound
     if member == leader:
-        assert quorum, f"{member.name} leads but does not listen on {member.address}:2888"
+        assert quorum, f"{member.name} leads but does not listen on {member.peer_address}:2888"
     else:
         assert not quorum, f"{member.name} is a follower yet listens on 2888 (leader {leader.name})"
 
@@ -157,7 +160,7 @@ def test_etc_hosts_block_and_the_rest_untouched(ensemble: Ensemble, member: Memb
     start, end = lines.index(HOSTS_BEGIN), lines.index(HOSTS_END)
     block = lines[start + 1:end]
     by_id = sorted(ensemble.members, key=lambda m: m.zookeeper_id)
-    want = [f"{m.address}\t{m.name}" for m in by_id]
+    want = [f"{m.peer_address}\t{m.name}" for m in by_id]
     assert block == want, f"{member.name}: /etc/hosts block {block}, want {want}"
     # The file the host started with (Debian's, as tools/lab writes it), less only the
     # member's own 127.0.1.1 line.
@@ -168,7 +171,7 @@ def test_etc_hosts_block_and_the_rest_untouched(ensemble: Ensemble, member: Memb
         rest.pop()
     assert rest == original, f"{member.name}: lines outside the block changed:\n{text}"
     resolved = ensemble.host(member).check_output(f"getent hosts {member.name}").split()[0]
-    assert resolved == member.address, f"{member.name} resolves its own name to {resolved}"
+    assert resolved == member.peer_address, f"{member.name} resolves its own name to {resolved}"
 
 
 def test_the_checks_name_a_wrong_myid_and_a_missing_server_line(ensemble: Ensemble) -> None:

@@ -121,10 +121,34 @@ def test_growing_3_to_7_in_one_run(m: Membership) -> None:
     assert all(f"step {i}: " in output for i in range(1, 5)), output[-3000:]
 
 
-def test_shrinking_7_to_3_in_one_run(m: Membership) -> None:
-    with watched(m, "7 -> 3"):
+def make_lead(m: Membership, name: str) -> None:
+    """Make `name` the leader of the running members: stop those with a higher id, so that the
+    rest, a majority holding the same data, elect the highest id among them (`name`), then
+    start them again: they join it as followers. A bounded number of tries."""
+    wanted = int(m.hostvars[name]["zookeeper_id"])
+    higher = [n for n in m.members if int(m.hostvars[n]["zookeeper_id"]) > wanted]
+    rest = m.view([n for n in m.members if n not in higher])
+    for _ in range(3):
+        if m.view().leader().name == name:
+            return
+        for other in higher:
+            m.run(other, "systemctl stop zookeeper")
+        rest.wait_healthy(timeout=90)
+        for other in higher:
+            m.run(other, "systemctl start zookeeper")
+        m.view().wait_healthy(timeout=120)
+    assert m.view().leader().name == name, f"{name} never came to lead: {m.view().describe()}"
+
+
+def test_shrinking_7_to_3_in_one_run_the_first_leaving_server_leading(m: Membership) -> None:
+    """7 -> 3 takes zookeeper04 out first, and zookeeper04 leads when the run starts: the walk
+    must hand the leadership over before that step (docs/membership.md)."""
+    leaving = "zookeeper04"
+    make_lead(m, leaving)
+    with watched(m, "7 -> 3, the first leaving server (zookeeper04) leading"):
         m.members, m.retired = m.everyone[:3], m.everyone[3:7]
-        finish(m)
+        output = finish(m)
+    assert f"{leaving}: handover" in output, output[-3000:]
 
 
 def test_shrinking_5_to_3_with_both_leaving_servers_down(m: Membership) -> None:
@@ -145,24 +169,6 @@ def test_shrinking_5_to_3_with_both_leaving_servers_down(m: Membership) -> None:
         m.settings["zookeeper_membership_allow_outage"] = True
         finish(m)
     del m.settings["zookeeper_membership_allow_outage"]
-
-
-def test_a_leaving_leader_hands_over_first(m: Membership) -> None:
-    m.members, m.retired = m.everyone[:4], []
-    finish(m)
-    leaving = "zookeeper04"
-    view = m.view()
-    for _ in range(6):  # a bounded number of leader restarts until the leaving one leads
-        leader = view.leader()
-        if leader.name == leaving:
-            break
-        view.host(leader).run("systemctl restart zookeeper")
-        view.wait_healthy(timeout=60)
-    assert view.leader().name == leaving, "zookeeper04 never came to lead"
-    with watched(m, "4 -> 3, the leaving server leads"):
-        m.members, m.retired = m.everyone[:3], [leaving]
-        output = finish(m)
-    assert f"{leaving}: handover" in output
 
 
 def test_no_acknowledged_write_is_lost_on_any_member(m: Membership) -> None:

@@ -32,7 +32,7 @@ def interval(ensemble: Ensemble) -> int:
 def metrics(member: Member) -> dict[str, float]:
     """The member's zookeeper_* series (name, or name:mode for the state) and node_exporter's
     verdict on the file, each checked for its ensemble and server id labels."""
-    with urllib.request.urlopen(f"http://{member.address}:{EXPORTER_PORT}/metrics",
+    with urllib.request.urlopen(f"http://{member.peer_address}:{EXPORTER_PORT}/metrics",
                                 timeout=10) as response:
         samples = read_exposition(response.read().decode())
     found = {}

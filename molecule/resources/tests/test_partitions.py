@@ -47,14 +47,14 @@ def cut_off(ensemble: Ensemble, victim: Member) -> Iterator[None]:
     """`victim` and the other members stop reaching each other, both ways; healed on exit."""
     others = [m for m in ensemble.members if m != victim]
     try:
-        route(ensemble, victim, "add", [m.address for m in others])
+        route(ensemble, victim, "add", [m.peer_address for m in others])
         for other in others:
-            route(ensemble, other, "add", [victim.address])
+            route(ensemble, other, "add", [victim.peer_address])
         yield
     finally:
-        route(ensemble, victim, "del", [m.address for m in others])
+        route(ensemble, victim, "del", [m.peer_address for m in others])
         for other in others:
-            route(ensemble, other, "del", [victim.address])
+            route(ensemble, other, "del", [victim.peer_address])
 
 
 def timing(ensemble: Ensemble) -> tuple[int, int]:

@@ -112,7 +112,7 @@ def test_machines_run_with_their_names_at_the_inventory_addresses(ensemble: Ense
     for member in ensemble.members:
         out = vagrant_ssh(member.name, "hostname; ip -4 -o addr show")
         assert out.split()[0] == member.name
-        assert f"inet {member.address}/24" in out, f"{member.name}: {out}"
+        assert f"inet {member.peer_address}/24" in out, f"{member.name}: {out}"
 
 
 def test_the_readme_zkcli_command_inside_zookeeper02(ensemble: Ensemble) -> None:

