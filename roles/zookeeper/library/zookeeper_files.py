@@ -184,10 +184,12 @@ changed_paths:
   sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
 """
 
+import errno
 import grp
 import hashlib
 import os
 import pwd
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -249,13 +251,67 @@ def group_exists(name: str) -> bool:
     return True
 
 
-def read_bytes(path: str):
-    """A file's bytes, or None when there is none."""
+# Opened without following a symbolic link and without blocking on a FIFO: the data
+# directory belongs to the service account, which can put anything there.
+# (Built in two steps: vermin takes `A | B` at module level for a 3.10 union type.)
+NO_FOLLOW = os.O_NOFOLLOW
+NO_FOLLOW |= os.O_NONBLOCK
+DIRECTORY_READ = os.O_RDONLY
+DIRECTORY_READ |= os.O_DIRECTORY
+
+
+class NotAFile(Exception):
+    """A path the module writes is a symbolic link, or not a regular file."""
+
+
+def open_no_follow(path: str, flags: int, kind) -> int:
+    """A descriptor of `path` if it is of `kind` (stat.S_ISREG, stat.S_ISDIR), never through
+    a link; NotAFile otherwise. FileNotFoundError when there is nothing."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, flags | NO_FOLLOW)
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise NotAFile(path) from err
+        raise
+    if not kind(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotAFile(path)
+    return fd
+
+
+def read_bytes(path: str):
+    """A regular file's bytes, or None when there is none; NotAFile for a link or anything
+    else."""
+    try:
+        fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def wanted_ids(item: dict):
+    """The uid, gid and mode `item` asks for (None where it asks for none); KeyError for an
+    owner or group the host does not have."""
+    uid = pwd.getpwnam(item["owner"]).pw_uid if item.get("owner") else None
+    gid = grp.getgrnam(item["group"]).gr_gid if item.get("group") else None
+    mode = int(item["mode"], 8) if item.get("mode") else None
+    return uid, gid, mode
+
+
+def fix_attributes(fd: int, uid, gid, mode, check: bool) -> bool:
+    """Give the open file or directory its owner, group and mode where they differ (by its
+    descriptor: no path is looked up again); whether anything differed."""
+    info = os.fstat(fd)
+    owner_differs = (uid is not None and info.st_uid != uid) or (
+        gid is not None and info.st_gid != gid)
+    mode_differs = mode is not None and stat.S_IMODE(info.st_mode) != mode
+    if not check:
+        if owner_differs:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        if mode_differs:  # after the chown, which clears setuid and setgid bits
+            os.fchmod(fd, mode)
+    return owner_differs or mode_differs
 
 
 def text_diff(path: str, before, after: bytes) -> dict:
@@ -318,25 +374,96 @@ class Writer:
                           "--shell", account["shell"], user])
         self.note(f"user:{user}", True)
 
+    def not_a_file(self, path: str, kind: str) -> None:
+        what = "a symbolic link" if os.path.islink(path) else f"not a {kind}"
+        self.refuse(f"{path} is {what}. The role writes it as root and neither follows nor "
+                    f"replaces that (its directory may belong to the service account, which "
+                    f"could point it at any file of the host): see who made it, remove it, "
+                    f"then run again")
+
+    def ids(self, item: dict):
+        try:
+            return wanted_ids(item)
+        except KeyError as err:
+            if self.module.check_mode:  # the account this run would make does not exist yet
+                return None, None, int(item["mode"], 8) if item.get("mode") else None
+            self.refuse(f"{item['path']}: no such user or group on the host: {err}")
+            raise
+
     def write_file(self, item: dict) -> bool:
-        """Write one file of `files` where its content differs."""
+        """Write one file of `files` where its content differs, and give it its owner, group
+        and mode. The new content goes into a new file beside it (its owner, group and mode
+        set through its descriptor), renamed over the old one; a link is never followed."""
+        if item["unsafe_writes"]:  # /etc/hosts, in root's /etc: Ansible's own way
+            return self.write_in_place(item)
         path, wanted = item["path"], item["content"].encode("utf-8")
-        current = read_bytes(path)
+        try:
+            current = read_bytes(path)
+        except NotAFile:
+            self.not_a_file(path, "regular file")
+        uid, gid, mode = self.ids(item)
         if current is not None and hashlib.sha1(current).digest() == hashlib.sha1(wanted).digest():
-            return False
+            try:
+                fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
+            except NotAFile:
+                self.not_a_file(path, "regular file")
+            try:
+                return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
+            finally:
+                os.close(fd)
         self.diff(text_diff(path, current, wanted))
         if self.module.check_mode:
             return True
+        # What the item leaves open: as the file had it, or as a new file gets it.
+        if current is not None:
+            had = os.lstat(path)
+            uid = had.st_uid if uid is None else uid
+            gid = had.st_gid if gid is None else gid
+            mode = stat.S_IMODE(had.st_mode) if mode is None else mode
+        elif mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
         handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
                                              dir=os.path.dirname(path) or ".")
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(wanted)
-            self.module.atomic_move(temporary, path, unsafe_writes=item["unsafe_writes"])
+                out.flush()
+                os.fsync(out.fileno())
+                fix_attributes(out.fileno(), uid, gid, mode, False)
+            os.rename(temporary, path)  # replaces whatever is there, follows nothing
         finally:
-            if os.path.exists(temporary):
+            if os.path.lexists(temporary):
                 os.unlink(temporary)
         return True
+
+    def write_in_place(self, item: dict) -> bool:
+        """A file written with unsafe_writes (a bind-mounted /etc/hosts cannot be renamed
+        over): atomic_move, which falls back to writing in place."""
+        path, wanted = item["path"], item["content"].encode("utf-8")
+        try:
+            with open(path, "rb") as handle:
+                current = handle.read()
+        except FileNotFoundError:
+            current = None
+        changed = False
+        if current != wanted:
+            changed = True
+            self.diff(text_diff(path, current, wanted))
+            if not self.module.check_mode:
+                handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
+                                                     dir=os.path.dirname(path) or ".")
+                try:
+                    with os.fdopen(handle, "wb") as out:
+                        out.write(wanted)
+                    self.module.atomic_move(temporary, path, unsafe_writes=True)
+                finally:
+                    if os.path.exists(temporary):
+                        os.unlink(temporary)
+        if os.path.lexists(path):
+            changed |= self.module.set_fs_attributes_if_different(file_args(path, item), False)
+        return changed
 
     def make_directory(self, item: dict) -> bool:
         """Create one directory of `directories` when it is missing."""
@@ -382,11 +509,20 @@ class Writer:
         return True
 
     def attributes(self, path: str, item: dict) -> bool:
-        """Give a directory or file its owner, group and mode. A path that check mode did not
-        create has nothing to compare yet."""
-        if not os.path.lexists(path):
+        """Give a directory its owner, group and mode, through its descriptor (a link put in
+        its place is not followed). A path that check mode did not create has nothing to
+        compare yet."""
+        try:
+            fd = open_no_follow(path, DIRECTORY_READ, stat.S_ISDIR)
+        except FileNotFoundError:
             return False
-        return self.module.set_fs_attributes_if_different(file_args(path, item), False)
+        except NotAFile:
+            self.not_a_file(path, "directory")
+        try:
+            uid, gid, mode = self.ids(item)
+            return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
+        finally:
+            os.close(fd)
 
     def run(self) -> dict:
         """The account first, then directories, files, links and removals; the module's
@@ -399,7 +535,6 @@ class Writer:
             self.note(item["path"], self.attributes(item["path"], item))
         for item in params["files"]:
             self.note(item["path"], self.write_file(item))
-            self.note(item["path"], self.attributes(item["path"], item))
         for item in params["links"]:
             self.note(item["path"], self.point_link(item))
         for path in params["absent"]:

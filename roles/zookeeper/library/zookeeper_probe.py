@@ -23,7 +23,8 @@ options:
     default: []
   read:
     description:
-      - Small files whose content is returned too (C(myid), C(/etc/hosts)).
+      - Small files whose content is returned too (C(myid), C(/etc/hosts)). A symbolic link or
+        anything but a regular file is not read (it is left out of RV(content)).
     type: list
     elements: path
     required: false
@@ -130,9 +131,9 @@ EXAMPLES = r"""
 RETURN = r"""
 paths:
   description:
-    - For each path of O(paths), whether it exists and, if it does, its C(type) (file, directory
-      or link), C(owner), C(group) and C(mode) (an octal string); a file's SHA-1 C(checksum), a
-      link's C(target).
+    - For each path of O(paths), whether it exists and, if it does, its C(type) (file, directory,
+      link or other), C(owner), C(group) and C(mode) (an octal string); a file's SHA-1
+      C(checksum), a link's C(target). No link is followed.
   returned: always
   type: dict
   sample:
@@ -237,9 +238,16 @@ def describe(path: str) -> dict:
         result.update(type="link", target=os.readlink(path))
     elif stat.S_ISDIR(info.st_mode):
         result["type"] = "directory"
+    elif not stat.S_ISREG(info.st_mode):
+        result["type"] = "other"
     else:
         digest = hashlib.sha1()
-        with open(path, "rb") as handle:
+        try:
+            # Never through a link: one may have replaced the file since the lstat.
+            fd = os.open(path, NO_FOLLOW_READ)
+        except OSError:
+            return dict(result, type="other")
+        with os.fdopen(fd, "rb") as handle:
             for block in iter(lambda: handle.read(65536), b""):
                 digest.update(block)
         result.update(type="file", checksum=digest.hexdigest())
@@ -389,11 +397,14 @@ def main() -> None:
     params = module.params
     content = {}
     for path in params["read"]:
+        # myid and the restore marker are in the data directory, which the service account
+        # owns: a link there is not followed (describe() in `paths` reports it).
         try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                content[path] = handle.read()
+            text = read_no_follow(path)
         except OSError:
-            pass
+            continue
+        if text is not None:
+            content[path] = text
     service = unit(params["service"])
     is_stale = stale(service, params["config_files"])
     server = srvr_at(params["endpoint"]) if service["active"] else {"mode": None}

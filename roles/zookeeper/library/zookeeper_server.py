@@ -249,8 +249,10 @@ waited:
   sample: 3.42
 """
 
+import errno
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import time
@@ -269,14 +271,31 @@ def majority(size: int) -> int:
     return size // 2 + 1
 
 
+# Open for reading, never through a symbolic link.
+NO_FOLLOW_READ = os.O_RDONLY
+NO_FOLLOW_READ |= os.O_NOFOLLOW
+TAIL_BYTES = 256 * 1024  # the end of the log a failure message quotes from
+
+
 def tail(path: Optional[str], lines: int) -> str:
+    """The last `lines` lines of the server's log file. The log directory belongs to the
+    service account: a link there is not followed (root would print what it points to) and
+    neither is anything but a regular file read (a FIFO would block)."""
     if not path:
         return ""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return "".join(deque(handle, maxlen=lines))
+        fd = os.open(path, NO_FOLLOW_READ | os.O_NONBLOCK)
     except OSError as err:
+        if err.errno == errno.ELOOP:
+            return f"(not reading {path}: it is a symbolic link)"
         return f"(cannot read {path}: {err.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return f"(not reading {path}: not a regular file)"
+        handle.seek(max(0, info.st_size - TAIL_BYTES))
+        text = handle.read(TAIL_BYTES).decode("utf-8", errors="replace")
+    return "".join(deque(text.splitlines(keepends=True), maxlen=lines))
 
 
 def journal(service: str, lines: int) -> str:
@@ -407,11 +426,6 @@ def with_servers(text: str, servers: List[str]) -> str:
     kept = [line for line in lines if not SERVER_LINE.match(line)]
     before = sum(1 for line in lines[:at] if not SERVER_LINE.match(line))
     return "\n".join(kept[:before] + list(servers) + kept[before:]) + "\n"
-
-
-# Open for reading, never through a symbolic link.
-NO_FOLLOW_READ = os.O_RDONLY
-NO_FOLLOW_READ |= os.O_NOFOLLOW
 
 
 def write_servers(path: str, servers: List[str]) -> bool:

@@ -194,3 +194,62 @@ def test_check_mode_makes_no_account(tmp_path: Path, etc: Path) -> None:
     result = run(tmp_path, etc=etc, check=True, account=ACCOUNT)
     assert result["changed_paths"] == ["group:zkfilestest", "user:zkfilestest"], result
     assert passwd_line(etc) == "" and "zkfilestest" not in (etc / "group").read_text()
+
+
+# --- links the service account can plant (issue #25 point 1): the data directory is its own,
+# so `ln -sfn /etc/shadow /var/lib/zookeeper/myid` must not make root print, chmod or chown
+# what the link points to.
+def test_a_link_in_place_of_a_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    run(tmp_path, **layout(root))
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    os.chmod(secret, 0o600)
+    (root / "myid").unlink()
+    (root / "myid").symlink_to(secret)
+    for check in (False, True):
+        result = run(tmp_path, check=check, diff=True, **layout(root))
+        assert result.get("failed") is True, result
+        assert f"{root / 'myid'} is a symbolic link" in result["msg"], result["msg"]
+        assert "remove it, then run again" in result["msg"]
+        assert "secret-hash" not in json.dumps(result), "the link's target was read out"
+    assert mode(secret) == "0600" and secret.read_text().startswith("root:$6$secret-hash")
+    assert (root / "myid").is_symlink(), "the link was replaced instead of refused"
+
+
+def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    os.mkfifo(root / "myid")  # a FIFO would block a plain open
+    result = run(tmp_path, files=[{"path": str(root / "myid"), "content": "1\n",
+                                   "mode": "0644"}])
+    assert result.get("failed") is True and "is not a regular file" in result["msg"], result
+
+
+def test_a_link_in_place_of_a_directory_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir(mode=0o755)
+    (root / "data").symlink_to(elsewhere)
+    result = run(tmp_path, directories=[{"path": str(root / "data"), "mode": "0750"}])
+    assert result.get("failed") is True, result
+    assert f"{root / 'data'} is a symbolic link" in result["msg"], result["msg"]
+    assert mode(elsewhere) == "0755", "the mode went to the link's target"
+
+
+def test_a_file_gets_its_mode_through_its_descriptor(tmp_path: Path) -> None:
+    """Same content, other mode: fixed on the file itself (the one opened without following
+    a link), and a new file is written with its mode before it takes the name."""
+    root = tmp_path / "host"
+    root.mkdir()
+    wanted = {"files": [{"path": str(root / "myid"), "content": "1\n", "mode": "0640"}]}
+    assert run(tmp_path, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0640"
+    os.chmod(root / "myid", 0o666)
+    assert run(tmp_path, check=True, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0666", "check mode changed the mode"
+    assert run(tmp_path, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0640"
+    assert run(tmp_path, **wanted)["changed"] is False

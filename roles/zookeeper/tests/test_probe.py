@@ -5,10 +5,14 @@ systemd's start time to the microsecond, means a restart is due), and the member
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from role_modules import role_module
 
 probe = role_module("zookeeper_probe")
@@ -79,3 +83,22 @@ def test_a_server_with_dynamic_reconfiguration_keeps_its_own_list(tmp_path: Path
     (dyn / "zoo.cfg").write_text(f"reconfigEnabled=true\ndynamicConfigFile={tmp_path}/x\n")
     (tmp_path / "x").write_text("server.9=evil:1:2\n")
     assert probe.ensemble(active, False, None, None, None, str(dyn))["running"] == []
+
+
+def test_read_and_paths_never_follow_a_link(tmp_path: Path) -> None:
+    """A link the service account put in the data directory in place of myid: its target is
+    neither read (content) nor checksummed (paths); the link itself is described."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000\n")
+    myid = tmp_path / "myid"
+    myid.symlink_to(secret)
+    info = myid.lstat()
+    assert probe.describe(str(myid)) == {
+        "exists": True, "type": "link", "target": str(secret), "mode": "0777",
+        "owner": probe._name(pwd.getpwuid, info.st_uid),
+        "group": probe._name(grp.getgrgid, info.st_gid)}
+    with pytest.raises(OSError):
+        probe.read_no_follow(str(myid))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert probe.describe(str(fifo))["type"] == "other"

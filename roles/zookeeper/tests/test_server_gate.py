@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from pathlib import Path
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -88,3 +89,17 @@ def test_two_leaders_or_a_missing_server_stop_the_gate(fake: Callable[..., str])
     ok, said, _, _ = server.gate(
         params({leader: 3, f1: 3, DOWN: 3}) | {"serving": [leader, f1, DOWN]}, f1)
     assert not ok and f"{DOWN} should serve" in said, said
+
+
+def test_the_log_tail_never_follows_a_link(tmp_path: Path) -> None:
+    """The log directory belongs to the service account: a failure message quotes the log's
+    end, never what a link there points to."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000\n")
+    log = tmp_path / "zookeeper.log"
+    log.symlink_to(secret)
+    said = server.tail(str(log), 30)
+    assert "secret-hash" not in said and "symbolic link" in said, said
+    log.unlink()
+    log.write_text("".join(f"line {i}\n" for i in range(100)))
+    assert server.tail(str(log), 3) == "line 97\nline 98\nline 99\n"

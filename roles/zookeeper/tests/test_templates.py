@@ -289,4 +289,23 @@ def test_a_bad_inventory_stops_before_rendering(tmp_path: Path) -> None:
     rendered = render(tmp_path, hosts)
     assert "_error" in rendered
     assert "zk-b: zookeeper_id=1 is already used by zk-a" in rendered["_error"]["out"]
-    assert not list(tmp_path.glob("zk-*-zoo.cfg"))
+    assert not (tmp_path / "rendered.json").exists()
+
+
+def test_a_link_in_place_of_myid_stops_the_run_before_any_change(tmp_path: Path) -> None:
+    """The data directory belongs to the service account, which can replace myid by a link to
+    any file (issue #25 point 1): the host check refuses it, naming the link, and prints
+    nothing of what it points to."""
+    data = tmp_path / "data"
+    data.mkdir()
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000\n")
+    (data / "myid").symlink_to(secret)
+    rendered = render(tmp_path, {"zk-a": {"ansible_host": "10.1.0.1", "zookeeper_id": 1}},
+                      {"zookeeper_data_dir": str(data)})
+    assert "_error" in rendered, "a myid link was let through"
+    out = rendered["_error"]["out"]
+    assert f"zk-a: {data / 'myid'} -> {secret}: a symbolic link or not a regular file where " \
+           "the role writes a file as root, so no host was changed" in " ".join(out.split()), out
+    assert "secret-hash" not in out
+    assert not (tmp_path / "rendered.json").exists()
