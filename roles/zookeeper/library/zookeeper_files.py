@@ -400,7 +400,13 @@ class Writer:
         try:
             current = read_bytes(path)
         except NotAFile:
-            self.not_a_file(path, "regular file")
+            # A link root made (Debian's package links /var/lib/zookeeper/myid into
+            # /etc/zookeeper/conf) is replaced by the new file, never followed; one anybody
+            # else made is refused.
+            info = os.lstat(path)
+            if not (stat.S_ISLNK(info.st_mode) and info.st_uid == 0):
+                self.not_a_file(path, "regular file")
+            current = None
         uid, gid, mode = self.ids(item)
         if current is not None and hashlib.sha1(current).digest() == hashlib.sha1(wanted).digest():
             try:
@@ -415,7 +421,7 @@ class Writer:
         if self.module.check_mode:
             return True
         # What the item leaves open: as the file had it, or as a new file gets it.
-        if current is not None:
+        if current is not None and not os.path.islink(path):
             had = os.lstat(path)
             uid = had.st_uid if uid is None else uid
             gid = had.st_gid if gid is None else gid

@@ -208,6 +208,8 @@ def test_a_link_in_place_of_a_file_is_refused_and_its_target_untouched(tmp_path:
     os.chmod(secret, 0o600)
     (root / "myid").unlink()
     (root / "myid").symlink_to(secret)
+    if os.geteuid() == 0:  # planted by the service account, not root
+        os.lchown(root / "myid", 65534, 65534)
     for check in (False, True):
         result = run(tmp_path, check=check, diff=True, **layout(root))
         assert result.get("failed") is True, result
@@ -216,6 +218,24 @@ def test_a_link_in_place_of_a_file_is_refused_and_its_target_untouched(tmp_path:
         assert "secret-hash" not in json.dumps(result), "the link's target was read out"
     assert mode(secret) == "0600" and secret.read_text().startswith("root:$6$secret-hash")
     assert (root / "myid").is_symlink(), "the link was replaced instead of refused"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root-owned link needs root")
+def test_a_link_root_made_is_replaced_never_followed(tmp_path: Path) -> None:
+    """Debian's zookeeper package links /var/lib/zookeeper/myid into /etc/zookeeper/conf: the
+    module puts its file in the link's place and leaves the target alone."""
+    root = tmp_path / "host"
+    root.mkdir()
+    target = tmp_path / "conf-myid"
+    target.write_text("7\n")
+    os.chmod(target, 0o600)
+    (root / "myid").symlink_to(target)
+    result = run(tmp_path, files=[{"path": str(root / "myid"), "content": "1\n",
+                                   "mode": "0644"}])
+    assert result["changed_paths"] == [str(root / "myid")], result
+    assert not (root / "myid").is_symlink() and (root / "myid").read_text() == "1\n"
+    assert mode(root / "myid") == "0644"
+    assert target.read_text() == "7\n" and mode(target) == "0600"
 
 
 def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
