@@ -186,7 +186,6 @@ changed_paths:
 
 import errno
 import grp
-import hashlib
 import os
 import pwd
 import stat
@@ -277,17 +276,6 @@ def open_no_follow(path: str, flags: int, kind) -> int:
         os.close(fd)
         raise NotAFile(path)
     return fd
-
-
-def read_bytes(path: str):
-    """A regular file's bytes, or None when there is none; NotAFile for a link or anything
-    else."""
-    try:
-        fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
 
 
 def wanted_ids(item: dict):
@@ -397,8 +385,14 @@ class Writer:
         if item["unsafe_writes"]:  # /etc/hosts, in root's /etc: Ansible's own way
             return self.write_in_place(item)
         path, wanted = item["path"], item["content"].encode("utf-8")
+        uid, gid, mode = self.ids(item)
+        # The file there, read, compared and (same content) given its attributes through one
+        # descriptor; `had` is what it had, for what the item leaves open.
+        current = had = None
         try:
-            current = read_bytes(path)
+            fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
+        except FileNotFoundError:
+            fd = None
         except NotAFile:
             # A link root made (Debian's package links /var/lib/zookeeper/myid into
             # /etc/zookeeper/conf) is replaced by the new file, never followed; one anybody
@@ -406,27 +400,24 @@ class Writer:
             info = os.lstat(path)
             if not (stat.S_ISLNK(info.st_mode) and info.st_uid == 0):
                 self.not_a_file(path, "regular file")
-            current = None
-        uid, gid, mode = self.ids(item)
-        if current is not None and hashlib.sha1(current).digest() == hashlib.sha1(wanted).digest():
+            fd = None
+        if fd is not None:
             try:
-                fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
-            except NotAFile:
-                self.not_a_file(path, "regular file")
-            try:
-                return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
+                had = os.fstat(fd)
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    current = handle.read()
+                if current == wanted:
+                    return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
             finally:
                 os.close(fd)
         self.diff(text_diff(path, current, wanted))
         if self.module.check_mode:
             return True
-        # What the item leaves open: as the file had it, or as a new file gets it.
-        if current is not None and not os.path.islink(path):
-            had = os.lstat(path)
+        if had is not None:
             uid = had.st_uid if uid is None else uid
             gid = had.st_gid if gid is None else gid
             mode = stat.S_IMODE(had.st_mode) if mode is None else mode
-        elif mode is None:
+        elif mode is None:  # as a new file gets it
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
