@@ -203,11 +203,12 @@ def ssh_key_path() -> Path:
     return STATE / "ssh" / "id_ed25519"
 
 
-def ensure_ssh_key() -> Path:
-    key = ssh_key_path()
+def ensure_ssh_key(key: Path | None = None, comment: str = "zookeeper-lab") -> Path:
+    """The SSH key pair at `key` (the labs' own by default), made here (0600, root's) if new."""
+    key = key or ssh_key_path()
     if not key.exists():
-        key.parent.mkdir(parents=True, exist_ok=True)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "zookeeper-lab", "-f", str(key)])
+        key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)])
     return key
 
 
@@ -279,12 +280,10 @@ def build_java_image(base: Lab, image: str) -> None:
                         f"apt-get install -y -qq {package[base.distro]} >/dev/null")
 
 
-def build_derived_image(base: Lab, image: str, script: str, stdin: bytes | None = None) -> None:
-    """Run `script` (sh) in a container of the base image, with `stdin`, and commit the
-    result as `image`."""
+def build_derived_image(base: Lab, image: str, script: str) -> None:
+    """Run `script` (sh) in a container of the base image and commit the result as `image`."""
     name = f"zk-build-{os.getpid()}"
-    podman("run", "-i", "--name", name, *RUN_LIMITS, base.image, "sh", "-c", script,
-           stdin=stdin, timeout=1800)
+    podman("run", "--name", name, *RUN_LIMITS, base.image, "sh", "-c", script, timeout=1800)
     try:
         podman("commit", "--change", "CMD=/sbin/init", name, image)
     finally:
@@ -627,6 +626,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          help="write the mirror's variables there (lab-mirror.yml)")
     sub.add_parser("podman-api",
                    help="start the Podman API Vagrant's docker provider talks to, unless it runs")
+    sub.add_parser("key", help="make the Vagrant lab's SSH key pair unless it exists; print it")
     sub.add_parser("status", help="show containers, addresses and SSH reachability")
     sub.add_parser("mirror", help="only build the offline mirror's tarballs (3.4.13, 3.8.0)")
     return parser.parse_args(argv)
@@ -654,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replace":
             print(json.dumps(cmd_replace(lab, args.member, args.address), indent=2))
             return 0
-        if args.command in {"prepare", "podman-api"} or (
+        if args.command in {"prepare", "podman-api", "key"} or (
                 args.command == "down" and args.inventory_dir):
             import lab_vagrant
             if args.command == "prepare":
@@ -662,6 +662,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.command == "podman-api":
                 print(f"unix://{lab_vagrant.ensure_api()}")
+                return 0
+            if args.command == "key":
+                print(lab_vagrant.lab_key(lab))
                 return 0
             lab_vagrant.remove_mirror_vars(args.inventory_dir)
         if args.command == "down":

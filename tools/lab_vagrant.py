@@ -9,14 +9,18 @@ provides what that route needs and Vagrant does not make:
   atomic writes to a bind-mounted one fail). It exits after `API_IDLE` seconds without a request;
   the Vagrantfile starts it again whenever a `vagrant` command needs it.
 - `prepare`: the image the machines boot (the lab image plus what a Vagrant box has: a `vagrant`
-  user with passwordless sudo and Vagrant's insecure public key, which Vagrant replaces by a key
-  of each machine's own on the first `vagrant up`), the offline mirror, the lab's network and the
-  mirror on it, and an inventory file with the mirror's variables beside the lab's inventory.
+  user with passwordless sudo, but no key: not Vagrant's public insecure one, which anybody could
+  log in with until Vagrant replaced it), the lab's own SSH key pair (`lab_key`), which the
+  Vagrantfile mounts into the machines and hands to Vagrant, the offline mirror, the lab's network
+  and the mirror on it, and an inventory file with the mirror's variables beside the lab's
+  inventory.
+
+Only root reaches the API (the rootful Podman API is root on this machine): its socket is made
+under umask 077 in a 0700 directory.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import socket
@@ -25,23 +29,19 @@ import time
 from pathlib import Path
 
 from lab import (
-    MIRROR_VERSION, MIRROR_PORT, PODMAN, Lab, LabError, build_base_image, build_derived_image,
-    build_mirror, ensure_network, image_exists, log, mirror_vars, require_tools, start_mirror,
-    wait_for_port,
+    MIRROR_VERSION, MIRROR_PORT, PODMAN, STATE, Lab, LabError, build_base_image,
+    build_derived_image, build_mirror, ensure_network, ensure_ssh_key, image_exists, log,
+    mirror_vars, require_tools, start_mirror, wait_for_port,
 )
 
-# The image the Vagrantfile's docker provider boots (its IMAGE constant names the same).
-VAGRANT_IMAGE = "localhost/zk-lab:bullseye-vagrant"
+# The image the Vagrantfile's docker provider boots (its IMAGE constant names the same). Its
+# `vagrant` user has no key: each lab's is mounted in (the tag before, `bullseye-vagrant`, had
+# Vagrant's public insecure key).
+VAGRANT_IMAGE = "localhost/zk-lab:bullseye-vagrant-nokey"
 API_DIR = Path(os.environ.get("ZK_LAB_API_DIR", "/run/zk-lab"))
 API_SOCKET = API_DIR / "podman.sock"
 API_IDLE = 900
 API_CONTAINERS_CONF = '[containers]\nno_hosts = true\n\n[engine]\nruntime = "runc"\n'
-# Where a Vagrant install keeps its insecure key pair (Debian's package, HashiCorp's).
-VAGRANT_KEY_GLOBS = (
-    "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub*",
-    "/opt/vagrant/embedded/gems/gems/vagrant-*/keys/vagrant.pub*",
-    "/opt/vagrant/embedded/gems/*/gems/vagrant-*/keys/vagrant.pub*",
-)
 MIRROR_VARS_FILE = "lab-mirror.yml"
 BOX_SCRIPT = """set -e
 apt-get update -qq
@@ -50,31 +50,26 @@ useradd --create-home --shell /bin/bash vagrant
 echo 'vagrant ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/vagrant
 chmod 0440 /etc/sudoers.d/vagrant
 install -d -m 0700 -o vagrant -g vagrant /home/vagrant/.ssh
-cat > /home/vagrant/.ssh/authorized_keys
-chown vagrant:vagrant /home/vagrant/.ssh/authorized_keys
-chmod 0600 /home/vagrant/.ssh/authorized_keys
+install -m 0600 -o vagrant -g vagrant /dev/null /home/vagrant/.ssh/authorized_keys
 printf '127.0.0.1\\tlocalhost\\n::1\\tlocalhost ip6-localhost ip6-loopback\\n' > /etc/hosts
 apt-get clean
 """
 
 
-def vagrant_public_keys() -> bytes:
-    """Vagrant's insecure public key(s), from the Vagrant installed here."""
-    for pattern in VAGRANT_KEY_GLOBS:
-        keys = sorted(glob.glob(pattern))
-        if keys:
-            return b"".join(Path(k).read_bytes().rstrip(b"\n") + b"\n" for k in keys)
-    raise LabError("Vagrant's insecure public key was not found (looked in "
-                   f"{', '.join(VAGRANT_KEY_GLOBS)}): install Vagrant (`apt-get install vagrant`)")
-
-
 def build_vagrant_image(base: Lab) -> None:
-    """The lab image as a Vagrant box would be: user `vagrant`, sudo, the insecure key."""
+    """The lab image as a Vagrant box would be: user `vagrant` with sudo, no key."""
     build_base_image(base)
     if image_exists(VAGRANT_IMAGE):
         return
-    log(f"building {VAGRANT_IMAGE} (user vagrant with sudo and Vagrant's insecure key)")
-    build_derived_image(base, VAGRANT_IMAGE, BOX_SCRIPT, stdin=vagrant_public_keys())
+    log(f"building {VAGRANT_IMAGE} (user vagrant with sudo; no key: each lab mounts its own)")
+    build_derived_image(base, VAGRANT_IMAGE, BOX_SCRIPT)
+
+
+def lab_key(lab: Lab) -> Path:
+    """The lab's SSH key pair (root's, 0600), made on first use: the machines take only its
+    public half (the Vagrantfile mounts it as the `vagrant` user's authorized_keys) and Vagrant
+    logs in with it (the Vagrantfile puts it where Vagrant keeps a machine's key)."""
+    return ensure_ssh_key(STATE / lab.name / "ssh" / "id_ed25519", f"zookeeper-lab {lab.name}")
 
 
 def api_answers(path: Path = API_SOCKET) -> bool:
@@ -101,14 +96,16 @@ def ensure_api(timeout: float = 30) -> Path:
     if api_answers():
         return API_SOCKET
     require_tools(["podman", "runc"])
-    API_DIR.mkdir(parents=True, exist_ok=True)
+    # Root's alone: whoever can talk to the rootful API can start a privileged container.
+    API_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    API_DIR.chmod(0o700)
     conf = API_DIR / "containers.conf"
     conf.write_text(API_CONTAINERS_CONF)
     API_SOCKET.unlink(missing_ok=True)
     with open(API_DIR / "service.log", "ab") as out:
         subprocess.Popen(
             [*PODMAN, "system", "service", f"--time={API_IDLE}", f"unix://{API_SOCKET}"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, umask=0o077,
             env=dict(os.environ, CONTAINERS_CONF=str(conf), PATH=service_path()))
     deadline = time.monotonic() + timeout
     while not api_answers():
@@ -116,7 +113,8 @@ def ensure_api(timeout: float = 30) -> Path:
             raise LabError(f"the Podman API did not answer on {API_SOCKET} within {timeout:g} s; "
                            f"see {API_DIR / 'service.log'}")
         time.sleep(0.2)
-    log(f"Podman API for Vagrant's docker provider on unix://{API_SOCKET}")
+    API_SOCKET.chmod(0o600)
+    log(f"Podman API for Vagrant's docker provider on unix://{API_SOCKET} (root only)")
     return API_SOCKET
 
 
@@ -143,6 +141,7 @@ def cmd_prepare(lab: Lab, inventory_dir: Path | None) -> None:
     started = time.monotonic()
     ensure_api()
     build_vagrant_image(Lab(lab.name, lab.subnet, lab.hosts, "bullseye", lab.prefix))
+    lab_key(lab)
     build_mirror(lab)
     ensure_network(lab)
     start_mirror(lab)
@@ -150,7 +149,8 @@ def cmd_prepare(lab: Lab, inventory_dir: Path | None) -> None:
         raise LabError(f"mirror {lab.mirror_container} did not answer on {lab.mirror_url}")
     if inventory_dir is not None:
         write_mirror_vars(lab, inventory_dir / MIRROR_VARS_FILE)
-    log(f"prepared in {time.monotonic() - started:.1f} s: image {VAGRANT_IMAGE}, network "
+    log(f"prepared in {time.monotonic() - started:.1f} s: image {VAGRANT_IMAGE}, key "
+        f"{lab_key(lab)}, network "
         f"{lab.network} ({lab.subnet}), mirror {lab.mirror_url}")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import lab_vagrant
 import pytest
 import yaml
-from lab import Lab, LabError
+from lab import Lab
 
 VAGRANTFILE = Path(__file__).resolve().parent.parent / "Vagrantfile"
 
@@ -44,23 +44,26 @@ def test_mirror_vars_point_the_zookeeper_group_at_the_lab_mirror(tmp_path: Path)
     assert not path.exists()
 
 
-def test_vagrant_keys_are_read_from_the_install(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = tmp_path / "vagrant-2.4.1" / "keys"
-    keys.mkdir(parents=True)
-    (keys / "vagrant.pub.rsa").write_text("ssh-rsa AAAA vagrant insecure public key")
-    (keys / "vagrant.pub.ed25519").write_text("ssh-ed25519 AAAA vagrant insecure public key\n")
-    monkeypatch.setattr(lab_vagrant, "VAGRANT_KEY_GLOBS", (str(tmp_path / "*/keys/vagrant.pub*"),))
-    assert lab_vagrant.vagrant_public_keys().splitlines() == [
-        b"ssh-ed25519 AAAA vagrant insecure public key",
-        b"ssh-rsa AAAA vagrant insecure public key"]
+def test_the_box_image_takes_no_key() -> None:
+    """Vagrant's public insecure key in the image let anybody who reached a new machine's SSH
+    port log in, sudo to root, and (the container being privileged) own this host, until
+    Vagrant replaced it. The image has no key; the Vagrantfile mounts the lab's."""
+    assert "authorized_keys" in lab_vagrant.BOX_SCRIPT
+    assert "cat >" not in lab_vagrant.BOX_SCRIPT and "/dev/null" in lab_vagrant.BOX_SCRIPT
+    vagrantfile = VAGRANTFILE.read_text()
+    assert '"#{LAB_KEY}.pub:/home/vagrant/.ssh/authorized_keys:ro"' in vagrantfile
+    assert "override.ssh.private_key_path = LAB_KEY" in vagrantfile
+    assert "override.ssh.insert_key = false" in vagrantfile
 
 
-def test_no_vagrant_install_says_what_to_do(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab_vagrant, "VAGRANT_KEY_GLOBS", (str(tmp_path / "*/vagrant.pub*"),))
-    with pytest.raises(LabError, match="apt-get install vagrant"):
-        lab_vagrant.vagrant_public_keys()
+def test_each_lab_has_a_key_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab_vagrant, "STATE", tmp_path)
+    one = lab_vagrant.lab_key(Lab("vagrant", ipaddress.ip_network("192.168.56.0/24"), 3))
+    other = lab_vagrant.lab_key(Lab("mol-vagrant", ipaddress.ip_network("10.213.17.0/24"), 3))
+    assert one == tmp_path / "vagrant" / "ssh" / "id_ed25519" and one.exists()
+    assert one.read_bytes() != other.read_bytes()
+    assert one.stat().st_mode & 0o777 == 0o600 and one.parent.stat().st_mode & 0o777 == 0o700
+    assert lab_vagrant.lab_key(Lab("vagrant", ipaddress.ip_network("192.168.56.0/24"), 3)) == one
 
 
 def test_api_answers_only_an_http_server_on_the_socket(tmp_path: Path) -> None:
@@ -88,3 +91,27 @@ def test_api_answers_only_an_http_server_on_the_socket(tmp_path: Path) -> None:
 def test_the_api_service_finds_iptables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
     assert "/usr/sbin" in lab_vagrant.service_path().split(":")
+
+
+def test_only_root_reaches_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rootful Podman API starts privileged containers: its socket was left to the
+    umask (0755 directory, 0660 socket). Now a 0700 directory, umask 077, the socket 0600."""
+    api_dir = tmp_path / "zk-lab"
+    api_dir.mkdir(mode=0o755)
+    api_dir.chmod(0o755)  # as an earlier run left it
+    socket_path = api_dir / "podman.sock"
+    monkeypatch.setattr(lab_vagrant, "API_DIR", api_dir)
+    monkeypatch.setattr(lab_vagrant, "API_SOCKET", socket_path)
+    monkeypatch.setattr(lab_vagrant, "require_tools", lambda tools: None)
+    started: list[dict] = []
+
+    def popen(argv: list[str], **kwargs: object) -> None:
+        started.append(kwargs)
+        socket_path.touch(mode=0o666)
+
+    monkeypatch.setattr(lab_vagrant.subprocess, "Popen", popen)
+    monkeypatch.setattr(lab_vagrant, "api_answers", lambda path=socket_path: bool(started))
+    assert lab_vagrant.ensure_api() == socket_path
+    assert started[0]["umask"] == 0o077
+    assert api_dir.stat().st_mode & 0o777 == 0o700
+    assert socket_path.stat().st_mode & 0o777 == 0o600

@@ -5,6 +5,7 @@ lets the client networks reach it while 8080 (ZooKeeper's default) stays closed.
 from __future__ import annotations
 
 import json
+import ipaddress
 import socket
 import urllib.request
 
@@ -31,8 +32,12 @@ def test_every_member_answers_on_the_chosen_port(ensemble: Ensemble) -> None:
 def test_the_firewall_knows_the_admin_port(ensemble: Ensemble) -> None:
     for member in ensemble.members:
         port = int(ensemble.hostvars[member.name]["zookeeper_admin_port"])
-        rules = ensemble.host(member).check_output("iptables -S ZOOKEEPER")
+        host = ensemble.host(member)
+        rules = {4: host.check_output("iptables -S ZOOKEEPER"),
+                 6: host.check_output("ip6tables -S ZOOKEEPER")}
         networks = ensemble.hostvars[member.name]["zookeeper_firewall_client_networks"]
         for network in networks:
-            assert f"-s {network} -p tcp -m tcp --dport {port} -j ACCEPT" in rules, rules
-        assert f",{port} -j DROP" in rules, rules
+            family = ipaddress.ip_network(network).version
+            assert f"-s {network} -p tcp -m tcp --dport {port} -j ACCEPT" in rules[family], rules
+        for family in rules:
+            assert f",{port} -j DROP" in rules[family], rules

@@ -3,6 +3,7 @@ and the host firewall."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
@@ -119,6 +120,10 @@ def test_jaas_file_readable_by_the_service_only(ensemble: Ensemble) -> None:
         assert out == "root zookeeper 440", f"{member.name}: jaas.conf is {out}"
 
 
+def jaas_sha1(ensemble: Ensemble, member: Member) -> str:
+    return ensemble.host(member).check_output("sha1sum /etc/zookeeper/jaas.conf").split()[0]
+
+
 @pytest.mark.needs("zookeeper_quorum_sasl")
 def test_a_wrong_quorum_secret_does_not_join_and_the_role_says_why(ensemble: Ensemble) -> None:
     ensemble.wait_healthy()
@@ -136,9 +141,18 @@ def test_a_wrong_quorum_secret_does_not_join_and_the_role_says_why(ensemble: Ens
         modes = ensemble.modes()
         assert modes[victim.name] not in {"leader", "follower"}, f"it joined anyway: {modes}"
     finally:
-        rc, output = run_site(inventory, limit=victim.name)
+        # At -vvv: every module's arguments and result are printed, as AWX and ARA record them.
+        digests = [jaas_sha1(ensemble, victim)]
+        rc, output = run_site(inventory, limit=victim.name, options=("-vvv",))
     assert rc == 0, f"converging {victim.name} back with the right secret failed:\n{output[-3000:]}"
     ensemble.wait_healthy()
+    # That run wrote the JAAS logins back: neither they nor a digest of the file before or after
+    # (which a password can be guessed against offline) were printed.
+    for digest in [*digests, jaas_sha1(ensemble, victim)]:
+        assert digest not in output, f"a SHA-1 of jaas.conf was printed: {digest}"
+    assert re.search(r"changed=[1-9]", output.split("PLAY RECAP")[-1]), output[-2000:]
+    for secret in ("se${user.home}cret", "${x}cret"):
+        assert secret not in output, f"a password ({secret}) was printed"
 
 
 @pytest.mark.only_in("hardening")
@@ -179,6 +193,45 @@ def test_firewall_keeps_quorum_ports_to_members(ensemble: Ensemble) -> None:
 
 
 @pytest.mark.needs("zookeeper_firewall")
+def test_the_firewall_keeps_ipv6_clients_to_their_networks(ensemble: Ensemble) -> None:
+    """The JVM listens on [::] unless clientPortAddress says otherwise, so the ports need
+    ip6tables rules too. The controller reaches each member at its IPv6 link-local address over
+    the lab's bridge: only a member whose zookeeper_firewall_client_networks has fe80::/64
+    (release38's zookeeper01) answers on the client port; the others' ports (3.8's admin port
+    too) take no connection. Before ip6tables was managed, every member answered."""
+    ensemble.wait_healthy()
+    lab = ensemble.hostvars[ensemble.members[0].name]["zk_lab_name"]
+    bridge = subprocess.run(
+        ["podman", "network", "inspect", "--format", "{{.NetworkInterface}}", f"zk-{lab}"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    for member in ensemble.members:
+        hostvars = ensemble.hostvars[member.name]
+        host = ensemble.host(member)
+        assert "-A INPUT -j ZOOKEEPER" in host.check_output("ip6tables -S INPUT"), member.name
+        found = re.search(r"inet6 (fe80::[0-9a-f:]+)/64",
+                          host.check_output("ip -6 -o address show dev eth0 scope link"))
+        assert found, f"{member.name}: no IPv6 link-local address on eth0"
+        address = f"{found.group(1)}%{bridge}"
+        allowed = any(ipaddress.ip_network(str(n), strict=False).version == 6
+                      and ipaddress.ip_address(found.group(1)) in ipaddress.ip_network(str(n))
+                      for n in hostvars.get("zookeeper_firewall_client_networks", []))
+        ports = [member.port] + ([int(hostvars.get("zookeeper_admin_port", 8080))]
+                                 if hostvars.get("zookeeper_admin_server") else [])
+        answered = {}
+        for port in ports:
+            try:
+                answered[port] = four_letter_word(address, port, "srvr", timeout=2)
+            except OSError:
+                continue
+            assert allowed, (
+                f"{member.name}: [{address}]:{port} answered over IPv6 from outside "
+                f"zookeeper_firewall_client_networks: {answered[port][:80]!r}")
+        if allowed and "zookeeper_client_port_address" not in hostvars:
+            assert "Mode: " in answered.get(member.port, ""), (
+                f"{member.name}: fe80::/64 is allowed, and its client port did not answer")
+
+
+@pytest.mark.needs("zookeeper_firewall")
 # The rules and their unit are the same on every release line: hardening switches them off and
 # on again (release38 keeps the firewall on, with its admin port).
 @pytest.mark.only_in("hardening")
@@ -191,10 +244,11 @@ def test_switching_the_firewall_off_removes_its_rules_and_unit(ensemble: Ensembl
         assert rc == 0, f"site.yml with the firewall off failed:\n{output[-3000:]}"
         for member in ensemble.members:
             host = ensemble.host(member)
-            assert host.run("iptables -S ZOOKEEPER").rc != 0, f"{member.name}: chain left"
-            assert "ZOOKEEPER" not in host.check_output("iptables -S INPUT"), member.name
+            for tables in ("iptables", "ip6tables"):
+                assert host.run(f"{tables} -S ZOOKEEPER").rc != 0, f"{member.name}: chain left"
+                assert "ZOOKEEPER" not in host.check_output(f"{tables} -S INPUT"), member.name
             for path in ("/etc/systemd/system/zookeeper-firewall.service",
-                         "/etc/zookeeper/firewall.rules"):
+                         "/etc/zookeeper/firewall.rules", "/etc/zookeeper/firewall6.rules"):
                 assert not host.file(path).exists, f"{member.name}: {path} left"
             assert "zookeeper-firewall" not in host.check_output(
                 "systemctl list-unit-files --no-legend zookeeper-firewall.service || true")
@@ -208,7 +262,8 @@ def test_switching_the_firewall_off_removes_its_rules_and_unit(ensemble: Ensembl
         rc, output = run_site(inventory)
     assert rc == 0, f"site.yml with the firewall on again failed:\n{output[-3000:]}"
     for member in ensemble.members:
-        assert "-j ZOOKEEPER" in ensemble.host(member).check_output("iptables -S INPUT")
+        for tables in ("iptables", "ip6tables"):
+            assert "-j ZOOKEEPER" in ensemble.host(member).check_output(f"{tables} -S INPUT")
     ensemble.wait_healthy()
 
 

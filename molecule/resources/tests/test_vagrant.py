@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, Ensemble
+from lab import PODMAN, RUN_LIMITS
 
 USER_INVENTORY = REPO / "inventories" / "vagrant" / "hosts.yml"
 ZKCLI = "/opt/zookeeper/bin/zkCli.sh"
@@ -138,3 +139,27 @@ def test_zk_status_with_the_inventory_says_healthy(ensemble: Ensemble) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"healthy: {len(ensemble.members)}/{len(ensemble.members)} serving" in proc.stdout
+
+
+def test_the_container_route_trusts_the_lab_key_alone_and_root_alone_reaches_the_api(
+        ensemble: Ensemble) -> None:
+    """Any local user who reached a new machine's forwarded SSH port could log in with Vagrant's
+    public insecure key (baked into the image until Vagrant replaced it), sudo to root and,
+    the container being privileged, own this host; any user in the socket's group could drive
+    the rootful Podman API. Now the image takes no key, every machine takes only the lab's own
+    (mounted read-only), and the API's socket is root's alone."""
+    image = re.search(r'^IMAGE = "([^"]+)"$', (REPO / "Vagrantfile").read_text(), re.M).group(1)
+    baked = subprocess.run([*PODMAN, "run", "--rm", "--network=none", *RUN_LIMITS,
+                            "--entrypoint=cat", image, "/home/vagrant/.ssh/authorized_keys"],
+                           capture_output=True, text=True, timeout=120, check=True).stdout
+    assert baked == "", f"{image} takes a key: {baked}"
+    lab = ensemble.hostvars[ensemble.members[0].name]["zk_lab_name"]
+    public = (REPO / ".lab" / lab / "ssh" / "id_ed25519.pub").read_text()
+    for member in ensemble.members:
+        keys = vagrant_ssh(member.name, "cat ~/.ssh/authorized_keys")
+        assert keys.strip() == public.strip(), f"{member.name} takes other keys: {keys}"
+    api = Path("/run/zk-lab")
+    for path, mode in ((api, 0o700), (api / "podman.sock", 0o600)):
+        info = path.stat()
+        assert (info.st_uid, info.st_mode & 0o777) == (0, mode), (
+            f"{path}: uid {info.st_uid}, mode {info.st_mode & 0o777:o}, not root's {mode:o}")

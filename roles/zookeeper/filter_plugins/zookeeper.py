@@ -46,6 +46,7 @@ FILTERS = {
     "zookeeper_restore_origin": "zookeeper_restore",
     "zookeeper_restore_check_problems": "zookeeper_restore",
     "zookeeper_value_problems": "zookeeper_values",
+    "zookeeper_of_family": "zookeeper_values",
 }
 
 

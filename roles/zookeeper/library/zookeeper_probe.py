@@ -21,6 +21,16 @@ options:
     elements: path
     required: false
     default: []
+  secret_paths:
+    description:
+      - Paths of O(paths) that hold secrets (the JAAS logins, C(zoo.cfg) with the super user's
+        digest). They are described without a checksum, so that no digest of them leaves the host
+        (a password could be guessed against it offline); the task that writes them compares on
+        the host.
+    type: list
+    elements: path
+    required: false
+    default: []
   read:
     description:
       - Small files whose content is returned too (C(myid), C(/etc/hosts)). A symbolic link or
@@ -47,6 +57,13 @@ options:
     type: str
     required: false
     default: zookeeper
+  units:
+    description:
+      - Further systemd units whose state to report in RV(units), such as the firewall's.
+    type: list
+    elements: str
+    required: false
+    default: []
   config_files:
     description:
       - Files the running server read at its start. One changed since (its modification time
@@ -133,7 +150,7 @@ paths:
   description:
     - For each path of O(paths), whether it exists and, if it does, its C(type) (file, directory,
       link or other), C(owner), C(group) and C(mode) (an octal string); a file's SHA-1
-      C(checksum), a link's C(target). No link is followed.
+      C(checksum) (none for O(secret_paths)), a link's C(target). No link is followed.
   returned: always
   type: dict
   sample:
@@ -164,6 +181,11 @@ service:
   returned: always
   type: dict
   sample: {enabled: true, active: true, main_pid: 4242, started: 1767225600.123456}
+units:
+  description: The state of each unit of O(units), as RV(service) gives the server's.
+  returned: always
+  type: dict
+  sample: {zookeeper-firewall: {enabled: true, active: true, main_pid: 0, started: null}}
 stale:
   description: Whether a file of O(config_files) changed after the running server started.
   returned: always
@@ -222,8 +244,9 @@ from ansible.module_utils.zookeeper_4lw import srvr_at
 from ansible.module_utils.zookeeper_systemd import stale, unit
 
 
-def describe(path: str) -> dict:
-    """What the file, directory or link at `path` is, as the file/copy modules compare it."""
+def describe(path: str, checksum: bool = True) -> dict:
+    """What the file, directory or link at `path` is, as the file/copy modules compare it
+    (a file's content by its SHA-1 unless not `checksum`)."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -240,6 +263,8 @@ def describe(path: str) -> dict:
         result["type"] = "directory"
     elif not stat.S_ISREG(info.st_mode):
         result["type"] = "other"
+    elif not checksum:
+        result["type"] = "file"
     else:
         digest = hashlib.sha1()
         try:
@@ -379,10 +404,13 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
 # The options; DOCUMENTATION describes each (roles/zookeeper/tests/test_module_docs.py checks).
 ARGUMENT_SPEC = {
     "paths": {"type": "list", "elements": "path", "default": []},
+    # Paths, not secrets: what they hold is never read.
+    "secret_paths": {"type": "list", "elements": "path", "default": [], "no_log": False},
     "read": {"type": "list", "elements": "path", "default": []},
     "user": {"type": "str", "default": "zookeeper"},
     "group": {"type": "str", "default": "zookeeper"},
     "service": {"type": "str", "default": "zookeeper"},
+    "units": {"type": "list", "elements": "str", "default": []},
     "config_files": {"type": "list", "elements": "path", "default": []},
     "endpoint": {"type": "str", "default": "127.0.0.1:2181"},
     "config_file": {"type": "path"},
@@ -410,11 +438,13 @@ def main() -> None:
     server = srvr_at(params["endpoint"]) if service["active"] else {"mode": None}
     module.exit_json(
         changed=False,
-        paths={path: describe(path) for path in params["paths"]},
+        paths={path: describe(path, path not in params["secret_paths"])
+               for path in params["paths"]},
         content=content,
         user=account(params["user"]),
         group_exists=group_exists(params["group"]),
         service=service,
+        units={name: unit(name) for name in params["units"]},
         stale=is_stale,
         mode=server["mode"],
         zxid=server.get("zxid") if server["mode"] else None,

@@ -102,3 +102,16 @@ def test_read_and_paths_never_follow_a_link(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert probe.describe(str(fifo))["type"] == "other"
+
+
+def test_a_secret_file_is_described_without_its_checksum(tmp_path: Path) -> None:
+    """jaas.conf (and zoo.cfg with the super user's digest): an unsalted SHA-1 of the file, at
+    -v and in every AWX/ARA event, lets anyone guess the password offline."""
+    jaas = tmp_path / "jaas.conf"
+    jaas.write_text('Server { org.apache.zookeeper.server.auth.DigestLoginModule required '
+                    'user_admin="se${user.home}cret"; };\n')
+    jaas.chmod(0o440)
+    seen = probe.describe(str(jaas), checksum=False)
+    assert seen["type"] == "file" and seen["mode"] == "0440", seen
+    assert "checksum" not in seen and "cret" not in repr(seen), seen
+    assert len(probe.describe(str(jaas))["checksum"]) == 40  # any other file keeps its checksum

@@ -35,6 +35,17 @@ PLAY = """
         rendered: "{{ rendered | default({}) | combine({item: lookup('ansible.builtin.template',
                       roles_dir ~ '/zookeeper/templates/' ~ item ~ '.j2')}) }}"
       loop: TEMPLATES_JSON
+    - name: Render the firewall's rules, one file per IP family, and its unit
+      ansible.builtin.set_fact:
+        rendered: "{{ rendered | combine({
+                      'firewall.rules': lookup('ansible.builtin.template', rules,
+                      template_vars={'__zookeeper_firewall_family': 4}),
+                      'firewall6.rules': lookup('ansible.builtin.template', rules,
+                      template_vars={'__zookeeper_firewall_family': 6}),
+                      'zookeeper-firewall.service': lookup('ansible.builtin.template',
+                      roles_dir ~ '/zookeeper/templates/zookeeper-firewall.service.j2')}) }}"
+      vars:
+        rules: "{{ roles_dir ~ '/zookeeper/templates/firewall.rules.j2' }}"
     - name: Write every host's files at once
       ansible.builtin.copy:
         content: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts
@@ -104,6 +115,51 @@ def test_three_members_defaults(three: dict) -> None:
     # Optional keys stay out when not set.
     assert "dataLogDir" not in cfg
     assert "clientPortAddress" not in cfg
+
+
+def rules(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("-A ")]
+
+
+def test_the_firewall_closes_both_ip_families(three: dict, tmp_path: Path) -> None:
+    """Each family's rules go to its own file (ip6tables-restore refuses IPv4 and the other way
+    round), and the unit loads both: before, only iptables was set up, and the JVM, listening
+    on [::], took any client over IPv6."""
+    ports = "--dports 2181,2888,3888"
+    files = three["zookeeper01"]
+    assert rules(files["firewall.rules"]) == [
+        "-A ZOOKEEPER -i lo -j ACCEPT",
+        "-A ZOOKEEPER -p tcp --dport 2181 -s 0.0.0.0/0 -j ACCEPT",
+        *(f"-A ZOOKEEPER -p tcp -m multiport {ports} -s 10.0.0.{10 + i} -j ACCEPT"
+          for i in (1, 2, 3)),
+        f"-A ZOOKEEPER -p tcp -m multiport {ports} -j DROP"]
+    assert rules(files["firewall6.rules"]) == [
+        "-A ZOOKEEPER -i lo -j ACCEPT",
+        "-A ZOOKEEPER -p tcp --dport 2181 -s ::/0 -j ACCEPT",
+        f"-A ZOOKEEPER -p tcp -m multiport {ports} -j DROP"]
+    unit = files["zookeeper-firewall.service"]
+    assert "ExecStart=/usr/sbin/iptables-restore --noflush /etc/zookeeper/firewall.rules" in unit
+    assert "/usr/sbin/ip6tables-restore --noflush /etc/zookeeper/firewall6.rules" in unit
+    assert "ip6tables -I INPUT -j ZOOKEEPER" in unit
+    assert "$$t -X ZOOKEEPER" in unit  # systemd's escape of $: sh gets $t
+
+    # Networks of both families, members on IPv6: each goes to its family's rules only.
+    hosts = {f"zookeeper0{i}": {"ansible_host": f"fd00::{10 + i}", "zookeeper_id": i}
+             for i in (1, 2, 3)}
+    mixed = render(tmp_path, hosts, {"zookeeper_firewall_client_networks": [
+        "10.0.0.0/8", "fd00:1::/64"], "zookeeper_admin_server": False})
+    assert "_error" not in mixed, mixed.get("_error")
+    files = mixed["zookeeper02"]
+    assert rules(files["firewall.rules"]) == [
+        "-A ZOOKEEPER -i lo -j ACCEPT",
+        "-A ZOOKEEPER -p tcp --dport 2181 -s 10.0.0.0/8 -j ACCEPT",
+        f"-A ZOOKEEPER -p tcp -m multiport {ports} -j DROP"]
+    assert rules(files["firewall6.rules"]) == [
+        "-A ZOOKEEPER -i lo -j ACCEPT",
+        "-A ZOOKEEPER -p tcp --dport 2181 -s fd00:1::/64 -j ACCEPT",
+        *(f"-A ZOOKEEPER -p tcp -m multiport {ports} -s fd00::{10 + i} -j ACCEPT"
+          for i in (1, 2, 3)),
+        f"-A ZOOKEEPER -p tcp -m multiport {ports} -j DROP"]
 
 
 def test_unit_runs_quorumpeermain_in_the_foreground(three: dict) -> None:

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROLE / "filter_plugins" / "impl"))
 from zookeeper_values import (  # noqa: E402
     MANAGED_KEYS,
     RELEASE_LINES,
+    zookeeper_of_family,
     zookeeper_value_problems,
 )
 
@@ -264,3 +265,11 @@ def test_metrics_need_mntr_in_the_whitelist() -> None:
 def test_bad_metrics_values_are_named(changes: dict, message: str) -> None:
     problems = zookeeper_value_problems(defaults(zookeeper_metrics=True, **changes), "zookeeper01")
     assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_the_firewall_takes_each_ip_familys_networks_and_addresses() -> None:
+    values = ["10.0.0.0/8", "fd00::/8", "192.0.2.7", "::1", "not-a-network", "0.0.0.0/0", "::/0"]
+    assert zookeeper_of_family(values, 4) == ["10.0.0.0/8", "192.0.2.7", "0.0.0.0/0"]
+    assert zookeeper_of_family(values, 6) == ["fd00::/8", "::1", "::/0"]
+    assert zookeeper_value_problems(defaults(
+        zookeeper_firewall_client_networks=["10.0.0.0/8", "fd00::/8", "::/0"]), "zookeeper01") == []

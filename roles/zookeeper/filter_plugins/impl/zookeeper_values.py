@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # zoo.cfg keys the role writes from its own variables; zookeeper_config_extra may not set them.
@@ -236,7 +236,8 @@ def _network_problems(host: str, values: Mapping[str, Any]) -> list[str]:
             ipaddress.ip_network(str(network), strict=False)
         except ValueError:
             problems.append(f"{host}: zookeeper_firewall_client_networks item {network!r} is "
-                            "not a network; write it as CIDR, such as 10.0.0.0/8")
+                            "not a network; write it as IPv4 or IPv6 CIDR, such as 10.0.0.0/8 "
+                            "or fd00::/8")
     return problems
 
 
@@ -323,6 +324,23 @@ def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
     return problems
 
 
-# Checks of the zookeeper role's values, by the names tasks apply them with.
-# filter_plugins/zookeeper.py names each and loads this file when a task first applies one.
-FILTERS = {"zookeeper_value_problems": zookeeper_value_problems}
+def zookeeper_of_family(networks: Iterable[Any], family: int) -> list[str]:
+    """The networks or addresses (CIDR or plain, as the inventory gives them) of one IP
+    family, 4 or 6, in their order: the firewall writes each family's into its own rules
+    (iptables, ip6tables). Values that are neither are left out (validation names them)."""
+    chosen = []
+    for network in networks:
+        try:
+            version = ipaddress.ip_network(str(network), strict=False).version
+        except ValueError:
+            continue
+        if version == int(family):
+            chosen.append(str(network))
+    return chosen
+
+
+# Checks of the zookeeper role's values (and the firewall's split by IP family), by the names
+# tasks apply them with. filter_plugins/zookeeper.py names each and loads this file when a task
+# first applies one.
+FILTERS = {"zookeeper_value_problems": zookeeper_value_problems,
+           "zookeeper_of_family": zookeeper_of_family}
