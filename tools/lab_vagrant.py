@@ -67,8 +67,8 @@ def build_vagrant_image(base: Lab) -> None:
 
 def lab_key(lab: Lab) -> Path:
     """The lab's SSH key pair (root's, 0600), made on first use: the machines take only its
-    public half (the Vagrantfile mounts it as the `vagrant` user's authorized_keys) and Vagrant
-    logs in with it (the Vagrantfile puts it where Vagrant keeps a machine's key)."""
+    public half (the Vagrantfile mounts it as the `vagrant` user's authorized_keys), and Vagrant
+    (the Vagrantfile's `ssh.private_key_path`) and the inventories log in with it."""
     return ensure_ssh_key(STATE / lab.name / "ssh" / "id_ed25519", f"zookeeper-lab {lab.name}")
 
 
