@@ -184,7 +184,6 @@ changed_paths:
   sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
 """
 
-import errno
 import grp
 import os
 import pwd
@@ -192,6 +191,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.zookeeper_nofollow import NotAFile, open_no_follow
 
 _ATTRIBUTES = {
     "owner": {"type": "str", "required": False},
@@ -250,32 +250,8 @@ def group_exists(name: str) -> bool:
     return True
 
 
-# Opened without following a symbolic link and without blocking on a FIFO: the data
-# directory belongs to the service account, which can put anything there.
-# (Built in two steps: vermin takes `A | B` at module level for a 3.10 union type.)
-NO_FOLLOW = os.O_NOFOLLOW
-NO_FOLLOW |= os.O_NONBLOCK
 DIRECTORY_READ = os.O_RDONLY
 DIRECTORY_READ |= os.O_DIRECTORY
-
-
-class NotAFile(Exception):
-    """A path the module writes is a symbolic link, or not a regular file."""
-
-
-def open_no_follow(path: str, flags: int, kind) -> int:
-    """A descriptor of `path` if it is of `kind` (stat.S_ISREG, stat.S_ISDIR), never through
-    a link; NotAFile otherwise. FileNotFoundError when there is nothing."""
-    try:
-        fd = os.open(path, flags | NO_FOLLOW)
-    except OSError as err:
-        if err.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise NotAFile(path) from err
-        raise
-    if not kind(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise NotAFile(path)
-    return fd
 
 
 def wanted_ids(item: dict):

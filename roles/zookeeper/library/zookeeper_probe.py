@@ -230,7 +230,6 @@ ensemble:
     reconfig: false
 """
 
-import errno
 import grp
 import hashlib
 import os
@@ -241,6 +240,7 @@ from typing import List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import srvr_at
+from ansible.module_utils.zookeeper_nofollow import open_no_follow
 from ansible.module_utils.zookeeper_systemd import stale, unit
 
 
@@ -269,7 +269,7 @@ def describe(path: str, checksum: bool = True) -> dict:
         digest = hashlib.sha1()
         try:
             # Never through a link: one may have replaced the file since the lstat.
-            fd = os.open(path, NO_FOLLOW_READ)
+            fd = open_no_follow(path)
         except OSError:
             return dict(result, type="other")
         with os.fdopen(fd, "rb") as handle:
@@ -318,22 +318,15 @@ def server_lines(text: str) -> List[dict]:
     return sorted(members, key=lambda m: m["id"])
 
 
-# Open for reading, never through a symbolic link, never blocking on a FIFO.
-NO_FOLLOW_READ = os.O_RDONLY
-NO_FOLLOW_READ |= os.O_NOFOLLOW
-NO_FOLLOW_READ |= os.O_NONBLOCK
-
-
 def read_no_follow(path: str) -> Optional[str]:
     """The text of the regular file at `path`, or None when there is none. A symbolic link is
-    never followed (the service account may own the directory): OSError(ELOOP) is raised."""
+    never followed (the service account may own the directory), nor anything but a regular
+    file read: NotAFile (an OSError) is raised."""
     try:
-        fd = os.open(path, NO_FOLLOW_READ)
+        fd = open_no_follow(path)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise OSError(errno.EINVAL, f"{path} is not a regular file")
         return handle.read(1 << 20).decode("utf-8", errors="replace")
 
 

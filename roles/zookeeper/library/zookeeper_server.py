@@ -249,10 +249,8 @@ waited:
   sample: 3.42
 """
 
-import errno
 import os
 import re
-import stat
 import subprocess
 import tempfile
 import time
@@ -261,6 +259,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, short_version, srvr_at
+from ansible.module_utils.zookeeper_nofollow import NotAFile, open_no_follow
 from ansible.module_utils.zookeeper_systemd import stale, unit
 
 SERVING = {"leader", "follower"}
@@ -271,9 +270,6 @@ def majority(size: int) -> int:
     return size // 2 + 1
 
 
-# Open for reading, never through a symbolic link.
-NO_FOLLOW_READ = os.O_RDONLY
-NO_FOLLOW_READ |= os.O_NOFOLLOW
 TAIL_BYTES = 256 * 1024  # the end of the log a failure message quotes from
 
 
@@ -284,15 +280,14 @@ def tail(path: Optional[str], lines: int) -> str:
     if not path:
         return ""
     try:
-        fd = os.open(path, NO_FOLLOW_READ | os.O_NONBLOCK)
+        fd = open_no_follow(path)
+    except NotAFile as err:
+        what = "it is a symbolic link" if err.link else "not a regular file"
+        return f"(not reading {path}: {what})"
     except OSError as err:
-        if err.errno == errno.ELOOP:
-            return f"(not reading {path}: it is a symbolic link)"
         return f"(cannot read {path}: {err.strerror})"
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return f"(not reading {path}: not a regular file)"
         handle.seek(max(0, info.st_size - TAIL_BYTES))
         text = handle.read(TAIL_BYTES).decode("utf-8", errors="replace")
     return "".join(deque(text.splitlines(keepends=True), maxlen=lines))
@@ -432,7 +427,7 @@ def write_servers(path: str, servers: List[str]) -> bool:
     """Replace the member list of the zoo.cfg at `path` atomically (owner, group and mode
     kept); False when it is already that list. The file lives in a directory only root
     writes (the role's conf_dir), and a link is not followed."""
-    fd = os.open(path, NO_FOLLOW_READ)
+    fd = open_no_follow(path)
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         text = handle.read().decode("utf-8")

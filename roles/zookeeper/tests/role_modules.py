@@ -14,7 +14,9 @@ MODULE_UTILS = {"ansible.module_utils.zookeeper_4lw": ROLE / "module_utils" / "z
                 "ansible.module_utils.zookeeper_systemd":
                     ROLE / "module_utils" / "zookeeper_systemd.py",
                 "ansible.module_utils.zookeeper_client":
-                    ROLE / "module_utils" / "zookeeper_client.py"}
+                    ROLE / "module_utils" / "zookeeper_client.py",
+                "ansible.module_utils.zookeeper_nofollow":
+                    ROLE / "module_utils" / "zookeeper_nofollow.py"}
 
 
 def load(name: str, path: Path) -> ModuleType:

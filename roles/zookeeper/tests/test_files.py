@@ -21,6 +21,23 @@ USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
+# The module as its own process, its module_utils (which AnsiballZ would bundle) loaded from the
+# role first.
+NOFOLLOW = LIBRARY.parent / "module_utils" / "zookeeper_nofollow.py"
+MAIN = f"""
+import importlib.util, runpy, sys
+import ansible.module_utils
+name = "ansible.module_utils.zookeeper_nofollow"
+spec = importlib.util.spec_from_file_location(name, {str(NOFOLLOW)!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
+ansible.module_utils.zookeeper_nofollow = module
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | None = None,
         **args: Any) -> dict:
     """The module's JSON result for `args`; with `etc`, run with that copy of /etc mounted
@@ -29,7 +46,7 @@ def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | Non
                 _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    command = [sys.executable, str(LIBRARY / "zookeeper_files.py"), str(path)]
+    command = [sys.executable, "-c", MAIN, str(LIBRARY / "zookeeper_files.py"), str(path)]
     if etc is not None:
         command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                    f'mount --bind "{etc}" /etc && exec "$@"', "sh", *command]

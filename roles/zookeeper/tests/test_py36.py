@@ -58,6 +58,7 @@ SCRIPT = textwrap.dedent('''
     zk = load("ansible.module_utils.zookeeper_4lw", role + "/module_utils/zookeeper_4lw.py")
     systemd = load("ansible.module_utils.zookeeper_systemd",
                    role + "/module_utils/zookeeper_systemd.py")
+    load("ansible.module_utils.zookeeper_nofollow", role + "/module_utils/zookeeper_nofollow.py")
     probe = load("zookeeper_probe", role + "/library/zookeeper_probe.py")
     server = load("zookeeper_server", role + "/library/zookeeper_server.py")
 
