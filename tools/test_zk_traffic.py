@@ -54,6 +54,18 @@ def test_fewest_serving_outside_an_election_and_a_stretch_reaching_the_end() -> 
     assert abs(traffic.longest_none_serving(Span("end", 109.0, 110.0)) - 0.5) < 1e-6
 
 
+def test_the_looks_next_to_an_election_are_the_elections() -> None:
+    """One server serving just before and after nobody does (followers leaving, the new leader
+    before its follower synced) is the election; two away a while later is not."""
+    traffic = run()  # nobody serving at 104.2-104.9
+    traffic.samples[41].serving = 1  # 104.1
+    traffic.samples[50].serving = 1  # 105.0
+    assert traffic.fewest_serving() == 3
+    traffic.samples[61].serving = 1  # 106.1, 1.2 s after the last look that found none
+    assert traffic.fewest_serving() == 1
+    assert traffic.fewest_serving(settle=1.5) == 3
+
+
 def test_how_long_each_server_was_away() -> None:
     traffic = run()
     traffic.samples = [Sample(100.0, "zk1", 3), Sample(100.1, "zk1", 2, away=("zk2",)),

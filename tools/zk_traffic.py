@@ -228,10 +228,16 @@ class Traffic:
         start, end = self.window(span)
         return max((s.leaders for s in self.samples if start <= s.at <= end), default=0)
 
-    def fewest_serving(self, span: Span | None = None) -> int | None:
-        """The fewest servers serving at any look outside an election (None without looks)."""
+    def fewest_serving(self, span: Span | None = None, settle: float = 1.0) -> int | None:
+        """The fewest servers serving at any look outside an election (None without looks).
+        A look that found none, and every look within `settle` s of one, is the election's:
+        as a leader goes its followers drop out one by one, and a new leader says it leads
+        before its last follower has synced."""
         start, end = self.window(span)
-        counts = [s.serving for s in self.samples if start <= s.at <= end and s.serving > 0]
+        looks = [s for s in self.samples if start <= s.at <= end]
+        elections = [s.at for s in looks if s.serving == 0]
+        counts = [s.serving for s in looks
+                  if s.serving > 0 and all(abs(s.at - t) > settle for t in elections)]
         return min(counts, default=None)
 
     def summary(self, span: Span | None = None) -> dict[str, Any]:

@@ -188,11 +188,15 @@ def run_site(inventory: str | Path, extra_vars: dict[str, Any] | None = None,
 
 def interrupt_playbook(command: list[str], log: Path, reached: Callable[[], bool],
                        sig: signal.Signals, what: str, limit: float,
-                       every: float = 0.05) -> tuple[float, int]:
+                       every: float = 0.05, grace: float = 5.0) -> tuple[float, int]:
     """Run a playbook (`command`, output to `log`) in its own process group and send `sig` to
     the whole group once `reached()` says so, polling every `every` s for at most `limit` s
-    (the playbook must not end first). Returns the time of the signal (monotonic) and the
-    playbook's exit code."""
+    (the playbook must not end first). A playbook still running `grace` s later gets `sig`
+    again, as an operator presses Ctrl-C again: ansible-playbook can lose a SIGINT (its handler
+    raises KeyboardInterrupt, which Python drops when it lands in logging's at-fork hook while
+    a worker is forked: "Exception ignored in: <function _releaseLock>"), and its handler has
+    reset itself, so the second one ends it. Returns once the playbook's workers are gone too
+    (wait_for_workers), with the time of the first signal (monotonic) and the exit code."""
     with log.open("w") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=site_env(),
                                 start_new_session=True)
@@ -204,13 +208,51 @@ def interrupt_playbook(command: list[str], log: Path, reached: Callable[[], bool
                 time.sleep(every)
             sent = time.monotonic()
             os.killpg(proc.pid, sig)
+            for _ in range(3):
+                try:
+                    proc.wait(timeout=grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    out.write(f"\n[test] still running {grace:g} s after {sig.name}: sent again\n")
+                    out.flush()
+                    os.killpg(proc.pid, sig)
         finally:
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
+            wait_for_workers(command)
     return sent, proc.returncode
+
+
+def wait_for_workers(command: list[str], limit: float = 120.0) -> None:
+    """Wait until no worker of the ansible-playbook `command` ran is left. Its workers are forks
+    of it (the same command line) in sessions of their own, which a signal to its process group
+    misses: after a SIGKILL, or a second SIGINT, each finishes the task it runs on its host.
+    What still runs after `limit` s is killed."""
+    tail = ("\0".join(command) + "\0").encode()
+    deadline = time.monotonic() + limit
+    while (left := processes_ending_with(tail)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def processes_ending_with(tail: bytes) -> list[int]:
+    """The processes whose command line (/proc/PID/cmdline) ends with `tail`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes().endswith(tail):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -327,7 +369,7 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_vagrant.py": "vagrant", "test_restore.py": "restore",
            "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
-           "test_nemesis.py": "nemesis"}
+           "test_nemesis.py": "nemesis", "test_interrupt.py": "default"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's); restore
 # its own and, on Debian 12, the host, client and refusal checks (failover and backup on Java 17
