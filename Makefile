@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2
+SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2 gnupg gpgv
 # Vagrant and its libvirt provider, without the libvirt daemon, QEMU and kernel they recommend
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).

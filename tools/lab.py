@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lab_signing
 from lab_release import (
     JAVA_DIR,
     MIRROR_COLLECT_SCRIPT,
@@ -131,6 +132,7 @@ class Lab:
                 for release in MIRROR_RELEASES
             },
             "ssh_key": str(ssh_key_path()),
+            "release_keys": str(mirror_keys()),
             "hosts": [
                 {"name": m, "container": self.container(m), "address": self.address(m),
                  "zookeeper_id": i}
@@ -165,7 +167,8 @@ def require_tools(tools: list[str]) -> None:
     if missing:
         raise LabError(
             f"missing system tools: {', '.join(missing)}. Install them with "
-            "`apt-get install podman runc debootstrap` (as root), or run `make lab` as root.")
+            "`apt-get install podman runc debootstrap gnupg` (as root), or run `make lab` as "
+            "root.")
     if os.geteuid() != 0:
         raise LabError("the lab runs rootful Podman and debootstrap: run it as root")
 
@@ -321,10 +324,27 @@ def mirror_complete(tarball: Path) -> bool:
     return expected == [hashlib.sha512(tarball.read_bytes()).hexdigest()]
 
 
+def mirror_keys() -> Path:
+    """The lab's KEYS: the public key that signs the mirror's tarballs (tools/lab_signing.py)."""
+    return mirror_dir() / "KEYS"
+
+
+def signing_home() -> Path:
+    """The GnuPG home holding the lab mirror's signing key."""
+    return STATE / "gnupg"
+
+
 def build_mirror(lab: Lab) -> dict[str, Path]:
-    """Every release of the offline mirror (MIRROR_RELEASES), each built unless complete:
-    version -> tarball."""
-    return {release.version: build_release(lab, release) for release in MIRROR_RELEASES}
+    """Every release of the offline mirror (MIRROR_RELEASES), each built unless complete and
+    signed by the lab's key unless it is: version -> tarball."""
+    tarballs = {release.version: build_release(lab, release) for release in MIRROR_RELEASES}
+    lab_signing.ensure_key(signing_home(), mirror_keys())
+    for tarball in tarballs.values():
+        if not lab_signing.signed(signing_home(), tarball):
+            lab_signing.sign(signing_home(), tarball)
+            log(f"signed {tarball.parent.name}/{tarball.name} with the lab's key "
+                f"({mirror_keys()})")
+    return tarballs
 
 
 def build_release(lab: Lab, release: Release) -> Path:
@@ -475,14 +495,20 @@ def remove_lab(lab: Lab) -> None:
         podman("network", "rm", "-f", lab.network)
 
 
-def mirror_vars(lab: Lab, release: Release = MIRROR_RELEASE) -> dict[str, Any]:
+def mirror_vars(lab: Lab, release: Release = MIRROR_RELEASE,
+                inventory_dir: Path | None = None) -> dict[str, Any]:
     """The ZooKeeper variables that point a deployment at one release of the lab's offline
     mirror (by default the one the lab deploys, 3.4.13). The build fixes are every mirror
     release's, so that the same inventory upgrades to 3.8.0 without a warning about a fix
-    Debian's 3.8.0 carries."""
+    Debian's 3.8.0 carries. The mirror's tarballs are signed by the lab's key, which these
+    trust instead of Apache's (relative to `inventory_dir` when given, so that the inventory
+    reads the same in any clone); it serves plain HTTP on the lab's own network."""
     fixes = sorted({cve for each in MIRROR_RELEASES for cve in each.build_fixes})
+    keys = (f"{{{{ inventory_dir }}}}/{os.path.relpath(mirror_keys(), inventory_dir)}"
+            if inventory_dir is not None else str(mirror_keys()))
     return {"zookeeper_version": release.version, "zookeeper_mirror": lab.mirror_url,
-            "zookeeper_build_fixes": fixes}
+            "zookeeper_build_fixes": fixes, "zookeeper_release_keys": keys,
+            "zookeeper_allow_plain_http": True}
 
 
 def write_inventory(lab: Lab, path: Path) -> None:
@@ -493,7 +519,8 @@ def write_inventory(lab: Lab, path: Path) -> None:
         f"# Written by `tools/lab up` for the lab `{lab.name}` (network {lab.network}, "
         f"{lab.subnet}).",
         "# The offline mirror serves ZooKeeper 3.4.13 (deployed here) and 3.8.0 (for",
-        "# playbooks/upgrade.yml), rebuilt from Debian 11's and Debian 12's jars.",
+        "# playbooks/upgrade.yml), rebuilt from Debian 11's and Debian 12's jars and signed",
+        "# by the lab's own key (.lab/mirror/KEYS), which this inventory trusts.",
         "all:",
         "  children:",
         "    zookeeper:",
@@ -503,7 +530,8 @@ def write_inventory(lab: Lab, path: Path) -> None:
         lines += [f"        {member}:", f"          ansible_host: {lab.address(member)}",
                   f"          zookeeper_id: {index}"]
     lines += ["      vars:"]
-    lines += [f"        {key}: {json.dumps(value)}" for key, value in mirror_vars(lab).items()]
+    lines += [f"        {key}: {json.dumps(value)}"
+              for key, value in mirror_vars(lab, inventory_dir=path.parent).items()]
     lines += [
         "  vars:",
         "    ansible_user: root",
@@ -520,7 +548,7 @@ def write_inventory(lab: Lab, path: Path) -> None:
 # --------------------------------------------------------------------------- commands
 
 def cmd_up(lab: Lab, inventory: Path | None) -> dict:
-    require_tools(["podman", "runc", "debootstrap", "ssh-keygen"])
+    require_tools(["podman", "runc", "debootstrap", "ssh-keygen", "gpg"])
     started = time.monotonic()
     ensure_inotify_instances()
     build_image(lab)
@@ -673,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"removed lab {lab.name}")
             return 0
         if args.command == "mirror":
-            require_tools(["podman", "runc", "debootstrap"])
+            require_tools(["podman", "runc", "debootstrap", "gpg"])
             build_image(lab)
             for tarball in build_mirror(lab).values():
                 print(tarball)

@@ -128,7 +128,8 @@ def write_mirror_vars(lab: Lab, path: Path) -> None:
         "# Removed by `tools/lab down` (`make vagrant-lab-down`).",
         "zookeeper:",
         "  vars:",
-        *(f"    {key}: {json.dumps(value)}" for key, value in mirror_vars(lab).items()),
+        *(f"    {key}: {json.dumps(value)}"
+          for key, value in mirror_vars(lab, inventory_dir=path.parent).items()),
     ]
     text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text() != text:
@@ -137,7 +138,7 @@ def write_mirror_vars(lab: Lab, path: Path) -> None:
 
 def cmd_prepare(lab: Lab, inventory_dir: Path | None) -> None:
     """Everything the machines need before Vagrant creates them (idempotent, quick when done)."""
-    require_tools(["podman", "runc"])
+    require_tools(["podman", "runc", "gpg"])
     started = time.monotonic()
     ensure_api()
     build_vagrant_image(Lab(lab.name, lab.subnet, lab.hosts, "bullseye", lab.prefix))

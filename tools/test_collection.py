@@ -298,6 +298,7 @@ def write_lab_inventory(lab: dict, path: Path) -> None:
     inventory = {"all": {
         "children": {"zookeeper": {"hosts": hosts, "vars": {
             "zookeeper_version": "3.4.13", "zookeeper_mirror": lab["mirror_url"],
+            "zookeeper_release_keys": lab["release_keys"], "zookeeper_allow_plain_http": True,
             "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981",
                                       "CVE-2024-23944"]}}},
         "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": lab["ssh_key"],

@@ -443,7 +443,8 @@ def test_build_mirror_writes_tarball_checksum_and_manifest_beside(
         assert tar.extractfile("zookeeper-3.4.13/SOURCES.txt").read() == manifest.read_bytes()
     assert "libzookeeper-java  3.4.13-6+deb11u1" in manifest.read_text()
     assert sorted(p.name for p in tarball.parent.iterdir()) == [
-        "SOURCES.txt", "zookeeper-3.4.13.tar.gz", "zookeeper-3.4.13.tar.gz.sha512"]
+        "SOURCES.txt", "zookeeper-3.4.13.tar.gz", "zookeeper-3.4.13.tar.gz.asc",
+        "zookeeper-3.4.13.tar.gz.sha512"]
     assert len(state) == 2 and "PACKAGES=libzookeeper-java" in state[0]
     assert "localhost/zk-lab:bullseye" in state[0]
     assert "/usr/share/java/zookeeper-3.4.13.jar" in state[0]
@@ -457,7 +458,7 @@ def test_build_mirror_builds_38_beside_in_the_upstream_layout(state: list[list[s
     assert tarball == lab.STATE / "mirror/zookeeper-3.8.0/apache-zookeeper-3.8.0-bin.tar.gz"
     assert sorted(p.name for p in tarball.parent.iterdir()) == [
         "SOURCES.txt", "apache-zookeeper-3.8.0-bin.tar.gz",
-        "apache-zookeeper-3.8.0-bin.tar.gz.sha512"]
+        "apache-zookeeper-3.8.0-bin.tar.gz.asc", "apache-zookeeper-3.8.0-bin.tar.gz.sha512"]
     assert tarball.with_name("apache-zookeeper-3.8.0-bin.tar.gz.sha512").read_text() == (
         f"{hashlib.sha512(tarball.read_bytes()).hexdigest()}  apache-zookeeper-3.8.0-bin.tar.gz\n")
     call = state[1]
@@ -495,13 +496,46 @@ ALL_FIXES = ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981", "CVE-2024-23944
 
 
 def test_mirror_vars_deploy_34_unless_told_38() -> None:
-    """The build fixes are both releases', so the same inventory upgrades without warnings."""
+    """The build fixes are both releases', so the same inventory upgrades without warnings;
+    the lab's key is trusted and its plain HTTP allowed."""
+    lab_trust = {"zookeeper_release_keys": str(lab.STATE / "mirror" / "KEYS"),
+                 "zookeeper_allow_plain_http": True}
     assert lab.mirror_vars(LAB) == {
         "zookeeper_version": "3.4.13", "zookeeper_mirror": "http://10.213.99.250:8080",
-        "zookeeper_build_fixes": ALL_FIXES}
+        "zookeeper_build_fixes": ALL_FIXES, **lab_trust}
     assert lab.mirror_vars(LAB, MIRROR38_RELEASE) == {
         "zookeeper_version": "3.8.0", "zookeeper_mirror": "http://10.213.99.250:8080",
-        "zookeeper_build_fixes": ALL_FIXES}
+        "zookeeper_build_fixes": ALL_FIXES, **lab_trust}
+    # Written into an inventory, the keys' path is relative to it (the same in any clone).
+    assert lab.mirror_vars(LAB, inventory_dir=lab.STATE.parent / "inventories" / "lab")[
+        "zookeeper_release_keys"] == f"{{{{ inventory_dir }}}}/../../{lab.STATE.name}/mirror/KEYS"
+
+
+def test_the_mirror_signs_its_tarballs_with_the_lab_key_its_keys_file_holds(
+        state: list[list[str]], tmp_path: Path) -> None:
+    """gpgv, as the role runs it on the hosts, takes each tarball's .asc with the lab's KEYS
+    alone; a tarball changed afterwards is signed again on the next build."""
+    tarballs = lab.build_mirror(LAB)
+    keyring = tmp_path / "keys.gpg"
+    subprocess.run(["gpg", "--batch", "--yes", "--dearmor", "--output", str(keyring),
+                    str(lab.mirror_keys())], check=True, capture_output=True, timeout=60)
+
+    def gpgv(tarball: Path) -> int:
+        return subprocess.run(["gpgv", "--homedir", str(tmp_path), "--keyring", str(keyring),
+                               f"{tarball}.asc", str(tarball)], capture_output=True,
+                              timeout=60, check=False).returncode
+
+    for tarball in tarballs.values():
+        assert gpgv(tarball) == 0, tarball
+    tarball = tarballs["3.4.13"]
+    asc = Path(f"{tarball}.asc").read_bytes()
+    tarball.write_bytes(tarball.read_bytes() + b"\0")
+    assert gpgv(tarball) != 0  # the signature is of the tarball as it was
+    checksum = tarball.with_name(tarball.name + ".sha512")
+    checksum.write_text(f"{hashlib.sha512(tarball.read_bytes()).hexdigest()}  {tarball.name}\n")
+    assert lab.build_mirror(LAB)["3.4.13"] == tarball  # complete: not rebuilt, signed again
+    assert Path(f"{tarball}.asc").read_bytes() != asc
+    assert gpgv(tarball) == 0
 
 
 def test_a_mirror_without_the_manifest_is_rebuilt(state: list[list[str]]) -> None:

@@ -4,11 +4,13 @@ to end in the Molecule `vagrant` scenario."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 import threading
 from pathlib import Path
 
+import lab as lab_module
 import lab_vagrant
 import pytest
 import yaml
@@ -39,7 +41,10 @@ def test_mirror_vars_point_the_zookeeper_group_at_the_lab_mirror(tmp_path: Path)
     assert data == {"zookeeper": {"vars": {
         "zookeeper_version": "3.4.13", "zookeeper_mirror": "http://192.168.56.250:8080",
         "zookeeper_build_fixes": ["CVE-2017-5637", "CVE-2019-0201", "CVE-2023-44981",
-                                  "CVE-2024-23944"]}}}
+                                  "CVE-2024-23944"],
+        "zookeeper_release_keys":
+            f"{{{{ inventory_dir }}}}/{os.path.relpath(lab_module.mirror_keys(), tmp_path)}",
+        "zookeeper_allow_plain_http": True}}}
     lab_vagrant.remove_mirror_vars(tmp_path)
     assert not path.exists()
 

@@ -369,7 +369,8 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_vagrant.py": "vagrant", "test_restore.py": "restore",
            "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
-           "test_nemesis.py": "nemesis", "test_interrupt.py": "default"}
+           "test_nemesis.py": "nemesis", "test_interrupt.py": "default",
+           "test_signature_refusals.py": "default"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's); restore
 # its own and, on Debian 12, the host, client and refusal checks (failover and backup on Java 17

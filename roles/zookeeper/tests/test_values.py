@@ -43,6 +43,21 @@ def test_a_release_of_each_known_line_is_accepted(version: str) -> None:
     assert zookeeper_value_problems(defaults(zookeeper_version=version), "zookeeper01") == []
 
 
+PLAIN = "http://mirror.example/z.tar.gz"
+
+
+@pytest.mark.parametrize("changes", [
+    {"zookeeper_tarball_url": PLAIN, "zookeeper_checksum": "a" * 128},
+    {"zookeeper_tarball_url": PLAIN, "zookeeper_allow_plain_http": True},
+    {"zookeeper_tarball_url": PLAIN, "zookeeper_install_method": "local"},
+    {"zookeeper_tarball_url": "file:///srv/mirror/z.tar.gz"},
+    {"zookeeper_release_keys": str(ROLE / "files" / "zookeeper-release-keys.asc")},
+    {"zookeeper_release_keys": "/nonexistent/KEYS", "zookeeper_signature_check": False},
+], ids=["checksum pinned", "allowed", "not downloaded", "file", "keys", "no signature check"])
+def test_a_download_the_user_vouches_for_is_accepted(changes: dict[str, Any]) -> None:
+    assert zookeeper_value_problems(defaults(**changes), "zookeeper01") == []
+
+
 def test_the_example_inventory_has_no_problem() -> None:
     example = Path(__file__).resolve().parents[3] / "inventories/example/group_vars/zookeeper.yml"
     assert zookeeper_value_problems(defaults(**yaml.safe_load(example.read_text())), "zk1") == []
@@ -147,6 +162,25 @@ BAD = {
         "zookeeper_admin_port"),
     "a mirror that is not a URL": ({"zookeeper_mirror": "archive.apache.org/dist/zookeeper"},
                                    "zookeeper_mirror='archive.apache.org/dist/zookeeper' is not"),
+    "a plain http mirror without a pinned checksum": (
+        {"zookeeper_tarball_url": "http://mirror.example/zookeeper-3.4.14.tar.gz"},
+        "zookeeper01: zookeeper_tarball_url='http://mirror.example/zookeeper-3.4.14.tar.gz' is "
+        "plain http, and with zookeeper_checksum empty its sha512 would come unprotected from "
+        "the same place as the tarball; use an https:// mirror, pin the release's sha512 in "
+        "zookeeper_checksum, or set zookeeper_allow_plain_http: true (the signature is still "
+        "checked)"),
+    "an ftp mirror without a pinned checksum": (
+        {"zookeeper_tarball_url": "ftp://mirror.example/zookeeper-3.4.14.tar.gz"},
+        "is plain ftp, and with zookeeper_checksum empty"),
+    "release keys that are not a file": (
+        {"zookeeper_release_keys": "/nonexistent/KEYS"},
+        "zookeeper01: zookeeper_release_keys='/nonexistent/KEYS' is not a file on the "
+        "controller; give the absolute path of an armored KEYS file on the controller"),
+    "release keys at a relative path": ({"zookeeper_release_keys": "KEYS"},
+                                        "zookeeper_release_keys='KEYS' is not an absolute path"),
+    "release keys holding no key": (
+        {"zookeeper_release_keys": str(ROLE / "defaults" / "main.yml")},
+        "holds no armored public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)"),
     "a checksum that is not sha512": ({"zookeeper_checksum": "abc123"},
                                       "zookeeper_checksum is not a sha512 (128 hexadecimal"),
     "a fixed CVE that is not a CVE id": ({"zookeeper_build_fixes": ["2023-44981"]},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 # zoo.cfg keys the role writes from its own variables; zookeeper_config_extra may not set them.
@@ -87,6 +88,9 @@ SASL_USER = re.compile(r"[A-Za-z0-9_.-]+")
 URL = re.compile(r"(https?|ftp|file)://\S+")
 CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 SHA512 = re.compile(r"[0-9a-fA-F]{128}")
+# A download no transport protects (zookeeper_allow_plain_http).
+PLAIN_URL = re.compile(r"(http|ftp)://")
+PUBLIC_KEY_BLOCK = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 HEAP_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 SMALLEST_HEAP = 32 << 20
 
@@ -266,6 +270,18 @@ def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
                 problems.append(f"{host}: {var}={values.get(var)!r} is not a URL; give an "
                                 "http(s):// (or ftp://, file://) address")
     checksum = str(values.get("zookeeper_checksum") or "")
+    url = str(values.get("zookeeper_tarball_url"))
+    if (method == "tarball" and PLAIN_URL.match(url) and not checksum
+            and not values.get("zookeeper_allow_plain_http")):
+        scheme = url.split(":", maxsplit=1)[0]
+        problems.append(f"{host}: zookeeper_tarball_url={url!r} is plain {scheme}, "
+                        "and with zookeeper_checksum empty its sha512 would come unprotected "
+                        "from the same place as the tarball; use an https:// mirror, pin the "
+                        "release's sha512 in zookeeper_checksum, or set "
+                        "zookeeper_allow_plain_http: true (the signature is still checked)")
+    keys = str(values.get("zookeeper_release_keys") or "")
+    if method in ("tarball", "local") and values.get("zookeeper_signature_check") and keys:
+        problems += _keys_problems(host, keys)
     if checksum and not SHA512.fullmatch(checksum):
         problems.append(f"{host}: zookeeper_checksum is not a sha512 (128 hexadecimal digits); "
                         "copy it from the release's .sha512 file, or leave it empty to read that")
@@ -282,6 +298,27 @@ def _release_problems(host: str, values: Mapping[str, Any]) -> list[str]:
         problems.append(f"{host}: zookeeper_log_max_file_size={size!r} is not a log4j size; "
                         "use a number with KB, MB or GB, such as 10MB")
     return problems
+
+
+def _keys_problems(host: str, keys: str) -> list[str]:
+    """zookeeper_release_keys: an armored KEYS file on the controller (filters run there)."""
+    fix = ("give the absolute path of an armored KEYS file on the controller (Apache's, or "
+           "`gpg --armor --export` of the keys you trust), or leave it empty for the Apache "
+           "ZooKeeper KEYS pinned in the role")
+    path = Path(keys)
+    if not path.is_absolute() or not path.is_file():
+        return [f"{host}: zookeeper_release_keys={keys!r} is not "
+                f"{'an absolute path' if not path.is_absolute() else 'a file on the controller'}"
+                f"; {fix}"]
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        return [f"{host}: zookeeper_release_keys={keys!r} cannot be read ({error.strerror}); "
+                f"{fix}"]
+    if PUBLIC_KEY_BLOCK not in text:
+        return [f"{host}: zookeeper_release_keys={keys!r} holds no armored public key "
+                f"({PUBLIC_KEY_BLOCK}); {fix}"]
+    return []
 
 
 def _sasl_problems(host: str, values: Mapping[str, Any]) -> list[str]:
