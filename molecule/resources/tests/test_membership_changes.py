@@ -124,7 +124,9 @@ def test_growing_3_to_7_in_one_run(m: Membership) -> None:
 def make_lead(m: Membership, name: str) -> None:
     """Make `name` the leader of the running members: stop those with a higher id, so that the
     rest, a majority holding the same data, elect the highest id among them (`name`), then
-    start them again: they join it as followers. A bounded number of tries."""
+    start them again: they join it as followers. A leader among the rest keeps leading them
+    (they are still a majority of the list: 4 of 7), so it is restarted to make them elect.
+    A bounded number of tries."""
     wanted = int(m.hostvars[name]["zookeeper_id"])
     higher = [n for n in m.members if int(m.hostvars[n]["zookeeper_id"]) > wanted]
     rest = m.view([n for n in m.members if n not in higher])
@@ -134,6 +136,9 @@ def make_lead(m: Membership, name: str) -> None:
         for other in higher:
             m.run(other, "systemctl stop zookeeper")
         rest.wait_healthy(timeout=90)
+        if (leader := rest.leader().name) != name:
+            m.run(leader, "systemctl restart zookeeper")
+            rest.wait_healthy(timeout=90)
         for other in higher:
             m.run(other, "systemctl start zookeeper")
         m.view().wait_healthy(timeout=120)
