@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import Ensemble, connect, podman, run_site
+from conftest import REPO, Ensemble, connect, podman, run_site
 from kazoo.client import KazooClient
 from linearizable import check, summary
 from zk_register import Register
@@ -25,6 +25,8 @@ from zk_traffic import Span, Traffic, missing
 
 RUN = uuid.uuid4().hex[:8]
 PARENT = f"/membership/{RUN}"
+# Each watched change's looks and writes (Traffic.to_json), one file per change.
+RESULTS = REPO / "results" / "membership"
 SETTLE = 30.0  # seconds for the writes to flow again after a change
 # The member list a running server has (tasks/validate-hosts.yml's probe reads the same).
 RUNNING_LIST = (
@@ -144,7 +146,7 @@ class Watch:
         # 10 writes and 15 register operations a second: enough to see every gap and order,
         # little enough that the JVMs and clients do not slow the machine the changes run on.
         self.traffic = Traffic(self.client, f"{PARENT}/{len(m.figures)}", m.servers, rate=10.0)
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        self.slug = slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         # Three clients, pinned to the first three members: each interrupted change has
         # members of both lists among them when the partition comes.
         self.register = Register(servers=[m.endpoint(n) for n in m.members],
@@ -181,6 +183,8 @@ def watched(m: Membership, name: str) -> Iterator[Watch]:
     m.written.update(watch.traffic.acked)
     lost = lost_writes(m, dict(watch.traffic.acked))
     figures = watch.traffic.summary(span)
+    # Each look and write of the change, kept to tell afterwards which step a gap was in.
+    watch.traffic.to_json(RESULTS / f"{watch.slug}.json", {"change": name})
     m.figures.append(
         f"membership {name}: {figures['seconds']:.1f} s, {figures['elections']} election(s), "
         f"longest write gap {figures['longest_gap_s']:.2f} s, no server serving for "
