@@ -370,6 +370,7 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
            "test_nemesis.py": "nemesis", "test_interrupt.py": "default",
+           "test_tls.py": "reconfig38",
            "test_signature_refusals.py": "default"}
 # Scenarios that run only some suites: operations its own and the host checks; vagrant its own
 # and the client checks (its hosts are the same image, role and release as default's); restore
@@ -384,7 +385,7 @@ SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_o
                    "membership": {"test_membership_changes.py"},
                    "restore": {"test_hosts.py", "test_ensemble.py", "test_refusals.py",
                                "test_restore.py"},
-                   "reconfig38": {"test_reconfig.py"},
+                   "reconfig38": {"test_reconfig.py", "test_tls.py"},
                    "nemesis": {"test_nemesis.py"}}
 
 
@@ -411,5 +412,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on = {var for var in needed if str(next(iter(first.values())).get(var)).lower() == "true"}
         dropped += [i for i in items if any(m.args[0] not in on for m in i.iter_markers("needs"))]
     if dropped:
+        dropped = list(dict.fromkeys(dropped))  # an item can be dropped for two reasons
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]

@@ -47,6 +47,7 @@ FILTERS = {
     "zookeeper_restore_check_problems": "zookeeper_restore",
     "zookeeper_value_problems": "zookeeper_values",
     "zookeeper_of_family": "zookeeper_values",
+    "zookeeper_tls_passes": "zookeeper_tls",
 }
 
 

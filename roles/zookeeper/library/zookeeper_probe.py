@@ -216,6 +216,9 @@ ensemble:
     - C(reconfig) is whether the configuration read has C(reconfigEnabled=true) (ZooKeeper 3.5+
       dynamic reconfiguration); its member list is then read from the dynamic file its
       C(dynamicConfigFile) names, when that file is beside it.
+    - C(quorum_tls) is where the running server's configuration stands on the way to quorum
+      TLS (C(0) plain, C(1) C(portUnification) alone, C(2) C(portUnification) and
+      C(sslQuorum), C(3) C(sslQuorum) alone; null when C(running) is).
     - A path the service account owns that is a symbolic link is not followed; it is reported in
       C(links) instead.
   returned: always
@@ -228,6 +231,7 @@ ensemble:
     epoch: 3
     links: []
     reconfig: false
+    quorum_tls: 0
 """
 
 import grp
@@ -236,7 +240,7 @@ import os
 import pwd
 import re
 import stat
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zookeeper_4lw import srvr_at
@@ -337,6 +341,7 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
     links: List[str] = []
 
     reconfig = []
+    settings_of: Dict[str, dict] = {}  # each zoo.cfg read, as key: value
 
     def members_in(path: Optional[str]) -> Optional[List[dict]]:
         """The server lines of a zoo.cfg, or (dynamic reconfiguration) of the dynamic file it
@@ -348,6 +353,7 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
             if text is None:
                 return None
             settings = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            settings_of[path] = settings
             reconfig.append(settings.get("reconfigEnabled", "").strip() == "true")
             dynamic = settings.get("dynamicConfigFile", "").strip()
             if not SERVER_LINE.search(text) and dynamic \
@@ -358,20 +364,21 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
             return None
         return server_lines(text)
 
-    dynamic = members_in(os.path.join(dynamic_dir, "zoo.cfg")) if dynamic_dir else None
-    running, running_from = None, None
+    dynamic_config = os.path.join(dynamic_dir, "zoo.cfg") if dynamic_dir else None
+    dynamic = members_in(dynamic_config)
+    running, running_from, running_config = None, None, None
     if dynamic is not None:  # the server keeps its own member list (dynamic reconfiguration)
         config = dynamic
         if service["active"]:
-            running, running_from = dynamic, "dynamic"
+            running, running_from, running_config = dynamic, "dynamic", dynamic_config
     else:
         config = members_in(config_file)
         if service["active"]:
             running = members_in(runtime_config)
             if running is not None:
-                running_from = "runtime"
+                running_from, running_config = "runtime", runtime_config
             elif not is_stale and config is not None:
-                running, running_from = config, "config"
+                running, running_from, running_config = config, "config", config_file
     data, epoch = False, None
     if data_dir:
         version2 = os.path.join(data_dir, "version-2")
@@ -391,7 +398,23 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
             except OSError:
                 links.append(os.path.join(version2, "currentEpoch"))
     return {"running": running, "running_from": running_from, "config": config,
-            "data": data, "epoch": epoch, "links": links, "reconfig": any(reconfig)}
+            "data": data, "epoch": epoch, "links": links, "reconfig": any(reconfig),
+            "quorum_tls": quorum_tls_stage(settings_of.get(running_config or ""))}
+
+
+def quorum_tls_stage(settings: Optional[dict]) -> Optional[int]:
+    """Where a zoo.cfg stands on the way to quorum TLS (tasks/tls-passes.yml): 0 plain, 1 both
+    accepted and plain spoken (portUnification), 2 both accepted and TLS spoken, 3 TLS only;
+    None without a running configuration."""
+    if settings is None:
+        return None
+
+    def on(key: str) -> bool:
+        return settings.get(key, "").strip().lower() == "true"
+
+    if on("portUnification"):
+        return 2 if on("sslQuorum") else 1
+    return 3 if on("sslQuorum") else 0
 
 
 # The options; DOCUMENTATION describes each (roles/zookeeper/tests/test_module_docs.py checks).

@@ -62,7 +62,7 @@ def ansible_doc(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_roles_have_modules() -> None:
     assert MODULES == ["java_probe", "zookeeper_files", "zookeeper_probe", "zookeeper_reconfig",
-                       "zookeeper_server", "zookeeper_signature"]
+                       "zookeeper_server", "zookeeper_signature", "zookeeper_tls_ca"]
 
 
 @pytest.mark.parametrize("name", MODULES)

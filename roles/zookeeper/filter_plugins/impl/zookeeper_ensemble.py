@@ -84,7 +84,7 @@ def _positive_int(value: Any) -> int | None:
 
 
 SETTINGS = ("zookeeper_id", "address", *PORTS, *TIMING, "zookeeper_max_session_timeout",
-            "zookeeper_ensemble_name")
+            "zookeeper_ensemble_name", "zookeeper_tls_quorum")
 
 
 def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]]
@@ -168,6 +168,15 @@ def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str,
         listing = "; ".join(f"{name}: {', '.join(hosts)}" for name, hosts in sorted(groups.items()))
         errors.append(f"the group holds more than one ensemble by zookeeper_ensemble_name "
                       f"({listing}); put each ensemble in its own inventory group")
+    quorum_tls: dict[bool, list[str]] = {}
+    for member in settings:
+        on = str(member.get("zookeeper_tls_quorum")).strip().lower() in ("true", "yes", "1")
+        quorum_tls.setdefault(on, []).append(member["host"])
+    if len(quorum_tls) > 1:
+        errors.append(f"zookeeper_tls_quorum is on for {', '.join(quorum_tls[True])} and off for "
+                      f"{', '.join(quorum_tls[False])}; members that speak TLS to each other "
+                      "refuse those that do not: set it the same on every member (the role "
+                      "switches a running ensemble in rolling passes)")
     if settings and len(settings) % 2 == 0:
         warnings.append(
             f"the ensemble has {len(settings)} members, an even number: it tolerates no more "

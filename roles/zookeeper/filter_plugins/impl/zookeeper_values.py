@@ -31,11 +31,16 @@ MANAGED_KEYS = {
     "admin.enableServer": "zookeeper_admin_server",
     "admin.serverPort": "zookeeper_admin_port",
     "admin.serverAddress": "zookeeper_admin_address",
+    "secureClientPort": "zookeeper_tls_client_port",
+    "ssl.clientAuth": "zookeeper_tls_client_auth",
 }
 # Keys written when a feature is on, and the variable that turns it on.
 FEATURE_KEYS = {
     "authProvider.1": "zookeeper_sasl_client_auth",
     "jaasLoginRenew": "zookeeper_sasl_client_auth",
+    "serverCnxnFactory": "zookeeper_tls_client",
+    "sslQuorum": "zookeeper_tls_quorum",
+    "portUnification": "zookeeper_tls_quorum",
 }
 # Keys ZooKeeper 3.4 reads but does not act on, and what does the job instead.
 IGNORED_KEYS = {
@@ -48,7 +53,8 @@ IGNORED_KEYS = {
         "data directory without a snapshot, and removes it once that server has written one; "
         "left on, a server whose snapshots are lost would start empty instead of refusing"),
 }
-FEATURE_PREFIXES = {"quorum.auth.": "zookeeper_quorum_sasl"}
+FEATURE_PREFIXES = {"quorum.auth.": "zookeeper_quorum_sasl", "ssl.quorum.": "zookeeper_tls_quorum",
+                    "ssl.": "zookeeper_tls_client"}
 # Directories the role creates or chowns, and binaries it runs: absolute, and never `/`.
 DIRECTORIES = ("zookeeper_install_root", "zookeeper_install_dir", "zookeeper_download_dir",
                "zookeeper_conf_dir", "zookeeper_data_dir", "zookeeper_log_dir")
@@ -343,9 +349,75 @@ def _sasl_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+# The PEM files TLS needs from the controller: variable, what it is, its PEM block.
+TLS_FILES = (("zookeeper_tls_ca_cert", "CA certificate", "CERTIFICATE"),
+             ("zookeeper_tls_cert", "host's certificate", "CERTIFICATE"),
+             ("zookeeper_tls_key", "certificate's private key", "PRIVATE KEY"))
+TLS_OTHER_PORTS = ("zookeeper_client_port", "zookeeper_quorum_port", "zookeeper_election_port")
+
+
+def _tls_problems(host: str, values: Mapping[str, Any]) -> list[str]:
+    """TLS: its port, and where the certificates come from (files on the controller, where
+    filters run, or the lab CA's directory)."""
+    if not (_switched_on(values.get("zookeeper_tls_client"))
+            or _switched_on(values.get("zookeeper_tls_quorum"))):
+        return []
+    problems = []
+    port = values.get("zookeeper_tls_client_port")
+    others = {var: values.get(var) for var in TLS_OTHER_PORTS}
+    if _switched_on(values.get("zookeeper_admin_server")):
+        others["zookeeper_admin_port"] = values.get("zookeeper_admin_port")
+    if _switched_on(values.get("zookeeper_tls_client")):
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            problems.append(f"{host}: zookeeper_tls_client_port={port!r} is not a port "
+                            "(1-65535)")
+        for var, other in others.items():
+            if str(other) == str(port):
+                problems.append(f"{host}: zookeeper_tls_client_port and {var} are both {port}; "
+                                "give the TLS client port its own number, such as 2281")
+    lab = str(values.get("zookeeper_tls_lab_ca") or "")
+    given = [entry[0] for entry in TLS_FILES if values.get(entry[0])]
+    if lab:
+        if not Path(lab).is_absolute():
+            problems.append(f"{host}: zookeeper_tls_lab_ca={lab!r} is not an absolute path; "
+                            "give the directory on the controller where the lab CA is kept")
+        if given:
+            problems.append(f"{host}: zookeeper_tls_lab_ca and {', '.join(given)} are both set; "
+                            "give either the lab CA's directory or your own certificates")
+        return problems
+    for var, what, marker in TLS_FILES:
+        problems += _pem_problems(host, var, str(values.get(var) or ""), what, marker)
+    return problems
+
+
+def _pem_problems(host: str, var: str, value: str, what: str, marker: str) -> list[str]:
+    """One PEM file on the controller that TLS needs: there, readable, of the kind asked."""
+    fix = (f"give the absolute path of the {what} (PEM) on the controller, or set "
+           "zookeeper_tls_lab_ca to let the role keep a CA of its own (labs)")
+    path = Path(value)
+    if not value:
+        return [f"{host}: {var} is empty while TLS is on (zookeeper_tls_client or "
+                f"zookeeper_tls_quorum); {fix}"]
+    if not path.is_absolute() or not path.is_file():
+        where = "an absolute path" if not path.is_absolute() else "a file on the controller"
+        return [f"{host}: {var}={value!r} is not {where}; {fix}"]
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        return [f"{host}: {var}={value!r} cannot be read ({error.strerror}); {fix}"]
+    if f"-----BEGIN {marker}-----" in text:
+        return []
+    if marker == "PRIVATE KEY" and "PRIVATE KEY-----" in text:
+        return [f"{host}: {var}={value!r} is not an unencrypted PKCS#8 key (BEGIN PRIVATE KEY), "
+                "which ZooKeeper reads; convert it with `openssl pkcs8 -topk8 -nocrypt -in "
+                "KEY -out KEY.pk8` and keep that file safe (its content is never printed)"]
+    return [f"{host}: {var}={value!r} holds no PEM {marker.lower()} (-----BEGIN {marker}-----); "
+            f"{fix}"]
+
+
 CHECKS: tuple[Callable[[str, Mapping[str, Any]], list[str]], ...] = (
     _extra_problems, _jvm_opt_problems, _word_problems, _network_problems, _number_problems,
-    _release_problems, _sasl_problems, _metrics_problems, _name_problems)
+    _release_problems, _sasl_problems, _metrics_problems, _name_problems, _tls_problems)
 
 
 def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
