@@ -5,7 +5,11 @@ inventories trust that key (zookeeper_release_keys) where users trust Apache's K
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KEY_UID = "ZooKeeper lab mirror (signs the lab's rebuilt tarballs) <mirror@zk-lab.invalid>"
@@ -21,9 +25,25 @@ def gpg(home: Path, *args: str) -> subprocess.CompletedProcess:
                        capture_output=True, timeout=30, check=False)
 
 
+@contextmanager
+def locked(home: Path) -> Iterator[None]:
+    """One user of `home` at a time, across processes: every gpg call stops the home's agent
+    afterwards, which would kill it under another process's call (make test starts several
+    scenarios' `tools/lab up` at once), and two processes must not both make a key."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with (home.parent / f".{home.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_key(home: Path, keys: Path) -> None:
     """A signing key in `home` (made there, without a passphrase, if it has none) and its public
     part, armored, at `keys`: the lab's KEYS file."""
+    with locked(home):
+        _ensure_key(home, keys)
+
+
+def _ensure_key(home: Path, keys: Path) -> None:
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     listed = gpg(home, "--list-secret-keys", "--with-colons").stdout.decode()
     if not any(line.startswith("sec:") for line in listed.splitlines()):
@@ -46,7 +66,8 @@ def signed(home: Path, path: Path) -> bool:
     if not signature_path(path).is_file():
         return False
     try:
-        gpg(home, "--verify", str(signature_path(path)), str(path))
+        with locked(home):
+            gpg(home, "--verify", str(signature_path(path)), str(path))
     except subprocess.CalledProcessError:
         return False
     return True
@@ -55,7 +76,8 @@ def signed(home: Path, path: Path) -> bool:
 def sign(home: Path, path: Path) -> Path:
     """Sign `path` with the key in `home`: its detached, armored signature beside it."""
     asc = signature_path(path)
-    tmp = asc.with_name(f".{asc.name}.tmp")
-    gpg(home, "--yes", "--armor", "--detach-sign", "--output", str(tmp), str(path))
+    tmp = asc.with_name(f".{asc.name}.{os.getpid()}.tmp")
+    with locked(home):
+        gpg(home, "--yes", "--armor", "--detach-sign", "--output", str(tmp), str(path))
     tmp.replace(asc)
     return asc
