@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import zk_status
 import fake_zk as fake_zk_module
+from zookeeper_4lw import use_tls
 
 LEADER_SRVR = """\
 Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT
@@ -865,3 +869,85 @@ def test_parse_mntr_of_a_38_leader_counts_its_learners_as_followers() -> None:
                                    "zk_synced_followers\t2\n")
     assert metrics["zk_followers"] == 2
     assert zk_status.parse_mntr("zk_followers\t4\nzk_learners\t5\n")["zk_followers"] == 4
+
+
+# --------------------------------------------------------------------------
+# TLS (zookeeper_tls_client, --tls-ca)
+# --------------------------------------------------------------------------
+
+TLS_CA_MODULE = (Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "library"
+                 / "zookeeper_tls_ca.py")
+
+
+@pytest.fixture(scope="module")
+def lab_ca(tmp_path_factory) -> Path:
+    """A lab CA (the role's module), a server certificate for 127.0.0.1 and a client's."""
+    work = tmp_path_factory.mktemp("ca")
+    args = work / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "directory": str(work / "ca"), "clients": ["client"],
+        "hosts": [{"name": "localhost", "address": "127.0.0.1"}],
+        "_ansible_tmpdir": str(work), "_ansible_remote_tmp": str(work)}}))
+    proc = subprocess.run([sys.executable, str(TLS_CA_MODULE), str(args)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert json.loads(proc.stdout)["changed"], proc.stdout + proc.stderr
+    return work / "ca"
+
+
+@pytest.fixture
+def tls_zk(lab_ca: Path) -> Iterator[int]:
+    """A fake server speaking TLS that requires a client certificate of the lab CA."""
+    context = fake_zk_module.tls_server_context(
+        str(lab_ca / "ca.pem"), str(lab_ca / "localhost.pem"), str(lab_ca / "localhost.key"))
+    server = fake_zk_module.FakeZk.start({"srvr": STANDALONE_SRVR}, context)
+    yield server.port
+    server.shutdown()
+    server.server_close()
+    use_tls(None)  # main() set TLS for the process
+
+
+def test_main_over_tls_with_a_client_certificate(tls_zk: int, lab_ca: Path, capsys) -> None:
+    tls = ["--tls-ca", str(lab_ca / "ca.pem"), "--tls-cert", str(lab_ca / "client.pem"),
+           "--tls-key", str(lab_ca / "client.key")]
+    assert zk_status.main(["--servers", f"127.0.0.1:{tls_zk}", "--json", *tls]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["servers"][0]["mode"] == "standalone", doc
+
+
+@pytest.mark.parametrize("options", [[], ["--tls-ca", "CA"]])
+def test_over_tls_a_client_without_a_certificate_finds_the_server_down(
+        tls_zk: int, lab_ca: Path, capsys, options: list[str]) -> None:
+    options = [str(lab_ca / "ca.pem") if o == "CA" else o for o in options]
+    assert zk_status.main(["--servers", f"127.0.0.1:{tls_zk}", "--json", "-t", "1",
+                           *options]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["servers"][0]["mode"] == "down", doc
+
+
+def test_tls_files_that_cannot_be_read_are_a_usage_error(tmp_path, capsys) -> None:
+    assert zk_status.main(["--servers", "127.0.0.1:2281", "--tls-ca",
+                           str(tmp_path / "nothing.pem")]) == zk_status.EXIT_USAGE
+    assert "cannot use the TLS files" in capsys.readouterr().err
+    assert zk_status.main(["--servers", "127.0.0.1:2281", "--tls-cert",
+                           str(tmp_path / "c.pem")]) == zk_status.EXIT_USAGE
+
+
+TLS_INVENTORY = """
+zookeeper:
+  hosts:
+    zookeeper01: {ansible_host: 10.0.0.11, zookeeper_tls_client: true}
+    zookeeper02: {ansible_host: 10.0.0.12, zookeeper_tls_client: true,
+                  zookeeper_tls_client_port: 2282, zookeeper_tls_client_plain: false}
+"""
+
+
+@needs_ansible
+def test_servers_from_inventory_over_tls(tmp_path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(TLS_INVENTORY)
+    assert sorted(zk_status.servers_from_inventory(str(path), "zookeeper", tls=True)) == [
+        zk_status.Server("zookeeper01", "10.0.0.11", 2281),
+        zk_status.Server("zookeeper02", "10.0.0.12", 2282),
+    ]
+    with pytest.raises(zk_status.UsageError, match="zookeeper02 has no plain client port"):
+        zk_status.servers_from_inventory(str(path), "zookeeper")

@@ -54,7 +54,8 @@ from typing import Any, NamedTuple, NoReturn
 # The four-letter-word client lives with the role, which runs it on the hosts too.
 MODULE_UTILS = Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "module_utils"
 sys.path.insert(0, str(MODULE_UTILS))
-from zookeeper_4lw import four_letter_word, parse_mntr, parse_srvr, short_version  # noqa: E402
+from zookeeper_4lw import (  # noqa: E402
+    four_letter_word, parse_mntr, parse_srvr, short_version, use_tls)
 
 # The metrics collector's series (--prometheus), as the role's collector writes them on the hosts.
 sys.path.insert(0, str(MODULE_UTILS.parent / "files"))
@@ -63,6 +64,7 @@ import zookeeper_metrics  # noqa: E402
 __all__ = ["four_letter_word", "main", "parse_mntr", "parse_srvr"]
 
 DEFAULT_PORT = 2181
+DEFAULT_TLS_PORT = 2281
 DEFAULT_GROUP = "zookeeper"
 DEFAULT_TIMEOUT = 2.0
 
@@ -581,12 +583,16 @@ def client_address(name: str, hostvars: dict[str, Any]) -> str:
     return member_address(name, hostvars)
 
 
-def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server]:
+def servers_from_inventory(path: str, group: str = DEFAULT_GROUP,
+                           tls: bool = False) -> list[Server]:
     """Servers of ``group`` in the Ansible inventory at ``path``.
 
     Address is the one clients reach (``client_address``), port is
-    ``zookeeper_client_port`` (else 2181), name is the inventory hostname.
-    Raises ``UsageError`` for a missing or empty group.
+    ``zookeeper_client_port`` (else 2181), name is the inventory hostname. With ``tls``
+    (--tls-ca), or for a host whose plain port is off (``zookeeper_tls_client_plain: false``),
+    the port is its TLS client port (``zookeeper_tls_client_port``, else 2281).
+    Raises ``UsageError`` for a missing or empty group, or a host without a plain port when
+    ``tls`` is off.
     """
     data = load_inventory(path)
     if not group_known(data, group):
@@ -599,13 +605,24 @@ def servers_from_inventory(path: str, group: str = DEFAULT_GROUP) -> list[Server
     for name in names:
         hv = hostvars.get(name) or {}
         address = client_address(name, hv)
-        port_value = hv.get("zookeeper_client_port", DEFAULT_PORT)
+        tls_only = (_true(hv.get("zookeeper_tls_client"))
+                    and not _true(hv.get("zookeeper_tls_client_plain", True)))
+        if tls_only and not tls:
+            raise UsageError(f"{name} has no plain client port (zookeeper_tls_client_plain is "
+                             "off): give --tls-ca and --tls-cert (a certificate of its CA)")
+        port_value = (hv.get("zookeeper_tls_client_port", DEFAULT_TLS_PORT) if tls
+                      else hv.get("zookeeper_client_port", DEFAULT_PORT))
         server_id = hv.get("zookeeper_id")
         ensemble = ensemble_of(hv)
         servers.append(Server(name, address, parse_port(port_value, name),
                               None if server_id is None else str(server_id),
                               None if ensemble == group else ensemble))
     return servers
+
+
+def _true(value: Any) -> bool:
+    """An inventory boolean (YAML's, or text such as "false" from -e)."""
+    return str(value).strip().lower() in ("true", "yes", "on", "1")
 
 
 def ensemble_of(hostvars: Mapping[str, Any]) -> str | None:
@@ -683,6 +700,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="time allowed per server, servers are queried in parallel (default: %(default)s)",
     )
+    parser.add_argument(
+        "--tls-ca", metavar="PEM",
+        help="ask every server on its TLS client port (zookeeper_tls_client_port, or the "
+             "--servers port), checking its certificate against this CA",
+    )
+    parser.add_argument(
+        "--tls-cert", metavar="PEM",
+        help="with --tls-ca: the client certificate to show (mutual TLS, which the role's TLS "
+             "port asks for by default), its key in the same file or in --tls-key",
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the key of --tls-cert")
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json", action="store_true",
@@ -699,8 +727,20 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_servers(args: argparse.Namespace) -> list[Server]:
     """Servers selected by ``--inventory``/``--group`` or ``--servers``."""
     if args.inventory is not None:
-        return servers_from_inventory(args.inventory, args.group)
+        return servers_from_inventory(args.inventory, args.group, bool(args.tls_ca))
     return parse_servers(args.servers)
+
+
+def setup_tls(args: argparse.Namespace) -> None:
+    """Speak TLS to every server with --tls-ca (and --tls-cert, --tls-key)."""
+    if not args.tls_ca:
+        if args.tls_cert or args.tls_key:
+            raise UsageError("--tls-cert and --tls-key need --tls-ca")
+        return
+    try:
+        use_tls({"ca": args.tls_ca, "cert": args.tls_cert, "key": args.tls_key})
+    except OSError as exc:
+        raise UsageError(f"cannot use the TLS files: {exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -708,6 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        setup_tls(args)
         servers = resolve_servers(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)

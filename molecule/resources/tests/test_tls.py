@@ -3,18 +3,23 @@ TLS client port switched on for the running ensemble by site.yml, which makes Ap
 rolling passes (portUnification, then sslQuorum, then portUnification off) under client traffic
 (membership_lab.watched: nothing acknowledged lost, the history linearizable, one leader at
 most); then a client without a certificate of the lab CA is refused on the TLS port and one with
-it works, and every member's election port, which heard a plain peer before, refuses one."""
+it works, and every member's election port, which heard a plain peer before, refuses one. Last,
+the plain client port is turned off: the rolling restart's gate asks over TLS, zk-status and the
+metrics collector read the ensemble over TLS, the plain port refuses."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import REPO, Ensemble
+from conftest import REPO, Ensemble, podman
 from kazoo.client import KazooClient
 from membership_lab import Membership, finish, lab, watched
 
@@ -121,3 +126,40 @@ def test_the_tls_port_takes_a_client_of_the_ca_only(m: Membership) -> None:
 def test_every_election_port_refuses_a_plain_peer(m: Membership) -> None:
     heard = {n: plain_peer_heard(m.hostvars[n]["ansible_host"]) for n in m.members}
     assert not any(heard.values()), heard
+
+
+def zk_status(m: Membership, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+                           str(m.inventory()), "--json", *options], capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_with_the_plain_port_off_the_checks_and_tools_speak_tls(m: Membership) -> None:
+    m.settings = {**TLS_ON, "zookeeper_tls_client_plain": False}
+    rc, output = m.site()
+    assert rc == 0, output[-3000:]
+    for name in m.members:
+        config = running_config(m, name)
+        assert not re.search(r"^clientPort=", config, re.M), f"{name}: {config}"
+        address = m.hostvars[name]["ansible_host"]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address, 2181), timeout=5).close()
+    # Each member restarted without its plain port, behind a gate that asked the others over TLS.
+    tls = ["--tls-ca", str(LAB_CA / "ca.pem"), "--tls-cert", str(LAB_CA / "client.pem"),
+           "--tls-key", str(LAB_CA / "client.key")]
+    status = zk_status(m, *tls)
+    report = json.loads(status.stdout)
+    assert status.returncode == 0 and report["status"] == "healthy", status.stdout
+    assert {s["port"] for s in report["servers"]} == {TLS_PORT}, report
+    refused = zk_status(m)
+    assert refused.returncode == 3 and "--tls-ca" in refused.stderr, refused.stderr
+    # The metrics collector, as its unit runs it, on the member's own certificate.
+    name = m.members[0]
+    podman("cp", str(REPO / "roles/zookeeper/files/zookeeper_metrics.py"),
+           f"{m.container(name)}:/tmp/zookeeper_metrics.py")
+    page = m.run(name, "python3 /tmp/zookeeper_metrics.py --port 2281 --tls-ca "
+                 "/etc/zookeeper/tls/ca.pem --tls-cert /etc/zookeeper/tls/server.pem "
+                 "--ensemble lab --server-id 1")
+    assert re.search(r"^zookeeper_up\{[^}]*\} 1$", page, re.M), page
+    rc, again = m.site()
+    assert rc == 0 and re.search(r"changed=[1-9]", again) is None, again[-3000:]

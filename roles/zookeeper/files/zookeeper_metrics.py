@@ -24,6 +24,7 @@ no ``from __future__ import annotations``, no ``X | None``, no subprocess ``capt
 import argparse
 import os
 import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -103,11 +104,25 @@ MAX_REPLY_BYTES = 1 << 20
 # --------------------------------------------------------------------------
 
 
-def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
-    """The server's whole reply to `word`; `timeout` bounds the exchange. Raises OSError."""
+def tls_context(ca: str, cert: str) -> ssl.SSLContext:
+    """For a TLS client port: the server's certificate checked against the CA in `ca`, the
+    certificate (and key) in `cert` shown when the server asks for one."""
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = False  # asked at 127.0.0.1 or its bound address: the CA is the trust
+    context.load_cert_chain(cert)
+    return context
+
+
+def four_letter_word(host: str, port: int, word: str, timeout: float,
+                     tls: Optional[ssl.SSLContext] = None) -> str:
+    """The server's whole reply to `word` (over TLS with `tls`); `timeout` bounds the exchange.
+    Raises OSError."""
     deadline = time.monotonic() + timeout
     chunks = []  # type: List[bytes]
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        if tls is not None:
+            sock = tls.wrap_socket(sock)
         sock.sendall(word.encode("ascii"))
         received = 0
         while received < MAX_REPLY_BYTES:
@@ -115,11 +130,16 @@ def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
             if remaining <= 0:
                 raise socket.timeout(f"{word} on {host}:{port} timed out")
             sock.settimeout(remaining)
-            chunk = sock.recv(65536)
+            try:
+                chunk = sock.recv(65536)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
             if not chunk:
                 break
             chunks.append(chunk)
             received += len(chunk)
+    finally:
+        sock.close()
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
@@ -159,18 +179,19 @@ def parse_mode(srvr: str) -> Optional[str]:
     return None
 
 
-def collect(host: str, port: int, timeout: float) -> Tuple[Optional[str], Dict]:
+def collect(host: str, port: int, timeout: float, tls: Optional[ssl.SSLContext] = None
+            ) -> Tuple[Optional[str], Dict]:
     """Ask the server: (mode, mntr values). mode is None when nothing answers; a server that
     does not serve gives (not_serving, {}). srvr gives the mode (mntr's zk_server_state when a
     whitelist refuses srvr); mntr is asked only of a serving server."""
     try:
-        mode = parse_mode(four_letter_word(host, port, "srvr", timeout))
+        mode = parse_mode(four_letter_word(host, port, "srvr", timeout, tls))
     except OSError:
         return None, {}
     if mode == NOT_SERVING:
         return mode, {}
     try:
-        mntr = parse_mntr(four_letter_word(host, port, "mntr", timeout))
+        mntr = parse_mntr(four_letter_word(host, port, "mntr", timeout, tls))
     except OSError:
         mntr = {}
     if mode is None:
@@ -297,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "for node_exporter's textfile collector.")
     parser.add_argument("--host", default="127.0.0.1", help="client address (%(default)s)")
     parser.add_argument("--port", type=int, default=2181, help="client port (%(default)s)")
+    parser.add_argument("--tls-ca", help="ask over TLS: the CA certificate (PEM)")
+    parser.add_argument("--tls-cert", help="with --tls-ca: the certificate and key shown (PEM)")
     parser.add_argument("--ensemble", required=True, help="the ensemble label")
     parser.add_argument("--server-id", required=True, help="the server_id label (myid)")
     parser.add_argument("--timeout", type=float, default=2.0,
@@ -309,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     start = time.monotonic()
-    mode, mntr = collect(args.host, args.port, args.timeout)
+    tls = tls_context(args.tls_ca, args.tls_cert) if args.tls_ca else None
+    mode, mntr = collect(args.host, args.port, args.timeout, tls)
     samples = server_samples(mode, mntr, time.time(), time.monotonic() - start)
     text = exposition([({"ensemble": args.ensemble, "server_id": args.server_id}, samples)])
     if args.output == "-":

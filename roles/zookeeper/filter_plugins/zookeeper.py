@@ -48,6 +48,7 @@ FILTERS = {
     "zookeeper_value_problems": "zookeeper_values",
     "zookeeper_of_family": "zookeeper_values",
     "zookeeper_tls_passes": "zookeeper_tls",
+    "zookeeper_tls_checks": "zookeeper_tls",
 }
 
 

@@ -78,6 +78,14 @@ options:
     type: str
     required: false
     default: "127.0.0.1:2181"
+  tls:
+    description:
+      - Ask over TLS (a C(secureClientPort)), with these files on the host, C(ca) (the CA
+        certificate the server's is checked against) and C(cert) (the certificate shown when
+        the server asks for one, its key in the same file or in C(key)). Empty asks plain TCP.
+    type: dict
+    required: false
+    default: {}
   config_file:
     description:
       - The server's C(zoo.cfg), whose C(server.N) lines are returned in RV(ensemble)'s
@@ -218,7 +226,9 @@ ensemble:
       C(dynamicConfigFile) names, when that file is beside it.
     - C(quorum_tls) is where the running server's configuration stands on the way to quorum
       TLS (C(0) plain, C(1) C(portUnification) alone, C(2) C(portUnification) and
-      C(sslQuorum), C(3) C(sslQuorum) alone; null when C(running) is).
+      C(sslQuorum), C(3) C(sslQuorum) alone; null when C(running) is). C(client_ports) are
+      the client ports it opened, C(plain) (C(clientPort)) and C(tls) (C(secureClientPort)),
+      each a number or null (itself null when C(running) is).
     - A path the service account owns that is a symbolic link is not followed; it is reported in
       C(links) instead.
   returned: always
@@ -232,6 +242,7 @@ ensemble:
     links: []
     reconfig: false
     quorum_tls: 0
+    client_ports: {plain: 2181, tls: null}
 """
 
 import grp
@@ -243,7 +254,7 @@ import stat
 from typing import Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import srvr_at
+from ansible.module_utils.zookeeper_4lw import srvr_at, use_tls
 from ansible.module_utils.zookeeper_nofollow import open_no_follow
 from ansible.module_utils.zookeeper_systemd import stale, unit
 
@@ -399,7 +410,21 @@ def ensemble(service: dict, is_stale: bool, config_file: Optional[str],
                 links.append(os.path.join(version2, "currentEpoch"))
     return {"running": running, "running_from": running_from, "config": config,
             "data": data, "epoch": epoch, "links": links, "reconfig": any(reconfig),
-            "quorum_tls": quorum_tls_stage(settings_of.get(running_config or ""))}
+            "quorum_tls": quorum_tls_stage(settings_of.get(running_config or "")),
+            "client_ports": client_ports(settings_of.get(running_config or ""))}
+
+
+def client_ports(settings: Optional[dict]) -> Optional[dict]:
+    """The client ports a running configuration opens: C(plain) (clientPort) and C(tls)
+    (secureClientPort), each a number or None; None without a running configuration."""
+    if settings is None:
+        return None
+
+    def port(key: str) -> Optional[int]:
+        value = settings.get(key, "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
+    return {"plain": port("clientPort"), "tls": port("secureClientPort")}
 
 
 def quorum_tls_stage(settings: Optional[dict]) -> Optional[int]:
@@ -429,6 +454,7 @@ ARGUMENT_SPEC = {
     "units": {"type": "list", "elements": "str", "default": []},
     "config_files": {"type": "list", "elements": "path", "default": []},
     "endpoint": {"type": "str", "default": "127.0.0.1:2181"},
+    "tls": {"type": "dict", "default": {}},
     "config_file": {"type": "path"},
     "runtime_config": {"type": "path"},
     "data_dir": {"type": "path"},
@@ -451,6 +477,10 @@ def main() -> None:
             content[path] = text
     service = unit(params["service"])
     is_stale = stale(service, params["config_files"])
+    try:
+        use_tls(params["tls"])
+    except OSError as err:  # ssl.SSLError too
+        module.fail_json(msg=f"cannot use the TLS files {params['tls']}: {err}")
     server = srvr_at(params["endpoint"]) if service["active"] else {"mode": None}
     module.exit_json(
         changed=False,

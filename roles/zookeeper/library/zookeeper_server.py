@@ -159,6 +159,14 @@ options:
     type: int
     required: false
     default: 40
+  tls:
+    description:
+      - Ask over TLS (a C(secureClientPort)), with these files on the host, C(ca) (the CA
+        certificate the server's is checked against) and C(cert) (the certificate shown when
+        the server asks for one, its key in the same file or in C(key)). Empty asks plain TCP.
+    type: dict
+    required: false
+    default: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -258,7 +266,8 @@ from collections import deque
 from typing import Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zookeeper_4lw import four_letter_word, parse_mntr, short_version, srvr_at
+from ansible.module_utils.zookeeper_4lw import (
+    four_letter_word, parse_mntr, short_version, srvr_at, use_tls)
 from ansible.module_utils.zookeeper_nofollow import NotAFile, open_no_follow
 from ansible.module_utils.zookeeper_systemd import stale, unit
 
@@ -522,6 +531,7 @@ ARGUMENT_SPEC = {
     "service": {"type": "str", "default": "zookeeper"},
     "log_file": {"type": "path"},
     "log_lines": {"type": "int", "default": 40},
+    "tls": {"type": "dict", "default": {}},
 }
 
 
@@ -529,6 +539,10 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     params["peers"] = {str(k): int(v) for k, v in (params["peers"] or {}).items()}
+    try:
+        use_tls(params["tls"])
+    except OSError as err:  # ssl.SSLError too
+        module.fail_json(msg=f"cannot use the TLS files {params['tls']}: {err}")
     action = params["action"]
     endpoint = params["member"] or f"{params['host']}:{params['port']}"
     peers = params["peers"]

@@ -13,6 +13,7 @@ It runs on the hosts' Python, 3.6 and later (EL 8's platform-python): no
 
 import re
 import socket
+import ssl
 import time
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -28,18 +29,50 @@ SRVR_INT_FIELDS = {
 }
 
 
-def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
+# The TLS every four-letter word of this process speaks (use_tls), None for plain TCP.
+_TLS: Optional[ssl.SSLContext] = None
+
+
+def tls_context(ca: str, cert: Optional[str] = None, key: Optional[str] = None
+                ) -> ssl.SSLContext:
+    """A client context for a TLS client port (secureClientPort): the server's certificate
+    must be signed by the CA in ``ca``; ``cert`` (with ``key``, or the key in the same file) is
+    the certificate shown to a server that asks for one (ssl.clientAuth). The name in the
+    server's certificate is not compared with the address asked (the role asks members at
+    127.0.0.1 too): the CA is the trust."""
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = False
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def use_tls(options: Optional[Dict[str, Any]]) -> None:
+    """Speak TLS (options ``ca``, ``cert``, ``key``: files on this host) in every four-letter
+    word of this process from now on; None or no ``ca`` speaks plain TCP."""
+    global _TLS  # noqa: PLW0603 - one setting per module run, made at its start
+    _TLS = (tls_context(options["ca"], options.get("cert"), options.get("key"))
+            if options and options.get("ca") else None)
+
+
+def four_letter_word(host: str, port: int, word: str, timeout: float,
+                     tls: Optional[ssl.SSLContext] = None) -> str:
     """Send a four-letter word to ``host:port`` and return the full reply.
 
     Connects, sends the four ASCII bytes and reads until the server closes the
     connection.  ``timeout`` bounds the whole exchange (connect + every read),
     not each read.  Raises ``TimeoutError`` when the deadline passes and
-    ``OSError`` (e.g. ``ConnectionRefusedError``) for network failures.
+    ``OSError`` (e.g. ``ConnectionRefusedError``, ``ssl.SSLError``) for network
+    failures. Over TLS with ``tls``, else with the context of ``use_tls``.
     """
     if len(word) != 4 or any(ord(c) > 127 for c in word):
         raise ValueError(f"not a four-letter word: {word!r}")
     deadline = time.monotonic() + timeout
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    context = tls or _TLS
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        if context is not None:
+            sock = context.wrap_socket(sock)
         sock.sendall(word.encode("ascii"))
         chunks: List[bytes] = []
         received = 0
@@ -48,11 +81,16 @@ def four_letter_word(host: str, port: int, word: str, timeout: float) -> str:
             if remaining <= 0:
                 raise TimeoutError(f"{word} on {host}:{port} timed out")
             sock.settimeout(remaining)
-            chunk = sock.recv(65536)
+            try:
+                chunk = sock.recv(65536)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break  # the server closed the TLS connection after its reply
             if not chunk:
                 break
             chunks.append(chunk)
             received += len(chunk)
+    finally:
+        sock.close()
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 

@@ -224,6 +224,37 @@ def test_collect_asks_srvr_then_mntr(fake_zk: Callable, refused_port: int) -> No
     assert zm.collect("127.0.0.1", refused, 2.0)[0] == "follower"
 
 
+def test_the_collector_reads_a_tls_port_with_the_members_certificate(tmp_path: Path) -> None:
+    """zookeeper_tls_client_plain off: the unit gives --tls-ca and --tls-cert (the member's
+    server.pem, certificate and key in one file); without them the TLS port gives nothing."""
+    ca = tmp_path / "ca"
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "directory": str(ca), "hosts": [{"name": "zookeeper01", "address": "127.0.0.1"}],
+        "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
+    subprocess.run([sys.executable, str(ROLE / "library" / "zookeeper_tls_ca.py"), str(args)],
+                   capture_output=True, check=True, timeout=60)
+    server_pem = tmp_path / "server.pem"
+    server_pem.write_text((ca / "zookeeper01.pem").read_text()
+                          + (ca / "zookeeper01.key").read_text())
+    context = fake_zk_module.tls_server_context(str(ca / "ca.pem"), str(ca / "zookeeper01.pem"),
+                                                str(ca / "zookeeper01.key"))
+    server = fake_zk_module.FakeZk.start({"srvr": SRVR.format(mode="leader"),
+                                          "mntr": LEADER_MNTR}, context)
+    try:
+        tls = zm.tls_context(str(ca / "ca.pem"), str(server_pem))
+        assert zm.collect("127.0.0.1", server.port, 2.0, tls)[0] == "leader"
+        assert zm.collect("127.0.0.1", server.port, 1.0) == (None, {})
+        target = tmp_path / "zookeeper.prom"
+        assert zm.main(["--port", str(server.port), "--tls-ca", str(ca / "ca.pem"),
+                        "--tls-cert", str(server_pem), "--ensemble", "zookeeper",
+                        "--server-id", "3", "--output", str(target)]) == 0
+        assert zm.read_exposition(target.read_text())[("zookeeper_up", KEY)] == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_server_that_goes_away_takes_its_figures_with_it(fake_zk: Callable, tmp_path: Path
                                                            ) -> None:
     """The collector as the timer runs it: a file full of figures, then, once the server is

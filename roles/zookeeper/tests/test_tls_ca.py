@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from role_modules import LIBRARY, ROLE, role_module
 
 sys.path.insert(0, str(ROLE / "filter_plugins" / "impl"))
-from zookeeper_tls import zookeeper_tls_passes
+from zookeeper_tls import zookeeper_tls_checks, zookeeper_tls_passes
 from zookeeper_values import zookeeper_value_problems
 
 MODULE = LIBRARY / "zookeeper_tls_ca.py"
@@ -185,3 +185,27 @@ def test_tls_variables_are_checked_before_any_change(tmp_path: Path) -> None:
             values(zookeeper_tls_client=True, zookeeper_tls_quorum=True, **changes), "zk1")
         assert any(p.startswith(message) for p in found), (message, found)
     assert zookeeper_value_problems(values(zookeeper_tls_cert="x"), "zk1") == []
+
+
+PLAIN, BOTH, TLS_ONLY = {"plain": 2181, "tls": None}, {"plain": 2181, "tls": 2281}, {
+    "plain": None, "tls": 2281}
+
+
+@pytest.mark.parametrize(("running", "tls_client", "plain", "over_tls", "error"), [
+    ({}, True, False, True, ""),                                   # a new ensemble, TLS only
+    ({"a": None}, True, True, True, ""),
+    ({"a": PLAIN, "b": PLAIN}, False, True, False, ""),            # no TLS at all
+    ({"a": PLAIN, "b": PLAIN}, True, True, False, ""),             # TLS port on: plain checks
+    ({"a": BOTH, "b": PLAIN}, True, True, False, ""),              # ... interrupted half-way
+    ({"a": BOTH, "b": BOTH}, True, True, True, ""),
+    ({"a": BOTH, "b": BOTH}, True, False, True, ""),               # plain port off: TLS checks
+    ({"a": TLS_ONLY, "b": BOTH}, True, False, True, ""),           # ... interrupted
+    ({"a": TLS_ONLY, "b": TLS_ONLY}, True, True, True, ""),        # plain port back on
+    ({"a": PLAIN, "b": PLAIN}, True, False, False, "run without a TLS client port yet"),
+    ({"a": TLS_ONLY, "b": BOTH}, False, True, False, "run without a plain client port"),
+])
+def test_the_checks_ask_on_a_port_every_running_server_has(
+        running: dict, tls_client: bool, plain: bool, over_tls: bool, error: str) -> None:
+    found = zookeeper_tls_checks(running, tls_client, plain)
+    assert found["tls"] is over_tls
+    assert (error in found["error"]) if error else found["error"] == "", found

@@ -783,15 +783,20 @@ def walk_apply(walk: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) ->
 ANY_ADDRESS = ("0.0.0.0", "::", "[::]")
 
 
-def _endpoint(name: str, hostvars: Mapping[str, Mapping[str, Any]], port: Any) -> str:
-    """Where a host's client port answers: its clientPortAddress, else its member address."""
+def _endpoint(name: str, hostvars: Mapping[str, Mapping[str, Any]], port: Any,
+              tls: bool = False) -> str:
+    """Where a host's client port answers: its clientPortAddress, else its member address;
+    with `tls`, its TLS client port (zookeeper_tls_client_port, else `port`)."""
     hv = hostvars[name]
     own = hv.get("__zookeeper_settings") or {}
     bound = own.get("zookeeper_client_port_address") or hv.get("zookeeper_client_port_address")
     address = ((bound if bound not in ANY_ADDRESS else None)
                or own.get("address") or hv.get("zookeeper_address") or hv.get("ansible_host")
                or name)
-    port = own.get("zookeeper_client_port") or hv.get("zookeeper_client_port") or port
+    if tls:
+        port = hv.get("zookeeper_tls_client_port") or port
+    else:
+        port = own.get("zookeeper_client_port") or hv.get("zookeeper_client_port") or port
     return f"{address}:{port}"
 
 
@@ -839,10 +844,10 @@ def zookeeper_membership_plans(play_hosts: Sequence[str], hostvars: Mapping[str,
     return plans
 
 
-def zookeeper_endpoints(hosts: Sequence[str], hostvars: Mapping[str, Any], port: int = 2181
-                        ) -> dict[str, str]:
-    """Each host's client endpoint (`address:port`), by name."""
-    return {h: _endpoint(h, hostvars, port) for h in hosts}
+def zookeeper_endpoints(hosts: Sequence[str], hostvars: Mapping[str, Any], port: int = 2181,
+                        tls: bool = False) -> dict[str, str]:
+    """Each host's client endpoint (`address:port`), by name; with `tls` its TLS one."""
+    return {h: _endpoint(h, hostvars, port, bool(tls)) for h in hosts}
 
 
 # The membership planner's filters, by the names tasks apply them with.

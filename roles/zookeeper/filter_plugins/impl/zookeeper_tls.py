@@ -45,4 +45,32 @@ def zookeeper_tls_passes(running: Mapping[str, Any], quorum_tls: Any) -> list[in
     return list(range(high - 1, target, -1))
 
 
-FILTERS = {"zookeeper_tls_passes": zookeeper_tls_passes}
+def zookeeper_tls_checks(running: Mapping[str, Any], tls_client: Any, plain: Any) -> dict[str, Any]:
+    """Which client port the role's own checks (the restart gate, the waits, the probe) ask the
+    servers on, from the client ports each running server opened (host: zookeeper_probe's
+    `client_ports`, None for a server that does not run): {'tls': bool, 'error': str}.
+
+    The TLS port once every running server has one and the inventory keeps it on (a new
+    ensemble starts with it), else the plain port. A change the checks could not follow is
+    an error: the plain port turned off before every running server has a TLS port, or TLS
+    turned off while a running server has no plain port."""
+    ports = {host: found for host, found in running.items() if found is not None}
+    over_tls = bool(tls_client) and all(found.get("tls") for found in ports.values())
+    without = sorted(host for host, found in ports.items()
+                     if not found.get("tls" if over_tls else "plain"))
+    error = ""
+    if not over_tls and not plain and tls_client:
+        error = (f"zookeeper_tls_client_plain is off, but {', '.join(sorted(ports))} run without "
+                 "a TLS client port yet, and the role's checks need one port every server "
+                 "answers on throughout the rolling restart: run site.yml with "
+                 "zookeeper_tls_client on and the plain port kept first, then again with "
+                 "zookeeper_tls_client_plain: false")
+    elif without:
+        error = (f"{', '.join(without)} run without a plain client port (TLS only), which the "
+                 "role's checks would ask with zookeeper_tls_client off: turn "
+                 "zookeeper_tls_client_plain back on (one run), then TLS off")
+    return {"tls": over_tls, "error": error}
+
+
+FILTERS = {"zookeeper_tls_passes": zookeeper_tls_passes,
+           "zookeeper_tls_checks": zookeeper_tls_checks}

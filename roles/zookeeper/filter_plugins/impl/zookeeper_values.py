@@ -33,6 +33,7 @@ MANAGED_KEYS = {
     "admin.serverAddress": "zookeeper_admin_address",
     "secureClientPort": "zookeeper_tls_client_port",
     "ssl.clientAuth": "zookeeper_tls_client_auth",
+    "secureClientPortAddress": "zookeeper_client_port_address",
 }
 # Keys written when a feature is on, and the variable that turns it on.
 FEATURE_KEYS = {
