@@ -236,22 +236,16 @@ def test_the_collection_playbooks_resolve_their_roles(installed: Installed, play
 
 # --------------------------------------------------------------------------- the lab
 
-DEPLOY = """
-# A user's playbook: the collection's roles by their fully qualified names.
-- name: Deploy ZooKeeper with the collection zkops.zookeeper34
-  hosts: zookeeper
-  gather_facts: false
-  any_errors_fatal: true
-  pre_tasks:
-    - name: Validate the inventory before any host is contacted
-      ansible.builtin.import_role:
-        name: zkops.zookeeper34.zookeeper
-        tasks_from: validate-inventory.yml
-  # No fact gathering: the java role's probe reads the distribution both roles use.
-  roles:
-    - zkops.zookeeper34.java
-    - zkops.zookeeper34.zookeeper
-"""
+def readme_play() -> str:
+    """The play the README's "Use it from your own playbooks" section shows, verbatim."""
+    section = (REPO / "README.md").read_text().split("### Use it from your own playbooks", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_shows_a_play_of_the_two_roles_alone() -> None:
+    play = readme_play()
+    assert "zkops.zookeeper34.java" in play and "zkops.zookeeper34.zookeeper" in play, play
+    assert "gather_facts: false" in play and "pre_tasks" not in play, play
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -314,7 +308,10 @@ def test_a_playbook_outside_the_repository_deploys_a_lab_through_the_collection(
         installed: Installed, lab: dict) -> None:
     home = installed.home
     write_lab_inventory(lab, home / "hosts.yml")
-    (home / "deploy.yml").write_text(DEPLOY)
+    # The README's play as it stands (no site.yml, no pre_tasks), then again with facts gathered.
+    (home / "deploy.yml").write_text(readme_play())
+    (home / "deploy-facts.yml").write_text(
+        readme_play().replace("gather_facts: false", "gather_facts: true"))
     timings: dict[str, float] = {}
     results = REPO / "results" / "collection"
     results.mkdir(parents=True, exist_ok=True)
@@ -338,6 +335,9 @@ def test_a_playbook_outside_the_repository_deploys_a_lab_through_the_collection(
     assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving
 
     _, counts = playbook("second run", "deploy.yml")
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
+
+    _, counts = playbook("second run, facts gathered", "deploy-facts.yml")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
 
     _, counts = playbook("zkops.zookeeper34.site", "zkops.zookeeper34.site")

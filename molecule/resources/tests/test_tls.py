@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import REPO, Ensemble, podman
+from conftest import REPO, Ensemble, podman, run_site
 from kazoo.client import KazooClient
-from membership_lab import Membership, finish, lab, watched
+from membership_lab import Membership, finish, lab, watched, write_inventory
 
 # The lab CA the role keeps on the controller for this scenario (zookeeper_tls_lab_ca).
 LAB_CA = REPO / ".lab" / "tls" / "mol-reconfig38"
@@ -85,6 +85,20 @@ def running_config(m: Membership, name: str) -> str:
 
 def test_a_plain_peer_is_heard_before_quorum_tls(m: Membership) -> None:
     assert all(plain_peer_heard(m.hostvars[n]["ansible_host"]) for n in m.members)
+
+
+def test_a_quorum_tls_switch_on_part_of_the_ensemble_is_refused(m: Membership) -> None:
+    """--limit one member: its passes would leave it two stages ahead of the others."""
+    alone = m.members[0]
+    before = running_config(m, alone)
+    rc, output = run_site(write_inventory(m.workdir, m.hostvars, m.members, [], TLS_ON),
+                          limit=alone)
+    assert rc != 0, output[-3000:]
+    others = ", ".join(m.members[1:])
+    assert (f"switches quorum TLS on {alone}, but {others} are not in this run (--limit)"
+            in output), output[-3000:]
+    assert "Write zoo.cfg at quorum TLS stage" not in output, output[-3000:]
+    assert running_config(m, alone) == before
 
 
 def test_quorum_and_client_tls_switched_on_in_rolling_passes_under_traffic(
