@@ -56,10 +56,10 @@ help:
 	@echo "                      with it from outside the repository (4-5 minutes)"
 	@echo "make sanity           every ansible-test sanity test on the built collection (tools/sanity.py)"
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed

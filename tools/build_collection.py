@@ -70,7 +70,8 @@ PLUGIN_DIRS = {"library": "modules", "module_utils": "module_utils", "filter_plu
 FILTER_IMPL = 'IMPL = Path(__file__).resolve().parent / "impl"'
 COLLECTION_FILTER_IMPL = 'IMPL = Path(__file__).resolve().parent.parent / "plugin_utils"'
 
-TOP_FILES = ["galaxy.yml", "README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml"]
+TOP_FILES = ["galaxy.yml", "README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml",
+             "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt"]
 # Task keywords that name a role.
 ROLE_TASK_KEYS = {f"{prefix}{action}" for prefix in ("", "ansible.builtin.", "ansible.legacy.")
                   for action in ("import_role", "include_role")}

@@ -6,7 +6,7 @@ For each ansible-core minor version (default 2.16 2.17 2.18 2.19), one after the
 1. a virtualenv `.venv-core/<version>` with `ansible-core==<version>.*`, created once and
    reused afterwards (keyed on the version; `--refresh` re-installs it). ansible-core brings
    everything the playbooks import on the controller (jinja2, PyYAML); kazoo and the rest of
-   requirements.txt are for the tests and tools only;
+   requirements.txt and requirements-dev.txt are for zk-status and the tests;
 2. a fresh lab `core` (10.213.22.0/24): `tools/lab down`, then `tools/lab up` writes its
    inventory (the lab mirror's zookeeper_version 3.4.13 and zookeeper_mirror, the SSH settings)
    to `.lab/core-matrix/hosts.yml`. Fresh hosts for every version: the converge is the real one;

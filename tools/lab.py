@@ -50,8 +50,12 @@ PODMAN = ["podman", "--runtime", "runc"]
 RUN_LIMITS = ["--ulimit", "nofile=1024:20000", "--ulimit", "nproc=4096:4096"]
 IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt", "iproute2",
-    "procps", "openssh-server", "ca-certificates",
+    "procps", "openssh-server", "ca-certificates", "sudo",
 ]
+# Raised whenever IMAGE_PACKAGES or customise_rootfs change, so that a machine with the images of
+# an earlier revision cached builds them again (2: sudo, for the playbooks' `become: true` and the
+# upgrade scenario's sudo user).
+IMAGE_REVISION = 2
 MIRROR_PORT = 8080
 MIRROR_HOST_OCTET = 250
 DISTROS = {"bullseye": "11", "bookworm": "12"}
@@ -92,7 +96,7 @@ class Lab:
 
     @property
     def image(self) -> str:
-        return f"localhost/zk-lab:{self.distro}{'-java' if self.java else ''}"
+        return f"localhost/zk-lab:{self.distro}-r{IMAGE_REVISION}{'-java' if self.java else ''}"
 
     @property
     def mirror_container(self) -> str:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import build_collection
 import pytest
@@ -120,7 +121,9 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
         names = set(tar.getnames())
     expected = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
                 "changelogs/changelog.yaml", "changelogs/config.yaml",
-                "meta/runtime.yml", "roles/java/tasks/main.yml", "roles/zookeeper/tasks/main.yml",
+                "meta/runtime.yml", "meta/execution-environment.yml", "meta/ee-bindep.txt",
+                "meta/ee-requirements.txt",
+                "roles/java/tasks/main.yml", "roles/zookeeper/tasks/main.yml",
                 "plugins/module_utils/zookeeper_4lw.py", "plugins/filter/zookeeper.py",
                 "plugins/plugin_utils/zookeeper_values.py", "plugins/filter/java.py",
                 "playbooks/site.yml", "playbooks/rolling_restart.yml", "playbooks/status.yml",
@@ -301,6 +304,35 @@ def write_lab_inventory(lab: dict, path: Path) -> None:
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
 
 
+def runner_job(private: Path, lab: dict, extravars: dict[str, Any]) -> None:
+    """ansible-runner's private data directory: project/ with playbooks that import the
+    collection's, inventory/ and env/extravars."""
+    (private / "project").mkdir(parents=True)
+    (private / "inventory").mkdir()
+    (private / "env").mkdir()
+    for name in ("site", "backup"):
+        (private / "project" / f"{name}.yml").write_text(
+            f"---\n- name: The collection's {name} playbook\n"
+            f"  ansible.builtin.import_playbook: zkops.zookeeper34.{name}\n")
+    write_lab_inventory(lab, private / "inventory" / "hosts.yml")
+    (private / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+
+
+def runner_run(installed: Installed, private: Path, playbook: str, ident: str
+               ) -> list[dict[str, Any]]:
+    """`ansible-runner run` of project/`playbook`; its events, once it exited 0."""
+    proc = installed.run("ansible-runner", "run", str(private), "-p", playbook,
+                         "--ident", ident, timeout=900)
+    artifacts = private / "artifacts" / ident
+    assert proc.returncode == 0 and (artifacts / "rc").read_text().strip() == "0", (
+        f"ansible-runner {playbook}: rc {proc.returncode}\n{(proc.stdout + proc.stderr)[-4000:]}")
+    assert (artifacts / "status").read_text().strip() == "successful"
+    events = [json.loads(p.read_text()) for p in sorted(
+        (artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))]
+    assert events, f"ansible-runner {playbook} wrote no events"
+    return events
+
+
 @pytest.mark.lab
 @pytest.mark.skipif(os.environ.get("ZK_COLLECTION_LAB") != "1",
                     reason="builds a container lab: make collection-test (ZK_COLLECTION_LAB=1)")
@@ -351,6 +383,28 @@ def test_a_playbook_outside_the_repository_deploys_a_lab_through_the_collection(
     assert all(c["changed"] == 1 and c["failed"] == 0 for c in counts.values()), counts
     serving = wait_serving(lab)
     assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving
+
+    # The engine AWX and Automation Platform run jobs with: a project directory, the inventory
+    # and extra variables beside it, events written as JSON. The ensemble is converged: site
+    # changes nothing; backup writes to the directory the job names (a job container's
+    # playbook_dir is thrown away).
+    started = time.monotonic()
+    backups = home / "job-backups"
+    private = home / "runner"
+    runner_job(private, lab, {"zookeeper_backup_dir": str(backups)})
+    events = runner_run(installed, private, "site.yml", "site")
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"]
+    assert len(stats) == 1, [e.get("event") for e in events][-10:]
+    assert not stats[0]["event_data"]["changed"] and not stats[0]["event_data"]["failures"], (
+        stats[0]["event_data"])
+    assert set(stats[0]["event_data"]["ok"]) == {h["name"] for h in lab["hosts"]}
+    assert any(e.get("event") == "runner_on_ok"
+               and str(e["event_data"].get("role", "")).endswith("zookeeper")
+               for e in events), "no task of the collection's zookeeper role reported"
+    runner_run(installed, private, "backup.yml", "backup")
+    archives = list(backups.glob("zookeeper-backup-*.tar.gz"))
+    assert len(archives) == 1, f"backup through ansible-runner wrote {archives}"
+    timings["ansible-runner site and backup"] = round(time.monotonic() - started, 1)
 
     print(f"\ncollection lab timings (s): {json.dumps(timings)}; logs in {results}")
     (results / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")

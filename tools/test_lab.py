@@ -446,7 +446,7 @@ def test_build_mirror_writes_tarball_checksum_and_manifest_beside(
         "SOURCES.txt", "zookeeper-3.4.13.tar.gz", "zookeeper-3.4.13.tar.gz.asc",
         "zookeeper-3.4.13.tar.gz.sha512"]
     assert len(state) == 2 and "PACKAGES=libzookeeper-java" in state[0]
-    assert "localhost/zk-lab:bullseye" in state[0]
+    assert f"localhost/zk-lab:bullseye-r{lab.IMAGE_REVISION}" in state[0]
     assert "/usr/share/java/zookeeper-3.4.13.jar" in state[0]
     # Complete: the next call builds nothing.
     assert lab.build_mirror(LAB)["3.4.13"] == tarball
@@ -462,7 +462,7 @@ def test_build_mirror_builds_38_beside_in_the_upstream_layout(state: list[list[s
     assert tarball.with_name("apache-zookeeper-3.8.0-bin.tar.gz.sha512").read_text() == (
         f"{hashlib.sha512(tarball.read_bytes()).hexdigest()}  apache-zookeeper-3.8.0-bin.tar.gz\n")
     call = state[1]
-    assert "localhost/zk-lab:bookworm" in call
+    assert f"localhost/zk-lab:bookworm-r{lab.IMAGE_REVISION}" in call
     assert "PACKAGES=libzookeeper-java liblogback-java libservlet-api-java" in call
     assert call[-len(MIRROR38_JARS):] == [f"/usr/share/java/{j}" for j in MIRROR38_JARS]
     with tarfile.open(tarball) as tar:
@@ -474,7 +474,7 @@ def test_an_existing_34_mirror_is_kept_and_only_38_built(state: list[list[str]])
     shutil.rmtree(first["3.8.0"].parent)
     kept = first["3.4.13"].stat().st_mtime_ns
     assert lab.build_mirror(LAB) == first
-    assert len(state) == 3 and "localhost/zk-lab:bookworm" in state[2]
+    assert len(state) == 3 and f"localhost/zk-lab:bookworm-r{lab.IMAGE_REVISION}" in state[2]
     assert first["3.4.13"].stat().st_mtime_ns == kept
     assert lab.mirror_complete(first["3.8.0"])
 

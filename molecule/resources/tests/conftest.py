@@ -74,9 +74,15 @@ class Ensemble:
                 for k, v in self.hostvars[name].items() if k.startswith("ansible_")}
 
     def host(self, member: Member) -> Any:
-        """A testinfra host reached over SSH as the inventory describes it."""
+        """A testinfra host reached over SSH as the inventory describes it; where the
+        inventory logs in with a password and sudo (the upgrade scenario's zk_lab_login, whose
+        hosts take no key of root's), through `podman exec`, as root."""
         if member.name not in self._hosts:
             hv = self.connection_vars(member.name)
+            if hv.get("ansible_password"):
+                self._hosts[member.name] = testinfra.get_host(
+                    f"podman://{self.container(member)}")
+                return self._hosts[member.name]
             key = str(hv.get("ansible_ssh_private_key_file")
                       or hv.get("ansible_private_key_file") or "")
             self._hosts[member.name] = testinfra.get_host(
@@ -367,7 +373,8 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
            "test_check_mode.py": "default", "test_faults_at_start.py": "default",
            "test_operations.py": "operations", "test_partitions.py": "operations",
            "test_vagrant.py": "vagrant", "test_restore.py": "restore",
-           "test_upgrade.py": "upgrade", "test_ensembles.py": "ensembles",
+           "test_upgrade.py": "upgrade", "test_sudo_login.py": "upgrade",
+           "test_ensembles.py": "ensembles",
            "test_membership_changes.py": "membership", "test_reconfig.py": "reconfig38",
            "test_nemesis.py": "nemesis", "test_interrupt.py": "default",
            "test_tls.py": "reconfig38",
@@ -380,7 +387,7 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
                    "package": {"test_hosts.py", "test_ensemble.py", "test_refusals.py"},
                    "vagrant": {"test_vagrant.py", "test_ensemble.py"},
-                   "upgrade": {"test_hosts.py", "test_upgrade.py"},
+                   "upgrade": {"test_hosts.py", "test_sudo_login.py", "test_upgrade.py"},
                    "ensembles": {"test_ensembles.py"},
                    "membership": {"test_membership_changes.py"},
                    "restore": {"test_hosts.py", "test_ensemble.py", "test_refusals.py",
@@ -398,7 +405,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
              "test_faults_at_start.py": 1,
              "test_ensemble.py": 2, "test_hardening.py": 2, "test_failover.py": 3,
              "test_partitions.py": 3,
-             "test_operations.py": 4, "test_upgrade.py": 4}
+             "test_operations.py": 4, "test_upgrade.py": 4, "test_sudo_login.py": 5}
     items.sort(key=lambda item: order.get(Path(str(item.fspath)).name, 9))
     scenario = scenario_name()
     suite = {item: Path(str(item.fspath)).name for item in items}
