@@ -94,14 +94,22 @@ def upgrade(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
 
 
 def test_site_refuses_a_change_of_release_line(upgrade: Upgrade) -> None:
+    """Refused, also when the inventory sets the validate-hosts entry point's
+    zookeeper_line_change (upgrade.yml's parameter: site.yml passes false whatever it says)."""
     before = upgrade.ensemble.snapshot()
-    rc, output = run_site(upgrade.inventory, TARGET_VARS)
-    assert rc != 0, f"site.yml moved to 3.8: {output[-3000:]}"
-    assert re.search(r"runs ZooKeeper 3\.4\.x .* but the inventory asks for 3\.8\.0, so no host "
-                     r"was changed\. Moving to 3\.8 is an upgrade: run playbooks/upgrade\.yml",
-                     output), output[-3000:]
-    assert re.search(r"changed=[1-9]", output) is None, "site.yml changed something"
-    assert upgrade.ensemble.snapshot() == before
+    data = yaml.safe_load(upgrade.inventory.read_text())
+    for hostvars in data["all"]["children"]["zookeeper"]["hosts"].values():
+        hostvars["zookeeper_line_change"] = True
+    forcing = upgrade.workdir / "inventory-line-change.yml"
+    forcing.write_text(yaml.safe_dump(data, sort_keys=False))
+    for inventory in (upgrade.inventory, forcing):
+        rc, output = run_site(inventory, TARGET_VARS)
+        assert rc != 0, f"site.yml moved to 3.8 ({inventory.name}): {output[-3000:]}"
+        assert re.search(r"runs ZooKeeper 3\.4\.x .* but the inventory asks for 3\.8\.0, so no "
+                         r"host was changed\. Moving to 3\.8 is an upgrade: run "
+                         r"playbooks/upgrade\.yml", output), output[-3000:]
+        assert re.search(r"changed=[1-9]", output) is None, "site.yml changed something"
+        assert upgrade.ensemble.snapshot() == before
 
 
 def interrupted_upgrade(upgrade: Upgrade) -> tuple[float, str]:

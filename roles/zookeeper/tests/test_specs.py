@@ -14,6 +14,10 @@ REPO = Path(__file__).resolve().parents[3]
 ROLES = ("java", "zookeeper")
 # Set per host in the inventory, with no default: described in the specs and the README's text.
 PER_HOST = {"zookeeper_id", "zookeeper_address"}
+# Parameters the playbooks pass to one entry point (include_role/import_role vars), not
+# variables of the role: no default in defaults/main.yml, none in the main entry point.
+ENTRY_PARAMETERS = {("zookeeper", "validate-hosts"): {"zookeeper_line_change"},
+                    ("zookeeper", "upgrade-member"): {"zookeeper_upgrade_leader"}}
 
 
 def specs(role: str) -> dict[str, Any]:
@@ -52,7 +56,10 @@ def test_every_option_of_every_entry_point_is_described_and_typed(role: str) -> 
         for name, option in (spec.get("options") or {}).items():
             assert option.get("description"), f"{role} {entry}: {name} has no description"
             assert option.get("type"), f"{role} {entry}: {name} has no type"
-            if entry != "main":
+            if name in ENTRY_PARAMETERS.get((role, entry), set()):
+                assert name not in main and "default" in option, (
+                    f"{role} {entry}: the parameter {name} needs a default and no main option")
+            elif entry != "main":
                 assert name in main, f"{role} {entry}: {name} is not a variable of the role"
                 for key in ("type", "default"):
                     assert option.get(key) == main[name].get(key), (
@@ -66,10 +73,16 @@ def test_every_task_file_a_playbook_calls_has_an_entry_point(role: str) -> None:
         text = playbook.read_text()
         for block in re.findall(rf"name: {role}\n\s+tasks_from: ([\w-]+)\.yml", text):
             called.add(block)
-    # Validation files check the inventory themselves, against the main entry point.
-    called -= {"validate-inventory", "validate-hosts", "validate"}
     missing = called - set(specs(role))
     assert not missing, f"{role}: no argument_specs entry for {sorted(missing)}"
+
+
+def test_the_playbooks_pass_no_internal_variable_of_a_role() -> None:
+    """Playbooks talk to the roles through their public parameters: no `__` variable is set,
+    passed or read there."""
+    for playbook in (REPO / "playbooks").glob("*.yml"):
+        found = sorted(set(re.findall(r"__(?:zookeeper|java)_\w+", playbook.read_text())))
+        assert not found, f"{playbook.name} uses the roles' internal variables {found}"
 
 
 def readme_variables() -> set[str]:
