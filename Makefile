@@ -115,6 +115,7 @@ VERMIN := vermin --no-tips --violations --eval-annotations --feature union-types
 
 lint: venv
 	yamllint --strict .
+	python tools/role_docs.py --check
 	ansible-lint
 	ruff check .
 	$(VERMIN) roles/*/library roles/*/module_utils roles/zookeeper/files/zookeeper_metrics.py
