@@ -164,7 +164,8 @@ def zookeeper_restore_scope_problems(hosts: Iterable[str],
                 f"others. Run restore.yml on the whole group: --limit {group}, or no --limit. A "
                 f"member whose host is gone for good must not come back with its old data: "
                 f"first replace it by a new, empty host with the same inventory name and "
-                f"zookeeper_id and run playbooks/site.yml (README, Replace a dead member), or "
+                f"zookeeper_id and run playbooks/site.yml (docs/operations.md, Replace a dead "
+                f"member), or "
                 f"take it out of the ensemble (move it to group zookeeper_retired and run "
                 f"site.yml), then restore.")
     return problems
