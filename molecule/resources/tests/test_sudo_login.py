@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Ensemble, run_site
+from conftest import Ensemble, podman, run_site
 from kazoo.client import KazooClient
 from test_restore import assert_restored, write_and_back_up
 
@@ -25,26 +25,25 @@ def login(ensemble: Ensemble) -> dict[str, str]:
     return dict(ensemble.hostvars[ensemble.members[0].name]["zk_lab_login"])
 
 
-def in_host(ensemble: Ensemble, name: str, *argv: str, user: str = "root"
+def as_user(ensemble: Ensemble, name: str, user: str, *argv: str
             ) -> subprocess.CompletedProcess:
-    """A command in the member's container, as `user` (podman exec: no login involved)."""
-    member = ensemble.member(name)
-    return subprocess.run(["podman", "exec", "--user", user, ensemble.container(member), *argv],
-                          capture_output=True, text=True, timeout=60, check=False)
+    """A command in the member's container as `user` (podman exec: no login involved)."""
+    return podman("exec", "--user", user, ensemble.container(ensemble.member(name)), *argv,
+                  check=False)
 
 
 def sshd_logins(ensemble: Ensemble, name: str) -> list[str]:
     """The logins sshd accepted on the member since it booted."""
-    out = in_host(ensemble, name, "journalctl", "--no-pager", "-o", "cat", "_COMM=sshd").stdout
+    out = ensemble.host(ensemble.member(name)).check_output(
+        "journalctl --no-pager -o cat _COMM=sshd")
     return [line for line in out.splitlines() if line.startswith("Accepted ")]
 
 
 def start_times(ensemble: Ensemble) -> dict[str, str]:
     """Each member's server start time (systemd's), which a restart changes."""
-    return {m.name: in_host(ensemble, m.name, "systemctl", "show", "-p",
-                            "ExecMainStartTimestampMonotonic", "--value", "zookeeper"
-                            ).stdout.strip()
-            for m in ensemble.members}
+    return {m.name: ensemble.host(m).check_output(
+        "systemctl show -p ExecMainStartTimestampMonotonic --value zookeeper").strip()
+        for m in ensemble.members}
 
 
 def test_the_hosts_take_only_the_sudo_users_password(ensemble: Ensemble) -> None:
@@ -53,11 +52,11 @@ def test_the_hosts_take_only_the_sudo_users_password(ensemble: Ensemble) -> None
                   for m in ensemble.members}
     assert connection == {"paramiko"}, f"the inventory connects with {connection}"
     for member in ensemble.members:
-        assert in_host(ensemble, member.name, "test", "-e", "/root/.ssh/authorized_keys"
-                       ).returncode != 0, f"{member.name}: root still has an authorized key"
-        sudo = in_host(ensemble, member.name, "sudo", "-n", "true", user=user)
-        assert sudo.returncode != 0 and "password is required" in sudo.stderr, (
-            f"{member.name}: sudo lets {user} in without the password: {sudo.stderr}")
+        assert not ensemble.host(member).file("/root/.ssh/authorized_keys").exists, (
+            f"{member.name}: root still has an authorized key")
+        sudo = as_user(ensemble, member.name, user, "sudo", "-n", "true")
+        assert sudo.returncode != 0 and b"password is required" in sudo.stderr, (
+            f"{member.name}: sudo lets {user} in without the password: {sudo.stderr!r}")
         accepted = sshd_logins(ensemble, member.name)
         # Molecule's converge and idempotence: site.yml twice, over paramiko (one session per
         # task and host).
