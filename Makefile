@@ -34,7 +34,7 @@ VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
 	molecule molecule-pool molecule-alone lab-images core-oldest test bench core-matrix clean \
-	vagrant-deps collection collection-test sanity soak
+	vagrant-deps collection changelog collection-test sanity soak
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -51,10 +51,11 @@ help:
 	@echo "make core-matrix  site.yml (fresh converge, then a no-op run) with each supported"
 	@echo "                ansible-core (.venv-core/VERSION) on the lab core (10.213.22.0/24);"
 	@echo "                CORE_VERSIONS=\"2.16 2.19\"; results/core-matrix.json"
-	@echo "make collection       build the collection zkops.zookeeper34 (galaxy.yml) into build/"
+	@echo "make collection       build the collection zkops.zookeeper34 (ansible-galaxy collection build) into build/"
+	@echo "make changelog        CHANGELOG.md from changelogs/ (antsibull-changelog)"
 	@echo "make collection-test  build, install it offline, deploy a lab (coll, 10.213.21.0/24)"
 	@echo "                      with it from outside the repository (4-5 minutes)"
-	@echo "make sanity           every ansible-test sanity test on the built collection (tools/sanity.py)"
+	@echo "make sanity           every ansible-test sanity test on the checkout (tools/sanity.py)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -118,10 +119,10 @@ lint: venv
 	python tools/role_docs.py --check
 	ansible-lint
 	ruff check .
-	$(VERMIN) roles/*/library roles/*/module_utils roles/zookeeper/files/zookeeper_metrics.py
+	$(VERMIN) plugins/modules plugins/module_utils roles/zookeeper/files/zookeeper_metrics.py
 
 unit: venv
-	pytest -q -n auto tools roles
+	pytest -q -n auto tools roles tests
 
 molecule: molecule-pool molecule-alone
 
@@ -156,15 +157,21 @@ test: lab-images vagrant-deps
 soak: system-deps venv
 	ZK_SOAK_SECONDS=$(SOAK_SECONDS) tools/molecule-scenarios nemesis
 
-# The collection, generated from the repository's roles and playbooks (tools/build_collection.py):
-# build/zkops-zookeeper34-<version>.tar.gz.
+# The collection the repository is, built as it is (galaxy.yml's build_ignore leaves out the
+# labs and dev tooling): build/zkops-zookeeper34-<version>.tar.gz.
 collection: venv
-	tools/build_collection.py --output build
+	ansible-galaxy collection build --force --output-path build
 
-# Every ansible-test sanity test on the built tarball, each in the environment ansible-test makes
-# with the versions it pins (tools/sanity.py gives it the pip bootstrap it cannot download); a
-# test that fails, or does not run for want of something, fails the target.
-sanity: collection
+# CHANGELOG.md from changelogs/ (antsibull-changelog): a change is a fragment in
+# changelogs/fragments/; `antsibull-changelog release` folds them into a release.
+changelog: venv
+	antsibull-changelog generate
+
+# Every ansible-test sanity test on the checkout (a copy of its files, since ansible-test wants
+# to run in .../ansible_collections/zkops/zookeeper34), each in the environment ansible-test makes
+# with the versions it pins (tools/sanity.py gives it the pip bootstrap it cannot download), the
+# ignores in tests/sanity/; a test that fails, or does not run for want of something, fails it.
+sanity: venv
 	tools/sanity.py
 
 # The built collection installed offline and used from outside the repository: ansible-doc, the

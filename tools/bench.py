@@ -502,7 +502,8 @@ def shape_arg(text: str) -> Shape:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="tools/bench.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tools/bench.py",
+                                     description=__doc__.partition("\n\n")[0])
     parser.add_argument("--repeat", type=positive_int, default=3,
                         help="repetitions of every measurement (default: %(default)s)")
     parser.add_argument("--members", type=int, choices=MEMBERS, default=3,

@@ -150,7 +150,7 @@ def figure_row(figure: Figure, values: Sequence[float], members: int = 3,
             figure.target, verdict(values, figure.limit)]
 
 
-TABLE_HEADER = ["FIGURE", "MEDIAN", "MIN", "MAX", "TARGET", ""]
+TABLE_HEADER = ("FIGURE", "MEDIAN", "MIN", "MAX", "TARGET", "")
 
 
 def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_HEADER,
@@ -208,7 +208,7 @@ def heap_line(repetitions: Sequence[dict[str, Any]]) -> str:
 def cpu_model(cpuinfo: str) -> str:
     """The first `model name` of /proc/cpuinfo (`AMD EPYC`), or `unknown CPU`."""
     for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
+        key, _unused, value = line.partition(":")
         if key.strip() == "model name" and value.strip():
             return " ".join(value.split())
     return "unknown CPU"

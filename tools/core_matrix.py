@@ -99,8 +99,6 @@ def venv_ready(path: Path, version: str) -> bool:
         marker.read_text().strip() == requirement(version))
 
 
-
-
 def parse_core_version(output: str) -> str | None:
     """The exact version from `ansible-playbook --version`: `2.16.19`."""
     match = CORE_VERSION_LINE.search(strip_ansi(output))
@@ -335,7 +333,7 @@ def run_version(version: str, args: argparse.Namespace, logs: Path) -> VersionRe
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="tools/core_matrix.py", description=__doc__.split("\n\n")[0],
+        prog="tools/core_matrix.py", description=__doc__.partition("\n\n")[0],
         epilog="Only touches its own lab: containers core-*, network zk-core, 10.213.22.0/24.")
     parser.add_argument("versions", nargs="*", type=parse_version, default=list(DEFAULT_VERSIONS),
                         metavar="VERSION",

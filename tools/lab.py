@@ -382,7 +382,7 @@ def collect_jars(image: str, release: Release, out: Path) -> None:
         env += ["-e", f"CLASS_PATH_OF={JAVA_DIR}/{release.class_path_of}"]
     podman("run", "--rm", *RUN_LIMITS, "-v", f"{out}:/out", *env, image,
            "sh", "-c", MIRROR_COLLECT_SCRIPT, "collect",
-           *(f"{JAVA_DIR}/{jar}" for jar, _ in release.jars), timeout=1800)
+           *(f"{JAVA_DIR}/{jar}" for jar, _unused in release.jars), timeout=1800)
 
 
 def publish_release(tarball: Path, data: bytes, manifest: str) -> None:
@@ -628,7 +628,7 @@ def default_subnet(name: str) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tools/lab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tools/lab", description=__doc__.partition("\n\n")[0])
     parser.add_argument("--name", default="lab", help="lab name; decides network and mirror names")
     parser.add_argument("--subnet", help="IPv4 /24 owned by this lab (lab: 10.213.10.0/24)")
     parser.add_argument("--hosts", type=int, default=3, help="number of hosts zookeeper01..NN")

@@ -153,7 +153,7 @@ def manifest_class_path(manifest: str) -> list[str]:
         else:
             headers.append(line)
     for header in headers:
-        name, _, value = header.partition(":")
+        name, _unused, value = header.partition(":")
         if name.strip().lower() == "class-path":
             return value.split()
     return []
@@ -272,7 +272,7 @@ def read_collected(out: Path, release: Release) -> Collected:
     skipped = read_lines(out / "skipped")
     class_path = [Path(p).name for p in read_lines(out / "class-path") if p not in skipped]
     wanted: list[str] = []
-    for jar, _ in release.jars:  # each jar, then what its Class-Path adds
+    for jar, _unused in release.jars:  # each jar, then what its Class-Path adds
         wanted += [jar, *(class_path if jar == release.class_path_of else [])]
     wanted = list(dict.fromkeys(wanted))
     missing = [jar for jar in wanted if jar not in rows]
@@ -406,7 +406,7 @@ def reproducible_tarball(top: str, entries: list[tuple[str, bytes, int]]) -> byt
     """A .tar.gz of `entries` and their directories: sorted, owned by root, dated 1970."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        dirs = sorted({str(Path(n).parent) for n, _, _ in entries} | {top})
+        dirs = sorted({str(Path(n).parent) for n, _unused, _unused in entries} | {top})
         for d in dirs:
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0

@@ -247,7 +247,7 @@ class _Checker:
 
     def real_time(self) -> None:
         placed = sorted(self.level.values(), key=lambda lo: lo[1].finish)
-        ends = [op.finish for _, op in placed]
+        ends = [op.finish for _unused, op in placed]
         best: list[tuple[int, Op]] = []
         for level, op in placed:
             best.append(max(best[-1], (level, op), key=lambda lo: lo[0]) if best else (level, op))
@@ -267,13 +267,13 @@ class _Checker:
 
     def refusals(self) -> None:
         placed = sorted(self.level.values(), key=lambda lo: lo[1].finish)
-        ends = [op.finish for _, op in placed]
+        ends = [op.finish for _unused, op in placed]
         lows: list[tuple[int, Op | None]] = [(self.v0, None)]
         for level, op in placed:  # on a tie, the latest to end: it is named
             lows.append((level // 2, op) if level // 2 >= lows[-1][0] else lows[-1])
-        start = {i: self.earliest.get(i, op.start) for i, (_, op) in self.level.items()}
+        start = {i: self.earliest.get(i, op.start) for i, (_unused, op) in self.level.items()}
         after = sorted(self.level.values(), key=lambda lo: start[lo[1].id])
-        starts = [start[op.id] for _, op in after]
+        starts = [start[op.id] for _unused, op in after]
         highs: list[tuple[int, Op | None]] = [(self.newest, None)] * (len(after) + 1)
         for i in range(len(after) - 1, -1, -1):
             level, op = after[i]  # on a tie, an operation rather than none: it is named

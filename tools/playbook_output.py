@@ -20,7 +20,7 @@ def strip_ansi(text: str) -> str:
 
 def parse_recap(output: str) -> dict[str, dict[str, int]]:
     """The counts per host of the last PLAY RECAP in ansible-playbook's output."""
-    _, found, tail = strip_ansi(output).rpartition("PLAY RECAP")
+    _unused, found, tail = strip_ansi(output).rpartition("PLAY RECAP")
     recap: dict[str, dict[str, int]] = {}
     if not found:
         return recap

@@ -14,6 +14,7 @@ import pytest
 from bench_lab import Shape
 from test_bench_figures import repetition as figures_repetition
 
+
 def repetition(index: int, converge: float, gap: float) -> dict[str, Any]:
     """test_bench_figures' repetition with the floors (5 s by hand, 2.5 s Ansible) and re-run
     (20 s + index) that the ratios below are worked out against."""

@@ -1,12 +1,13 @@
-"""The collection built from this repository (tools/build_collection.py), tested as a user gets
-it: the tarball built by ansible-galaxy, installed offline with `ansible-galaxy collection
-install` into a temporary collections path, and used from a directory outside the repository
-with neither its ansible.cfg nor its roles_path.
+"""The collection this repository is, tested as a user gets it: the tarball `ansible-galaxy
+collection build` makes of the checkout (the only build step), installed offline with
+`ansible-galaxy collection install` into a temporary collections path, and used from a directory
+outside the repository with neither its ansible.cfg nor its .collections link.
 
+- the tarball holds the checkout's files unchanged (no rewriting) and none of its dev tooling;
 - ansible-doc renders each module by its FQCN from the installed collection, its options those
-  of the module's argument_spec;
-- the collection's roles run their modules (unqualified) and their filters (qualified by the
-  build) on the controller, through the roles' fully qualified names;
+  of the module's argument_spec, and both roles;
+- the collection's roles run their modules and filters (all called by their fully qualified
+  names) on the controller;
 - `lab` (make collection-test, 4.5 minutes on a loaded 2-core machine): a playbook outside the
   repository deploys a three-host lab (tools/lab, `coll` on 10.213.21.0/24) through the fully
   qualified roles, the second run changes nothing, nor does the collection's own playbook
@@ -28,23 +29,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import build_collection
 import pytest
 import yaml
+from galaxy import Collection, build, read_galaxy
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Java in the hosts' image: the java role still runs (its probe and checks), its install is the
 # `default` scenario's subject.
 LAB = [str(REPO / "tools" / "lab"), "--name=coll", "--subnet=10.213.21.0/24", "--java"]
-MODULES = sorted(p.stem for p in REPO.glob("roles/*/library/*.py"))
+MODULES = sorted(p.stem for p in REPO.glob("plugins/modules/*.py"))
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
                    re.M)
 
 
 @dataclass
 class Installed:
-    collection: build_collection.Collection
+    collection: Collection
     tarball: Path
     path: Path  # the collections path (ansible_collections/ is below it)
     root: Path  # the installed collection
@@ -68,14 +69,14 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("collection")
-    tarball = build_collection.build(REPO, base / "build")
+    tarball = build(base / "build")
     path = base / "collections"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     proc = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball),
                            "-p", str(path)], capture_output=True, text=True, check=False,
-                          timeout=300, env={k: v for k, v in os.environ.items()
-                                            if not k.startswith("ANSIBLE_")})
+                          timeout=300, cwd=base, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    collection = build_collection.read_galaxy(REPO)
+    collection = read_galaxy()
     root = path / "ansible_collections" / collection.namespace / collection.name
     assert f"{collection.fqcn}:{collection.version} was installed successfully" in proc.stdout
     home = base / "user"
@@ -133,9 +134,7 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_repository(
     top = {n.split("/")[0] for n in names}
     assert top == {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
                    "changelogs", "meta", "roles", "plugins", "playbooks"}
-    assert not [n for n in names if re.search(
-        r"(^|/)(tests|library|module_utils|filter_plugins|__pycache__)(/|$)", n)
-        and not n.startswith("plugins/")]
+    assert not [n for n in names if re.search(r"(^|/)(tests|__pycache__)(/|$)|\.pyc$", n)]
     manifest = json.loads((installed.root / "MANIFEST.json").read_text())["collection_info"]
     assert (manifest["namespace"], manifest["name"], manifest["version"]) == (
         "zkops", "zookeeper34", "0.2.0")
@@ -163,17 +162,28 @@ def test_ansible_doc_renders_each_module_from_the_installed_collection(
     assert fqcn in listed.stdout
 
 
-def test_the_installed_modules_import_the_collections_module_utils(installed: Installed) -> None:
-    users = [name for name in MODULES
-             if "srvr_at" in next(REPO.glob(f"roles/*/library/{name}.py")).read_text()]
-    assert len(users) >= 2, "no module of the role imports the module_util any more"
+def test_the_installed_collection_is_the_checkout_unchanged(installed: Installed) -> None:
+    """No build step rewrites a file: every file installed is the checkout's, byte for byte."""
+    files = json.loads((installed.root / "FILES.json").read_text())["files"]
+    names = [f["name"] for f in files if f["ftype"] == "file"]
+    assert len(names) > 80 and "plugins/modules/zookeeper_probe.py" in names, names
+    changed = [n for n in names if (installed.root / n).read_bytes() != (REPO / n).read_bytes()]
+    assert changed == []
     for name in MODULES:
-        text = (installed.root / "plugins/modules" / f"{name}.py").read_text()
-        assert "ansible.module_utils.zookeeper_4lw" not in text
         module = load_module(installed.path, name)
-        if name in users:
+        if hasattr(module, "srvr_at"):
             assert module.srvr_at.__module__ == (
                 "ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw")
+
+
+def test_ansible_doc_renders_both_roles_from_the_installed_collection(
+        installed: Installed) -> None:
+    for role in ("java", "zookeeper"):
+        text = installed.run("ansible-doc", "-t", "role", f"{installed.collection.fqcn}.{role}")
+        assert text.returncode == 0, text.stderr
+        assert re.search(rf"ROLE: \*?{installed.collection.fqcn}\.{role}\*? \({installed.root}\)",
+                         text.stdout), text.stdout[:300]
+        assert re.search(r"ENTRY POINT: \*?main\*?", text.stdout), text.stdout[:300]
 
 
 LOCAL_PLAY = """
@@ -202,9 +212,8 @@ LOCAL_PLAY = """
 
 def test_the_collection_roles_run_their_modules_and_filters(
         installed: Installed, tmp_path: Path) -> None:
-    """Modules by their short names (the role's collection is searched first) and the roles'
-    filters (which the build qualified) resolve inside the collection's role; nothing comes
-    from the repository."""
+    """The roles' modules and filters, called by their fully qualified names, resolve inside the
+    installed collection; nothing comes from the repository."""
     hosts = {f"zookeeper0{i}": {"ansible_host": f"10.0.0.{10 + i}", "zookeeper_id": i}
              for i in (1, 2, 3)}
     inventory = {"all": {"children": {"zookeeper": {"hosts": hosts}},
@@ -233,8 +242,26 @@ def test_the_collection_playbooks_resolve_their_roles(installed: Installed, play
                          f"{installed.collection.fqcn}.{playbook}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (installed.root / "playbooks" / f"{playbook}.yml").read_text()
-    names = [n.value for n in build_collection.role_name_nodes(text)]
+    names = role_names(yaml.safe_load(text))
     assert names and all(n.startswith(f"{installed.collection.fqcn}.") for n in names), names
+
+
+def role_names(node: Any) -> list[str]:
+    """Every role a playbook names: a play's roles and import_role/include_role tasks."""
+    found: list[str] = []
+    if isinstance(node, list):
+        for item in node:
+            found += role_names(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "roles":
+                found += [r if isinstance(r, str) else r.get("role", r.get("name"))
+                          for r in value]
+            elif key.rsplit(".", 1)[-1] in ("import_role", "include_role"):
+                found.append(value["name"])
+            else:
+                found += role_names(value)
+    return found
 
 
 # --------------------------------------------------------------------------- the lab
@@ -258,9 +285,11 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 
 def modes(lab: dict) -> dict[str, str | None]:
-    sys.path.insert(0, str(REPO / "roles" / "zookeeper" / "module_utils"))
+    sys.path.insert(0, str(REPO / ".collections"))
     try:
-        from zookeeper_4lw import srvr_at
+        from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import (
+            srvr_at,
+        )
     finally:
         sys.path.pop(0)
     return {h["name"]: srvr_at(f"{h['address']}:2181")["mode"] for h in lab["hosts"]}
@@ -366,20 +395,21 @@ def test_a_playbook_outside_the_repository_deploys_a_lab_through_the_collection(
     serving = wait_serving(lab)
     assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving
 
-    _, counts = playbook("second run", "deploy.yml")
+    _unused, counts = playbook("second run", "deploy.yml")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
 
-    _, counts = playbook("second run, facts gathered", "deploy-facts.yml")
+    _unused, counts = playbook("second run, facts gathered", "deploy-facts.yml")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
 
-    _, counts = playbook("zkops.zookeeper34.site", "zkops.zookeeper34.site")
+    _unused, counts = playbook("zkops.zookeeper34.site", "zkops.zookeeper34.site")
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
 
-    output, _ = playbook("zkops.zookeeper34.status", "zkops.zookeeper34.status")
+    output, _unused = playbook("zkops.zookeeper34.status", "zkops.zookeeper34.status")
     assert "leader" in output and "follower" in output
 
     # Each server restarted once (followers first, the leader last), by zookeeper_server.
-    _, counts = playbook("zkops.zookeeper34.rolling_restart", "zkops.zookeeper34.rolling_restart")
+    _unused, counts = playbook("zkops.zookeeper34.rolling_restart",
+                               "zkops.zookeeper34.rolling_restart")
     assert all(c["changed"] == 1 and c["failed"] == 0 for c in counts.values()), counts
     serving = wait_serving(lab)
     assert sorted(serving.values(), key=str) == ["follower", "follower", "leader"], serving

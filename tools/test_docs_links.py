@@ -33,7 +33,7 @@ def links(page: Path) -> list[str]:
 def test_every_link_reaches_its_file_and_heading(page: Path) -> None:
     broken = []
     for target in links(page):
-        path, _, anchor = target.partition("#")
+        path, _unused, anchor = target.partition("#")
         file = (page.parent / path).resolve() if path else page
         if not file.exists():
             broken.append(f"{target}: no such file")

@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build_collection
 import pytest
 import yaml
+from galaxy import build, read_galaxy
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,14 +30,14 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory as `make collection` leaves the checkout: the definition and build/."""
     base = tmp_path_factory.mktemp("ee")
-    build_collection.build(REPO, base / "build")
+    build(base / "build")
     shutil.copy(REPO / "execution-environment.yml", base)
     return base
 
 
 def test_ansible_builder_writes_the_context_with_the_collection_galaxy_builds(built: Path
                                                                               ) -> None:
-    collection = build_collection.read_galaxy(REPO)
+    collection = read_galaxy()
     proc = run("ansible-builder", "create", "-f", "execution-environment.yml", "-c", "context",
                cwd=built)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -56,7 +56,7 @@ def test_a_definition_naming_another_version_leaves_the_collection_out(built: Pa
     """ansible-builder only warns when the tarball a definition names is missing (the image
     would then fail to build): the check above, that the context holds galaxy.yml's tarball,
     is what catches a version moved in galaxy.yml and not here."""
-    collection = build_collection.read_galaxy(REPO)
+    collection = read_galaxy()
     text = (built / "execution-environment.yml").read_text()
     other = built / "other"
     other.mkdir()
@@ -70,7 +70,7 @@ def test_a_definition_naming_another_version_leaves_the_collection_out(built: Pa
 
 
 def test_introspect_reads_the_installed_collections_dependencies(built: Path) -> None:
-    collection = build_collection.read_galaxy(REPO)
+    collection = read_galaxy()
     path = built / "collections"
     proc = run("ansible-galaxy", "collection", "install", str(built / "build" /
                collection.tarball_name), "-p", str(path), cwd=built)
@@ -87,7 +87,7 @@ def test_ansible_navigator_reads_its_settings() -> None:
                "false", cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     settings = yaml.safe_load(proc.stdout)["ansible-navigator"]
-    collection = build_collection.read_galaxy(REPO)
+    collection = read_galaxy()
     image = settings["execution-environment"]["image"]
     assert image == f"zkops-zookeeper34-ee:{collection.version}", image
     assert settings["playbook-artifact"]["save-as"].startswith("results/navigator/")

@@ -137,11 +137,13 @@ LIB38 = [
 ]
 
 
-def write_collected(out: Path, packages: dict = PACKAGES,
+def write_collected(out: Path, packages: dict | None = None,
                     distribution: str = "Debian 11 (bullseye)",
                     class_path: list[str] | None = None) -> None:
     """What the collecting container leaves in /out, without a container; `class_path`: the
-    Class-Path entries it lists (those of `packages` are installed, the others skipped)."""
+    Class-Path entries it lists (those of `packages`, default PACKAGES, are installed, the
+    others skipped)."""
+    packages = PACKAGES if packages is None else packages
     (out / "distribution").write_text(distribution + "\n")
     (out / "changelogs").mkdir(exist_ok=True)
     rows = []
@@ -157,8 +159,9 @@ def write_collected(out: Path, packages: dict = PACKAGES,
             "".join(f"{p}\n" for p in class_path if Path(p).name not in packages))
 
 
-def write_collected38(out: Path, packages: dict = PACKAGES38) -> None:
-    write_collected(out, packages, "Debian 12 (bookworm)", CLASS_PATH38)
+def write_collected38(out: Path, packages: dict | None = None) -> None:
+    write_collected(out, PACKAGES38 if packages is None else packages, "Debian 12 (bookworm)",
+                    CLASS_PATH38)
 
 
 def test_changelog_cves_lists_each_entry_naming_cves_with_its_version_and_date() -> None:
@@ -308,8 +311,8 @@ def test_jars_are_named_with_their_version_unless_they_have_it() -> None:
     assert versioned_jar_name("log4j-1.2-1.2.17.jar", "1.2.17") == "log4j-1.2-1.2.17.jar"
 
 
-def test_the_releases_and_their_mirror_paths(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_releases_and_their_mirror_paths(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lab, "STATE", tmp_path)
     assert MIRROR_RELEASES[0] is MIRROR_RELEASE  # the one the lab deploys
     assert lab.mirror_tarball() == (

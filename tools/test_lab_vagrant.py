@@ -79,7 +79,7 @@ def test_api_answers_only_an_http_server_on_the_socket(tmp_path: Path) -> None:
     server.listen(1)
 
     def answer() -> None:
-        conn, _ = server.accept()
+        conn, _unused = server.accept()
         with conn:
             conn.recv(64)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")

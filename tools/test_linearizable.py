@@ -301,8 +301,8 @@ def brute_force(history: list[Op], initial: str = "") -> bool:
         if (done, value, version) in failed:
             return False
         for op in ops:
-            after = None if op.id in done or not before[op.id] <= done else step(op, value,
-                                                                                   version)
+            after = (None if op.id in done or not before[op.id] <= done
+                     else step(op, value, version))
             if after is not None and search(done | {op.id}, *after):
                 return True
         failed.add((done, value, version))
@@ -315,9 +315,9 @@ def test_the_check_agrees_with_an_exhaustive_search() -> None:
     """Small model histories, most of them damaged (a version, a time, a value changed)."""
     rng = random.Random(11)
     verdicts = {True: 0, False: 0}
-    for _ in range(400):
+    for _unused in range(400):
         history = generate(rng, 6, width=3.0)
-        for _ in range(rng.randrange(3)):
+        for _unused in range(rng.randrange(3)):
             i = rng.randrange(len(history))
             op, shift = history[i], rng.uniform(-3, 3)
             history[i] = rng.choice([

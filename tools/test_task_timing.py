@@ -62,7 +62,7 @@ def test_profile_env_enables_the_project_callback_beside_the_callers(
 
 
 def test_every_task_is_timed_and_classified(timed_run: tuple[dict, str]) -> None:
-    timing, _ = timed_run
+    timing, _unused = timed_run
     names = [task["name"] for task in timing["timings"]]
     assert names == ["A check on the controller", "A module run on the host, slow on purpose",
                      "A fact on the controller"]
@@ -76,7 +76,7 @@ def test_every_task_is_timed_and_classified(timed_run: tuple[dict, str]) -> None
 
 
 def test_the_run_prints_the_slowest_tasks_first(timed_run: tuple[dict, str]) -> None:
-    _, output = timed_run
+    _unused, output = timed_run
     report = output.split("TASK TIMING", 1)[1].splitlines()[1:]
     assert "A module run on the host, slow on purpose" in report[0]
     assert len([line for line in report if line.strip().endswith("purpose")
@@ -85,7 +85,7 @@ def test_the_run_prints_the_slowest_tasks_first(timed_run: tuple[dict, str]) -> 
 
 
 def test_task_profile_keeps_the_totals_and_the_slowest(timed_run: tuple[dict, str]) -> None:
-    timing, _ = timed_run
+    timing, _unused = timed_run
     profile = task_profile(timing, top=1)
     assert profile["tasks"] == 3 and profile["controller_only_tasks"] == 2
     assert len(profile["slowest"]) == 1

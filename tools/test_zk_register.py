@@ -132,7 +132,7 @@ def test_the_loop_records_what_the_znode_answered(tmp_path: Path) -> None:
     store: dict[str, list[Any]] = {"/lin": [b"before", 7]}
     lock = threading.Lock()
     with Register(servers=["a:1", "b:2"], path="/lin", clients=3, duration=0.5, rate=200,
-                  seed=3, connect=lambda hosts, _: MemoryZK(store, lock, lose=5)) as register:
+                  seed=3, connect=lambda hosts, _unused: MemoryZK(store, lock, lose=5)) as register:
         register.wait()
     history = register.history()
     assert (register.initial_value, register.initial_version) == ("before", 7)
@@ -147,7 +147,7 @@ def test_the_loop_records_what_the_znode_answered(tmp_path: Path) -> None:
         seen = None
         for op in (o for o in history if o.client == client):
             if op.kind == "cas":
-                assert op.expected == seen is not None
+                assert seen is not None and op.expected == seen
             seen = op.version if op.outcome == "ok" else seen
     assert check(history, "before", 7) == []
     register.to_json(tmp_path / "h.json")
@@ -157,7 +157,7 @@ def test_the_loop_records_what_the_znode_answered(tmp_path: Path) -> None:
 def test_a_client_that_is_not_connected_sends_nothing() -> None:
     store: dict[str, list[Any]] = {"/lin": [b"", 0]}
 
-    def connect(hosts: str, _: float) -> MemoryZK:
+    def connect(hosts: str, _unused: float) -> MemoryZK:
         zk = MemoryZK(store, threading.Lock())
         zk.connected = hosts != "down:1"
         return zk
@@ -180,8 +180,8 @@ def test_no_server_reachable_stops_in_time_and_the_history_checks(tmp_path: Path
     assert not register.initialized and not register.stuck
     history = register.history()
     assert len(history) > 30 and {op.outcome for op in history} <= {"failed", "unknown"}
-    assert {op.client: op.server for op in history} == {"c1": servers[0], "c2": servers[1],
-                                                         "c3": servers[0]}
+    assert {op.client: op.server for op in history} == {
+        "c1": servers[0], "c2": servers[1], "c3": servers[0]}
     assert check(history, register.initial_value, register.initial_version) == []
     register.to_json(tmp_path / "h.json")
     ops, initial, version = load(tmp_path / "h.json")

@@ -148,7 +148,7 @@ def dribble_port() -> Iterator[int]:
     def serve() -> None:
         while not stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, _unused = listener.accept()
             except OSError:
                 continue
             with conn:
@@ -410,8 +410,8 @@ def test_four_letter_word_refused(refused_port: int) -> None:
         zk_status.four_letter_word("127.0.0.1", refused_port, "srvr", 1.0)
 
 
-def test_srvr_at_reads_a_server_and_names_an_unreachable_one(fake_zk, refused_port: int
-                                                              ) -> None:
+def test_srvr_at_reads_a_server_and_names_an_unreachable_one(
+        fake_zk, refused_port: int) -> None:
     from zookeeper_4lw import srvr_at
 
     assert srvr_at(f"127.0.0.1:{fake_zk(leader_replies())}")["mode"] == "leader"
@@ -513,7 +513,7 @@ def test_main_no_quorum_is_bounded_by_one_timeout(
 
 
 def test_main_silent_servers_are_queried_concurrently(silent_port: int, capsys) -> None:
-    spec = ",".join(f"127.0.0.1:{silent_port}" for _ in range(4))
+    spec = ",".join(f"127.0.0.1:{silent_port}" for _unused in range(4))
     start = time.monotonic()
     assert zk_status.main(["--servers", spec, "--timeout", "0.5"]) == 2
     assert time.monotonic() - start < 1.5  # sequential would take >= 2 s
@@ -754,7 +754,7 @@ def series(text: str) -> dict[tuple[str, str], float]:
     """(metric, server label) -> value of a --prometheus page, every series checked to carry
     the ensemble label."""
     samples = zk_status.zookeeper_metrics.read_exposition(text)
-    assert all(dict(labels)["ensemble"] == "zookeeper" for _, labels in samples)
+    assert all(dict(labels)["ensemble"] == "zookeeper" for _unused, labels in samples)
     return {(name, dict(labels)["server"] + (f":{dict(labels)['mode']}"
                                              if "mode" in dict(labels) else "")): value
             for (name, labels), value in samples.items()}
@@ -833,8 +833,8 @@ def test_main_prometheus_version_info(fake_zk, capsys) -> None:
 
 @needs_ansible
 @pytest.mark.parametrize("named", [True, False], ids=["named", "group-only"])
-def test_main_judges_each_ensemble_of_an_inventory_on_its_own(tmp_path, fake_zk, capsys,
-                                                               named: bool) -> None:
+def test_main_judges_each_ensemble_of_an_inventory_on_its_own(
+        tmp_path, fake_zk, capsys, named: bool) -> None:
     # Two ensembles in one inventory (each its own group; named, or only the group set, which
     # the role then takes as the name): a healthy one and one with a member down. Judged
     # together they would look like one ensemble with two leaders.
@@ -875,7 +875,7 @@ def test_parse_mntr_of_a_38_leader_counts_its_learners_as_followers() -> None:
 # TLS (zookeeper_tls_client, --tls-ca)
 # --------------------------------------------------------------------------
 
-TLS_CA_MODULE = (Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "library"
+TLS_CA_MODULE = (Path(__file__).resolve().parent.parent / "plugins" / "modules"
                  / "zookeeper_tls_ca.py")
 
 

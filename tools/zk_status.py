@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import socket
@@ -51,14 +52,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
-# The four-letter-word client lives with the role, which runs it on the hosts too.
-MODULE_UTILS = Path(__file__).resolve().parent.parent / "roles" / "zookeeper" / "module_utils"
+# The four-letter-word client is the collection's (plugins/module_utils/), which the modules run on
+# the hosts too.
+REPO = Path(__file__).resolve().parent.parent
+MODULE_UTILS = REPO / "plugins" / "module_utils"
 sys.path.insert(0, str(MODULE_UTILS))
 from zookeeper_4lw import (  # noqa: E402
     four_letter_word, parse_mntr, parse_srvr, short_version, use_tls)
 
 # The metrics collector's series (--prometheus), as the role's collector writes them on the hosts.
-sys.path.insert(0, str(MODULE_UTILS.parent / "files"))
+sys.path.insert(0, str(REPO / "roles" / "zookeeper" / "files"))
 import zookeeper_metrics  # noqa: E402
 
 __all__ = ["four_letter_word", "main", "parse_mntr", "parse_srvr"]
@@ -331,7 +334,7 @@ def summarize(results: Sequence[Mapping[str, Any]], expected: int) -> str:
     Members running different versions are listed (``versions: ...``) without changing the
     status: a mixed ensemble is normal during a rolling upgrade.
     """
-    status, _ = assess(results, expected)
+    status, _unused = assess(results, expected)
     serving = serving_count(results, expected)
     label = "no quorum" if status == STATUS_NO_QUORUM else status
     parts = [f"{label}: {serving}/{expected} serving"]
@@ -500,7 +503,7 @@ def parse_servers(spec: str) -> list[Server]:
     if not entries:
         raise UsageError("--servers is empty")
     pairs = [parse_server_entry(entry) for entry in entries]
-    hosts = [host for host, _ in pairs]
+    hosts = [host for host, _unused in pairs]
     return [
         Server(host if hosts.count(host) == 1 else f"{host}:{port}", host, port)
         for host, port in pairs
@@ -663,7 +666,7 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
+    if math.isnan(value) or value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
     return value
 

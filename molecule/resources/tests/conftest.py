@@ -214,7 +214,7 @@ def interrupt_playbook(command: list[str], log: Path, reached: Callable[[], bool
                 time.sleep(every)
             sent = time.monotonic()
             os.killpg(proc.pid, sig)
-            for _ in range(3):
+            for _unused in range(3):
                 try:
                     proc.wait(timeout=grace)
                     break

@@ -58,8 +58,10 @@ def lab(ensemble: Ensemble, workdir: Path, measurements: list[str], hosts: int
     found = Membership(ensemble, workdir)
     if len(found.everyone) < hosts:
         raise AssertionError(f"this scenario needs {hosts} hosts, it has {len(found.everyone)}")
-    yield found
-    measurements.extend(found.figures)
+    try:
+        yield found
+    finally:  # the figures of the tests that ran, whatever became of the others
+        measurements.extend(found.figures)
 
 
 class Membership:

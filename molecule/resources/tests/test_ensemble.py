@@ -39,7 +39,7 @@ def test_write_through_one_read_through_another(
     writer.create(path, b"written via " + first.name.encode())
     acknowledged[path] = b"written via " + first.name.encode()
     reader.sync(path)
-    value, _ = reader.get(path)
+    value, _unused = reader.get(path)
     assert value == acknowledged[path], f"read {value!r} through {second.name}"
 
 

@@ -150,7 +150,7 @@ def test_a_wrong_quorum_secret_does_not_join_and_the_role_says_why(ensemble: Ens
     # (which a password can be guessed against offline) were printed.
     for digest in [*digests, jaas_sha1(ensemble, victim)]:
         assert digest not in output, f"a SHA-1 of jaas.conf was printed: {digest}"
-    assert re.search(r"changed=[1-9]", output.split("PLAY RECAP")[-1]), output[-2000:]
+    assert re.search(r"changed=[1-9]", output.rsplit("PLAY RECAP", maxsplit=1)[-1]), output[-2000:]
     for secret in ("se${user.home}cret", "${x}cret"):
         assert secret not in output, f"a password ({secret}) was printed"
 

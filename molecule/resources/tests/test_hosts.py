@@ -44,7 +44,7 @@ def release(ensemble: Ensemble, member: Member) -> tuple[str, str, str]:
 
 
 def test_paths_owners_and_modes(ensemble: Ensemble, member: Member) -> None:
-    line, method, _ = release(ensemble, member)
+    line, method, _unused = release(ensemble, member)
     log_config = "logback.xml" if line != "3.4" and method != "package" else "log4j.properties"
     expected = {
         "/var/lib/zookeeper": "directory zookeeper zookeeper 750",
@@ -122,7 +122,7 @@ def listening(host) -> set[tuple[str, int, str]]:
     sockets = set()
     for line in host.check_output("ss -Htlnp").splitlines():
         fields = line.split()
-        address, _, port = fields[3].rpartition(":")
+        address, _unused, port = fields[3].rpartition(":")
         address = address.strip("[]").removeprefix("::ffff:")
         process = fields[5].split('"')[1] if len(fields) > 5 and '"' in fields[5] else ""
         sockets.add(("*" if address in {"*", "0.0.0.0", "::"} else address, int(port), process))
@@ -131,7 +131,7 @@ def listening(host) -> set[tuple[str, int, str]]:
 
 def test_ports(ensemble: Ensemble, member: Member) -> None:
     sockets = listening(ensemble.host(member))
-    bound = {(address, port) for address, port, _ in sockets}
+    bound = {(address, port) for address, port, _unused in sockets}
     leader = ensemble.leader()
     # The client port on every address, or on the one zookeeper_client_port_address names.
     client = "*" if member.address == member.peer_address else member.address
@@ -139,7 +139,7 @@ def test_ports(ensemble: Ensemble, member: Member) -> None:
         f"{member.name}: client port not listening on {client}:{member.port}: {sockets}")
     assert (member.peer_address, 3888) in bound, (
         f"{member.name}: election port not listening on {member.peer_address}:3888: {sockets}")
-    java = {port for _, port, process in sockets if process == "java"}
+    java = {port for _unused, port, process in sockets if process == "java"}
     # 3.8's admin server, when the scenario turns it on, and on no other port.
     hostvars = ensemble.hostvars[member.name]
     admin = ({int(hostvars.get("zookeeper_admin_port", 8080))}

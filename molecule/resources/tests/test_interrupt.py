@@ -28,9 +28,9 @@ time.sleep(60)
 def test_a_lost_sigint_is_sent_again_and_the_workers_are_waited_for(tmp_path: Path) -> None:
     marker = tmp_path / "worker-ended"
     log = tmp_path / "interrupted.log"
-    _, rc = interrupt_playbook([sys.executable, "-c", STAND_IN, str(marker)], log,
-                               lambda: "ready" in log.read_text(), signal.SIGINT, "ready", 10,
-                               grace=1.0)
+    _unused, rc = interrupt_playbook([sys.executable, "-c", STAND_IN, str(marker)], log,
+                                     lambda: "ready" in log.read_text(), signal.SIGINT, "ready", 10,
+                                     grace=1.0)
     assert rc == -signal.SIGINT, f"not ended by the second SIGINT: {rc}"
     assert "sent again" in log.read_text()
     assert marker.exists(), "returned before the playbook's worker had ended"

@@ -79,7 +79,8 @@ def test_growing_a_single_server_to_three_keeps_its_data(m: Membership) -> None:
     client = connect(m.view().members)
     try:
         client.ensure_path(f"{PARENT}/single")
-        written = [client.create(f"{PARENT}/single/n-", b"x", sequence=True) for _ in range(50)]
+        written = [client.create(f"{PARENT}/single/n-", b"x", sequence=True)
+                   for _unused in range(50)]
     finally:
         client.stop()
         client.close()
@@ -130,7 +131,7 @@ def make_lead(m: Membership, name: str) -> None:
     wanted = int(m.hostvars[name]["zookeeper_id"])
     higher = [n for n in m.members if int(m.hostvars[n]["zookeeper_id"]) > wanted]
     rest = m.view([n for n in m.members if n not in higher])
-    for _ in range(3):
+    for _unused in range(3):
         if m.view().leader().name == name:
             return
         for other in higher:

@@ -293,8 +293,8 @@ class Looks:
     def split(self) -> list[Look]:
         """Looks with two leaders of one epoch (or of an epoch unknown)."""
         return [look for look in self.looks if len(look.leaders) > 1 and (
-            None in (e for _, e in look.leaders)
-            or len({e for _, e in look.leaders}) < len(look.leaders))]
+            None in (e for _unused, e in look.leaders)
+            or len({e for _unused, e in look.leaders}) < len(look.leaders))]
 
     def deposed(self) -> dict[str, list[float]]:
         """Per server, how long each time it said "leader" in an epoch below the newest any
@@ -303,7 +303,7 @@ class Looks:
         since: dict[str, float] = {}
         newest = -1
         for look in self.looks:
-            newest = max([newest, *(e for _, e in look.leaders if e is not None)])
+            newest = max([newest, *(e for _unused, e in look.leaders if e is not None)])
             stale = {n for n, e in look.leaders if e is not None and e < newest}
             for name in stale:
                 since.setdefault(name, look.at)
@@ -359,7 +359,7 @@ class Nemesis:
             self._round = self.rng.sample(KINDS, len(KINDS))
         return Plan(self._round.pop(0), round(self.rng.uniform(*FAULT_SECONDS), 2),
                     round(self.rng.uniform(*QUIET_SECONDS), 2), self.rng.random() < ON_LEADER,
-                    tuple(self.rng.random() for _ in range(2)))
+                    tuple(self.rng.random() for _unused in range(2)))
 
     def _loop(self) -> None:
         plan: Plan | None = None

@@ -150,7 +150,7 @@ def test_config_change_restarts_one_server_at_a_time(ops: Operations) -> None:
         assert "tickTime=2500" in ops.host(name).file("/etc/zookeeper/zoo.cfg").content_string
     # One at a time: no two servers were ever stopped at the same moment.
     windows = sorted(ops.down_windows().items(), key=lambda item: item[1])
-    for (first, (_, started)), (then, (stopped, _)) in zip(windows, windows[1:]):
+    for (first, (_unused, started)), (then, (stopped, _unused)) in zip(windows, windows[1:]):
         assert started < stopped, (
             f"{then} stopped before {first} was started again: {dict(windows)}")
 
@@ -207,7 +207,7 @@ def test_all_at_once_restarts_every_server_together(ops: Operations) -> None:
     # rolling restart spreads them by the time each takes to rejoin, several seconds). The
     # restarts go out over SSH in parallel, so their windows need not overlap.
     windows = ops.down_windows()
-    starts = [started for _, started in windows.values()]
+    starts = [started for _unused, started in windows.values()]
     assert max(starts) - min(starts) <= 3, f"the servers were not started together: {windows}"
 
 

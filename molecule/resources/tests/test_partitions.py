@@ -191,14 +191,14 @@ def test_a_loaded_ensemble_does_not_flap(ensemble: Ensemble, traffic: Traffic) -
     throughout."""
     follower = next(m for m in ensemble.members if m != ensemble.leader())
     before = snapshots(ensemble, follower)
-    loaders = [connect(ensemble.members) for _ in range(3)]
+    loaders = [connect(ensemble.members) for _unused in range(3)]
     payload = b"x" * 1024
     with traffic.span("load") as span:
         deadline = time.monotonic() + 20
         count = 0
         while time.monotonic() < deadline:
             futures = [c.create_async(f"{PARENT}-load-", payload, sequence=True, makepath=True)
-                       for c in loaders for _ in range(10)]
+                       for c in loaders for _unused in range(10)]
             for future in futures:
                 future.get(timeout=10)
             count += len(futures)

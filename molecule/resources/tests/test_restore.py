@@ -184,8 +184,8 @@ def test_a_restore_killed_half_way_is_finished_by_the_next_run(
     # Every server stopped and its data set aside: the restore is half-way.
     command = site_command(ensemble.inventory_source(),
                            {"zookeeper_restore_archive": str(archive)}, playbook="restore.yml")
-    _, rc = interrupt_playbook(command, log, lambda: half_way(ensemble, before), signal.SIGKILL,
-                               "restore.yml half-way", 180)
+    _unused, rc = interrupt_playbook(command, log, lambda: half_way(ensemble, before),
+                                     signal.SIGKILL, "restore.yml half-way", 180)
     killed = time.monotonic() - started
     assert rc == -signal.SIGKILL, f"restore.yml was not killed: {rc}"
     time.sleep(3)  # whatever the killed run had started on the hosts ends
@@ -286,9 +286,7 @@ def test_a_failed_restore_says_what_it_left_and_refuses_another_archive(
     assert_original_kept_once(ensemble, before, later, copies)
 
 
-
 # --- one ensemble, whole, from its own backup, and every member on the restored data
-
 MANIFEST = "zookeeper-backup.json"
 EPOCH = 1 << 32  # a zxid is (epoch << 32) | counter
 
@@ -348,7 +346,7 @@ def newest_zxid(archive: Path) -> int:
         [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
          "from zookeeper_restore import zookeeper_backup_contents as c; "
          "print(c(sys.argv[2])['last_zxid'])",
-         str(REPO / "roles/zookeeper/filter_plugins/impl"), str(archive)],
+         str(REPO / "plugins/plugin_utils"), str(archive)],
         capture_output=True, text=True, check=True, timeout=120).stdout
     return int(out)
 
@@ -527,7 +525,7 @@ def test_a_restore_puts_every_member_on_the_restored_data_above_every_earlier_ep
     behind = next(m for m in ensemble.members if m != ensemble.leader())
     ahead = [m for m in ensemble.members if m != behind]
     ensemble.host(behind).check_output("systemctl stop zookeeper")
-    for _ in range(2):
+    for _unused in range(2):
         ensemble.host(wait_led(ensemble, ahead)).check_output("systemctl restart zookeeper")
     wait_led(ensemble, ahead)
     writer = client_factory(ahead, tries=-1)

@@ -18,8 +18,8 @@ MIRROR_TARBALL = REPO / ".lab/mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"
 TRIAL_ROOT = "/opt/zk-signature-trial"
 
 
-def test_a_release_signed_by_a_key_not_trusted_is_not_unpacked(ensemble: Ensemble,
-                                                                tmp_path: Path) -> None:
+def test_a_release_signed_by_a_key_not_trusted_is_not_unpacked(
+        ensemble: Ensemble, tmp_path: Path) -> None:
     before = ensemble.snapshot()
     # A fresh key, made as the lab makes its own, which signed none of the mirror's tarballs.
     keys = tmp_path / "KEYS"

@@ -21,6 +21,7 @@ from conftest import Ensemble, podman, run_site
 from kazoo.client import KazooClient
 from test_restore import assert_restored, write_and_back_up
 
+
 def login(ensemble: Ensemble) -> dict[str, str]:
     return dict(ensemble.hostvars[ensemble.members[0].name]["zk_lab_login"])
 
@@ -72,11 +73,11 @@ def test_status_and_rolling_restart_as_the_sudo_user(ensemble: Ensemble) -> None
     assert rc == 0, f"status.yml failed:\n{output[-3000:]}"
     assert f"{ensemble.leader().name}" in output and "leader" in output, output[-3000:]
     before = start_times(ensemble)
-    rc, output = run_site(ensemble.inventory_source(), playbook="rolling-restart.yml")
-    assert rc == 0, f"rolling-restart.yml failed:\n{output[-3000:]}"
+    rc, output = run_site(ensemble.inventory_source(), playbook="rolling_restart.yml")
+    assert rc == 0, f"rolling_restart.yml failed:\n{output[-3000:]}"
     after = start_times(ensemble)
     same = sorted(name for name in before if before[name] == after[name])
-    assert not same, f"rolling-restart.yml did not restart {same}"
+    assert not same, f"rolling_restart.yml did not restart {same}"
     ensemble.wait_healthy()
 
 

@@ -126,7 +126,7 @@ def test_a_znode_created_in_one_machine_is_read_in_another(ensemble: Ensemble) -
     first, last = ensemble.members[0], ensemble.members[-1]
     path, value = f"/vagrant-{uuid.uuid4().hex[:8]}", f"created-in-{first.name}"
     vagrant_ssh(first.name, f"{ZKCLI} -server {first.name}:2181 create {path} {value}")
-    for _ in range(10):  # bounded: a follower applies the write a moment after the leader
+    for _unused in range(10):  # bounded: a follower applies the write a moment after the leader
         out = vagrant_ssh(last.name, f"{ZKCLI} -server {last.name}:2181 get {path}")
         if value in out:
             break

@@ -67,4 +67,4 @@ def test_the_walk_sees_a_block_on_the_controller() -> None:
     block = [{"name": "b", "delegate_to": "localhost", "block": [{"name": "t", "debug": {}}]}]
     assert [(t["name"], b, d) for t, b, d in tasks(block)] == [("t", None, "localhost")]
     block[0]["become"] = False
-    assert [(t["name"], b) for t, b, _ in tasks(block)] == [("t", False)]
+    assert [(t["name"], b) for t, b, _unused in tasks(block)] == [("t", False)]

@@ -47,6 +47,8 @@ KEY = (("ensemble", "zookeeper"), ("server_id", "3"))
 def key(**extra: str) -> tuple[tuple[str, str], ...]:
     """The label pairs read_exposition gives a series of server 3 with `extra` labels."""
     return tuple(sorted({**dict(KEY), **extra}.items()))
+
+
 # What a serving leader shows, every series labelled with the ensemble and the server id.
 LEADER_VALUES = {
     "zookeeper_up": 1, "zookeeper_min_latency_seconds": 0, "zookeeper_avg_latency_seconds": 0.001,
@@ -96,14 +98,14 @@ def test_a_leader_gives_every_series_labelled() -> None:
     assert states == {"leader": 1, "follower": 0, "observer": 0, "standalone": 0,
                       "not_serving": 0}
     assert all(dict(labels)["ensemble"] == "zookeeper" and dict(labels)["server_id"] == "3"
-               for _, labels in samples)
+               for _unused, labels in samples)
     assert "# TYPE zookeeper_packets_received_total counter" in text
     assert "# TYPE zookeeper_synced_followers gauge" in text
 
 
 def test_a_follower_has_no_leader_series() -> None:
     samples = zm.read_exposition(page("follower", FOLLOWER_MNTR))
-    names = {name for name, _ in samples}
+    names = {name for name, _unused in samples}
     assert not names & {"zookeeper_followers", "zookeeper_synced_followers",
                         "zookeeper_pending_syncs"}
     assert samples[("zookeeper_server_state", key(mode="follower"))] == 1
@@ -122,8 +124,8 @@ def test_a_server_without_quorum_says_not_serving_and_no_figure() -> None:
     assert samples[("zookeeper_up", KEY)] == 0
     assert samples[("zookeeper_server_state", key(mode="not_serving"))] == 1
     assert samples[("zookeeper_server_state", key(mode="leader"))] == 0
-    assert {name for name, _ in samples} == {"zookeeper_up", "zookeeper_server_state",
-                                             "zookeeper_scrape_timestamp_seconds"}
+    assert {name for name, _unused in samples} == {"zookeeper_up", "zookeeper_server_state",
+                                                   "zookeeper_scrape_timestamp_seconds"}
 
 
 def test_an_unknown_mode_gets_a_series_of_its_own() -> None:
@@ -184,7 +186,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
     target = tmp_path / "zookeeper.prom"
     target.write_text("old\n")
 
-    def fail(*_: object) -> None:
+    def fail(*_unused: object) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(zm.os, "replace", fail)
@@ -220,7 +222,7 @@ def test_collect_asks_srvr_then_mntr(fake_zk: Callable, refused_port: int) -> No
     assert zm.collect("127.0.0.1", refused_port, 1.0) == (None, {})
     # srvr refused by the whitelist: the mode comes from mntr.
     refused = fake_zk({"srvr": "srvr is not executed because it is not in the whitelist.\n",
-                    "mntr": FOLLOWER_MNTR})
+                       "mntr": FOLLOWER_MNTR})
     assert zm.collect("127.0.0.1", refused, 2.0)[0] == "follower"
 
 
@@ -232,8 +234,9 @@ def test_the_collector_reads_a_tls_port_with_the_members_certificate(tmp_path: P
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
         "directory": str(ca), "hosts": [{"name": "zookeeper01", "address": "127.0.0.1"}],
         "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
-    subprocess.run([sys.executable, str(ROLE / "library" / "zookeeper_tls_ca.py"), str(args)],
-                   capture_output=True, check=True, timeout=60)
+    module = REPO / "plugins" / "modules" / "zookeeper_tls_ca.py"
+    subprocess.run([sys.executable, str(module), str(args)], capture_output=True, check=True,
+                   timeout=60)
     server_pem = tmp_path / "server.pem"
     server_pem.write_text((ca / "zookeeper01.pem").read_text()
                           + (ca / "zookeeper01.key").read_text())
@@ -272,8 +275,8 @@ def test_a_server_that_goes_away_takes_its_figures_with_it(fake_zk: Callable, tm
     server.server_close()
     assert zm.main(args) == 0
     after = zm.read_exposition(target.read_text())
-    assert {name for name, _ in after} == {"zookeeper_up", "zookeeper_scrape_timestamp_seconds",
-                                           "zookeeper_scrape_duration_seconds"}
+    assert {name for name, _unused in after} == {
+        "zookeeper_up", "zookeeper_scrape_timestamp_seconds", "zookeeper_scrape_duration_seconds"}
     assert after[("zookeeper_up", KEY)] == 0
     assert after[("zookeeper_scrape_timestamp_seconds", KEY)] >= before[
         ("zookeeper_scrape_timestamp_seconds", KEY)]
@@ -357,5 +360,5 @@ def test_the_units_carry_the_labels_and_the_period(tmp_path: Path) -> None:
 
 def test_a_38_leaders_learners_are_its_followers() -> None:
     values = zm.parse_mntr("zk_server_state\tleader\nzk_learners\t2\n"
-                          "zk_synced_followers\t2\n")
+                           "zk_synced_followers\t2\n")
     assert values["zk_followers"] == 2

@@ -79,7 +79,7 @@ def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None
 def settings(text: str) -> dict[str, str]:
     pairs = [line.split("=", 1) for line in text.splitlines()
              if line.strip() and not line.startswith("#")]
-    return {key: value for key, value in pairs}
+    return dict(pairs)
 
 
 THREE = {f"zookeeper0{i}": {"ansible_host": f"10.0.0.{10 + i}", "zookeeper_id": i}
@@ -316,7 +316,7 @@ def java_properties(text: str) -> dict[str, str]:
     escapes = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
     result = {}
     for line in logical:
-        key, _, value = line.partition("=")
+        key, _unused, value = line.partition("=")
         result[key.strip()] = re.sub(r"\\(.)", lambda m: escapes.get(m[1], m[1]), value.lstrip())
     return result
 

@@ -1,0 +1,530 @@
+#!/usr/bin/python
+"""Ansible module: lay down a ZooKeeper host's directories, files and links in one call."""
+
+DOCUMENTATION = r"""
+---
+module: zookeeper_files
+short_description: Write a ZooKeeper host's directories, files and links in one call
+description:
+  - Makes each directory of O(directories), writes each file of O(files) with its content,
+    owner, group and mode, points each link of O(links) at its target and removes each path of
+    O(absent), all in one call; only what differs is touched.
+  - The zookeeper role renders every file on the controller, compares it with what
+    zookeeper_probe found and hands this module only what differs, so that a fresh host costs
+    one call instead of one or two per file (a template or copy task is a C(stat) and a
+    C(copy), and a transfer).
+  - A file is written to a temporary file beside it and renamed over it (atomic); with
+    C(unsafe_writes) it is written in place when the rename fails (a bind-mounted
+    C(/etc/hosts) in a container). Owner, group, mode and SELinux context are set as
+    ansible.builtin.copy sets them.
+options:
+  account:
+    description:
+      - A system group and a system user in it, made before anything else when missing; an
+        existing user gets this primary group, home and shell when they differ.
+    type: dict
+    required: false
+    suboptions:
+      user:
+        description: The user's name.
+        type: str
+        required: true
+      group:
+        description: Its primary group, a system group made when missing.
+        type: str
+        required: true
+      home:
+        description: Its home directory (not created).
+        type: path
+        required: true
+      shell:
+        description: Its login shell.
+        type: path
+        required: true
+      comment:
+        description: The GECOS comment of a new user.
+        type: str
+        required: false
+        default: ""
+  directories:
+    description:
+      - Directories to create (with missing parents) and give C(owner), C(group) and C(mode).
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The directory.
+        type: path
+        required: true
+      owner:
+        description: Its owner (unchanged when omitted).
+        type: str
+        required: false
+      group:
+        description: Its group (unchanged when omitted).
+        type: str
+        required: false
+      mode:
+        description: Its mode, an octal string such as C("0750") (unchanged when omitted).
+        type: str
+        required: false
+  files:
+    description:
+      - Files to write; their directories must exist.
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      content:
+        description: Its whole text.
+        type: str
+        required: true
+      owner:
+        description: Its owner (the writer's when new and omitted).
+        type: str
+        required: false
+      group:
+        description: Its group (the writer's when new and omitted).
+        type: str
+        required: false
+      mode:
+        description: Its mode, an octal string such as C("0640").
+        type: str
+        required: false
+      unsafe_writes:
+        description: Write in place when the atomic rename fails.
+        type: bool
+        required: false
+        default: false
+  links:
+    description:
+      - Symbolic links to point at a target (the target need not exist).
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions:
+      path:
+        description: The link.
+        type: path
+        required: true
+      target:
+        description: What it points at.
+        type: path
+        required: true
+  absent:
+    description:
+      - Files or links to remove when they exist.
+    type: list
+    elements: path
+    required: false
+    default: []
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what it would change and changes nothing.
+  diff_mode:
+    support: full
+    details: The text of each file before and after, and each link's old and new target.
+  platform:
+    platforms: posix
+notes:
+  - Supports check mode (nothing is written, RV(changed_paths) lists what would change) and
+    diff mode.
+  - A path of O(links) that is a directory or a file is refused, not replaced.
+  - Runs on the host's Python 3.6 or later, standard library only.
+author:
+  - zookeeper-ansible (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Lay down a member's account, directories, configuration and release link
+  zkops.zookeeper34.zookeeper_files:
+    account: {user: zookeeper, group: zookeeper, home: /var/lib/zookeeper,
+              shell: /usr/sbin/nologin, comment: Apache ZooKeeper}
+    directories:
+      - {path: /var/lib/zookeeper, owner: zookeeper, group: zookeeper, mode: "0750"}
+      - {path: /etc/zookeeper, owner: root, group: zookeeper, mode: "0750"}
+    files:
+      - path: /etc/zookeeper/zoo.cfg
+        content: "tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n"
+        owner: root
+        group: zookeeper
+        mode: "0640"
+      - {path: /var/lib/zookeeper/myid, content: "1\n", owner: root, group: zookeeper,
+         mode: "0644"}
+    links:
+      - {path: /opt/zookeeper, target: /opt/zookeeper-3.4.13}
+    absent:
+      - /etc/zookeeper/logback.xml
+  register: written
+
+- name: Show what changed
+  ansible.builtin.debug:
+    msg: "{{ written.changed_paths }}"
+"""
+
+RETURN = r"""
+changed_paths:
+  description: >-
+    The paths created, written, re-pointed, given other attributes or removed; a group or user
+    made or changed is listed as C(group:NAME) or C(user:NAME).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
+"""
+
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofollow import (
+    NotAFile,
+    open_no_follow,
+)
+
+_ATTRIBUTES = {
+    "owner": {"type": "str", "required": False},
+    "group": {"type": "str", "required": False},
+    "mode": {"type": "str", "required": False},
+}
+ARGUMENT_SPEC = {
+    "account": {"type": "dict", "required": False,
+                "options": {"user": {"type": "str", "required": True},
+                            "group": {"type": "str", "required": True},
+                            "home": {"type": "path", "required": True},
+                            "shell": {"type": "path", "required": True},
+                            "comment": {"type": "str", "required": False, "default": ""}}},
+    "directories": {"type": "list", "elements": "dict", "required": False, "default": [],
+                    "options": dict({"path": {"type": "path", "required": True}},
+                                    **_ATTRIBUTES)},
+    "files": {"type": "list", "elements": "dict", "required": False, "default": [],
+              "options": dict({"path": {"type": "path", "required": True},
+                               "content": {"type": "str", "required": True},
+                               "unsafe_writes": {"type": "bool", "required": False,
+                                                 "default": False}},
+                              **_ATTRIBUTES)},
+    "links": {"type": "list", "elements": "dict", "required": False, "default": [],
+              "options": {"path": {"type": "path", "required": True},
+                          "target": {"type": "path", "required": True}}},
+    "absent": {"type": "list", "elements": "path", "required": False, "default": []},
+}
+
+
+def file_args(path: str, item: dict) -> dict:
+    """What AnsibleModule.set_fs_attributes_if_different takes: owner, group, mode; the
+    SELinux context left as the file has it (atomic_move gives a new file the default)."""
+    return {"path": path, "owner": item.get("owner"), "group": item.get("group"),
+            "mode": item.get("mode"), "secontext": [None, None, None, None],
+            "attributes": None}
+
+
+def user_entry(name: str):
+    """A user's primary group, home and shell, or None when there is no such user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    try:
+        group = grp.getgrgid(entry.pw_gid).gr_name
+    except KeyError:
+        group = str(entry.pw_gid)
+    return {"group": group, "home": entry.pw_dir, "shell": entry.pw_shell}
+
+
+def group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+DIRECTORY_READ = os.O_RDONLY
+DIRECTORY_READ |= os.O_DIRECTORY
+
+
+def wanted_ids(item: dict):
+    """The uid, gid and mode `item` asks for (None where it asks for none); KeyError for an
+    owner or group the host does not have."""
+    uid = pwd.getpwnam(item["owner"]).pw_uid if item.get("owner") else None
+    gid = grp.getgrnam(item["group"]).gr_gid if item.get("group") else None
+    mode = int(item["mode"], 8) if item.get("mode") else None
+    return uid, gid, mode
+
+
+def fix_attributes(fd: int, uid, gid, mode, check: bool) -> bool:
+    """Give the open file or directory its owner, group and mode where they differ (by its
+    descriptor: no path is looked up again); whether anything differed."""
+    info = os.fstat(fd)
+    owner_differs = (uid is not None and info.st_uid != uid) or (
+        gid is not None and info.st_gid != gid)
+    mode_differs = mode is not None and stat.S_IMODE(info.st_mode) != mode
+    if not check:
+        if owner_differs:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        if mode_differs:  # after the chown, which clears setuid and setgid bits
+            os.fchmod(fd, mode)
+    return owner_differs or mode_differs
+
+
+def text_diff(path: str, before, after: bytes) -> dict:
+    """A diff entry as ansible.builtin.copy returns it."""
+    return {"before_header": path if before is not None else "(absent)",
+            "after_header": path,
+            "before": (before or b"").decode("utf-8", "replace"),
+            "after": after.decode("utf-8", "replace")}
+
+
+class Writer:
+    """Applies the module's lists to the host, noting each path it changed (or would)."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        self.changed_paths = []
+        self.diffs = []
+
+    def note(self, path: str, changed: bool) -> None:
+        if changed and path not in self.changed_paths:
+            self.changed_paths.append(path)
+
+    def refuse(self, message: str) -> None:
+        self.module.fail_json(msg=message, changed_paths=self.changed_paths)
+
+    def diff(self, entry: dict) -> None:
+        if self.module._diff:
+            self.diffs.append(entry)
+
+    def command(self, args: list) -> None:
+        """Run groupadd, useradd or usermod; its failure fails the module with its output."""
+        if self.module.check_mode:
+            return
+        args = [self.module.get_bin_path(args[0], required=True), *args[1:]]
+        rc, out, err = self.module.run_command(args)
+        if rc != 0:
+            self.refuse(f"{' '.join(args)} failed (rc={rc}): {(err or out).strip()}")
+
+    def make_account(self, account: dict) -> None:
+        """The system group, then the system user in it (created, or changed where it
+        differs); as ansible.builtin.group and ansible.builtin.user with system=true do."""
+        group, user = account["group"], account["user"]
+        if not group_exists(group):
+            self.diff({"before": {"group": group, "state": "absent"},
+                       "after": {"group": group, "state": "present"}})
+            self.command(["groupadd", "--system", group])
+            self.note(f"group:{group}", True)
+        wanted = {"group": group, "home": account["home"], "shell": account["shell"]}
+        current = user_entry(user)
+        if current == wanted:
+            return
+        self.diff({"before": dict(current or {"state": "absent"}, user=user),
+                   "after": dict(wanted, user=user)})
+        if current is None:
+            self.command(["useradd", "--system", "--gid", group, "--home-dir", account["home"],
+                          "--no-create-home", "--shell", account["shell"],
+                          "--comment", account["comment"], user])
+        else:
+            self.command(["usermod", "--gid", group, "--home", account["home"],
+                          "--shell", account["shell"], user])
+        self.note(f"user:{user}", True)
+
+    def not_a_file(self, path: str, kind: str) -> None:
+        what = "a symbolic link" if os.path.islink(path) else f"not a {kind}"
+        self.refuse(f"{path} is {what}. The role writes it as root and neither follows nor "
+                    f"replaces that (its directory may belong to the service account, which "
+                    f"could point it at any file of the host): see who made it, remove it, "
+                    f"then run again")
+
+    def ids(self, item: dict):
+        try:
+            return wanted_ids(item)
+        except KeyError as err:
+            if self.module.check_mode:  # the account this run would make does not exist yet
+                return None, None, int(item["mode"], 8) if item.get("mode") else None
+            self.refuse(f"{item['path']}: no such user or group on the host: {err}")
+            raise
+
+    def write_file(self, item: dict) -> bool:
+        """Write one file of `files` where its content differs, and give it its owner, group
+        and mode. The new content goes into a new file beside it (its owner, group and mode
+        set through its descriptor), renamed over the old one; a link is never followed."""
+        if item["unsafe_writes"]:  # /etc/hosts, in root's /etc: Ansible's own way
+            return self.write_in_place(item)
+        path, wanted = item["path"], item["content"].encode("utf-8")
+        uid, gid, mode = self.ids(item)
+        # The file there, read, compared and (same content) given its attributes through one
+        # descriptor; `had` is what it had, for what the item leaves open.
+        current = had = None
+        try:
+            fd = open_no_follow(path, os.O_RDONLY, stat.S_ISREG)
+        except FileNotFoundError:
+            fd = None
+        except NotAFile:
+            # A link root made (Debian's package links /var/lib/zookeeper/myid into
+            # /etc/zookeeper/conf) is replaced by the new file, never followed; one anybody
+            # else made is refused.
+            info = os.lstat(path)
+            if not (stat.S_ISLNK(info.st_mode) and info.st_uid == 0):
+                self.not_a_file(path, "regular file")
+            fd = None
+        if fd is not None:
+            try:
+                had = os.fstat(fd)
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    current = handle.read()
+                if current == wanted:
+                    return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
+            finally:
+                os.close(fd)
+        self.diff(text_diff(path, current, wanted))
+        if self.module.check_mode:
+            return True
+        if had is not None:
+            uid = had.st_uid if uid is None else uid
+            gid = had.st_gid if gid is None else gid
+            mode = stat.S_IMODE(had.st_mode) if mode is None else mode
+        elif mode is None:  # as a new file gets it
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
+                                             dir=os.path.dirname(path) or ".")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(wanted)
+                out.flush()
+                os.fsync(out.fileno())
+                fix_attributes(out.fileno(), uid, gid, mode, False)
+            os.rename(temporary, path)  # replaces whatever is there, follows nothing
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+        return True
+
+    def write_in_place(self, item: dict) -> bool:
+        """A file written with unsafe_writes (a bind-mounted /etc/hosts cannot be renamed
+        over): atomic_move, which falls back to writing in place."""
+        path, wanted = item["path"], item["content"].encode("utf-8")
+        try:
+            with open(path, "rb") as handle:
+                current = handle.read()
+        except FileNotFoundError:
+            current = None
+        changed = False
+        if current != wanted:
+            changed = True
+            self.diff(text_diff(path, current, wanted))
+            if not self.module.check_mode:
+                handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
+                                                     dir=os.path.dirname(path) or ".")
+                try:
+                    with os.fdopen(handle, "wb") as out:
+                        out.write(wanted)
+                    self.module.atomic_move(temporary, path, unsafe_writes=True)
+                finally:
+                    if os.path.exists(temporary):
+                        os.unlink(temporary)
+        if os.path.lexists(path):
+            changed |= self.module.set_fs_attributes_if_different(file_args(path, item), False)
+        return changed
+
+    def make_directory(self, item: dict) -> bool:
+        """Create one directory of `directories` when it is missing."""
+        path = item["path"]
+        if os.path.isdir(path):
+            return False
+        if os.path.lexists(path):
+            self.refuse(f"{path} exists and is not a directory: move it away, then run again")
+        self.diff({"before": {"path": path, "state": "absent"},
+                   "after": {"path": path, "state": "directory"}})
+        if not self.module.check_mode:
+            os.makedirs(path)
+        return True
+
+    def point_link(self, item: dict) -> bool:
+        """Point one link of `links` at its target (a new link renamed over the old one)."""
+        path, target = item["path"], item["target"]
+        current = None
+        if os.path.islink(path):
+            current = os.readlink(path)
+            if current == target:
+                return False
+        elif os.path.lexists(path):
+            self.refuse(f"{path} exists and is not a symbolic link: move it away, then run again")
+        self.diff({"before": {"path": path, "src": current},
+                   "after": {"path": path, "src": target}})
+        if not self.module.check_mode:
+            temporary = f"{path}.zookeeper_files.{os.getpid()}"
+            os.symlink(target, temporary)
+            os.rename(temporary, path)
+        return True
+
+    def remove(self, path: str) -> bool:
+        """Remove one path of `absent` (a file or a link) when it exists."""
+        if not os.path.lexists(path):
+            return False
+        if os.path.isdir(path) and not os.path.islink(path):
+            self.refuse(f"{path} is a directory; zookeeper_files removes files and links only")
+        self.diff({"before": {"path": path, "state": "present"},
+                   "after": {"path": path, "state": "absent"}})
+        if not self.module.check_mode:
+            os.unlink(path)
+        return True
+
+    def attributes(self, path: str, item: dict) -> bool:
+        """Give a directory its owner, group and mode, through its descriptor (a link put in
+        its place is not followed). A path that check mode did not create has nothing to
+        compare yet."""
+        try:
+            fd = open_no_follow(path, DIRECTORY_READ, stat.S_ISDIR)
+        except FileNotFoundError:
+            return False
+        except NotAFile:
+            self.not_a_file(path, "directory")
+        try:
+            uid, gid, mode = self.ids(item)
+            return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
+        finally:
+            os.close(fd)
+
+    def run(self) -> dict:
+        """The account first, then directories, files, links and removals; the module's
+        result."""
+        params = self.module.params
+        if params["account"]:
+            self.make_account(params["account"])
+        for item in params["directories"]:
+            self.note(item["path"], self.make_directory(item))
+            self.note(item["path"], self.attributes(item["path"], item))
+        for item in params["files"]:
+            self.note(item["path"], self.write_file(item))
+        for item in params["links"]:
+            self.note(item["path"], self.point_link(item))
+        for path in params["absent"]:
+            self.note(path, self.remove(path))
+        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths}
+        if self.diffs:
+            result["diff"] = self.diffs
+        return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.exit_json(**Writer(module).run())
+
+
+if __name__ == "__main__":
+    main()

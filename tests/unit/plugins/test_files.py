@@ -1,0 +1,285 @@
+"""Tests of the zookeeper_files module, run as Ansible runs it (a Python process given its
+arguments as JSON) on files of a temporary directory: what it writes, removes and re-points,
+what check mode and diff mode report, and what it refuses."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plugins import COLLECTIONS, MODULES
+
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+# The module as its own process, its module_utils (which AnsiballZ would bundle) imported from the
+# checkout by their collection names.
+MAIN = f"""
+import runpy, sys
+sys.path.insert(0, {str(COLLECTIONS)!r})
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | None = None,
+        **args: Any) -> dict:
+    """The module's JSON result for `args`; with `etc`, run with that copy of /etc mounted
+    over /etc in a mount namespace of its own (the accounts it makes stay in the copy)."""
+    args.update(_ansible_check_mode=check, _ansible_diff=diff,
+                _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    command = [sys.executable, "-c", MAIN, str(MODULES / "zookeeper_files.py"), str(path)]
+    if etc is not None:
+        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   f'mount --bind "{etc}" /etc && exec "$@"', "sh", *command]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    return json.loads(proc.stdout)
+
+
+def mode(path: Path) -> str:
+    return f"{stat.S_IMODE(path.lstat().st_mode):04o}"
+
+
+def layout(root: Path) -> dict[str, Any]:
+    """A member's directories, files, link and leftover under `root`."""
+    return {
+        "directories": [{"path": str(root / "data"), "owner": USER, "group": GROUP,
+                         "mode": "0750"},
+                        {"path": str(root / "conf" / "deep"), "owner": USER, "group": GROUP,
+                         "mode": "0755"}],
+        "files": [{"path": str(root / "zoo.cfg"), "content": "tickTime=2000\n",
+                   "owner": USER, "group": GROUP, "mode": "0640"},
+                  {"path": str(root / "myid"), "content": "1\n", "mode": "0644"}],
+        "links": [{"path": str(root / "zookeeper"), "target": str(root / "zookeeper-3.4.13")}],
+        "absent": [str(root / "logback.xml")],
+    }
+
+
+def test_a_fresh_layout_is_written_then_left_alone(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    (root / "logback.xml").write_text("<configuration/>\n")
+    first = run(tmp_path, **layout(root))
+    assert first["changed"] is True, first
+    assert first["changed_paths"] == [str(root / p) for p in (
+        "data", "conf/deep", "zoo.cfg", "myid", "zookeeper", "logback.xml")]
+    assert (root / "zoo.cfg").read_text() == "tickTime=2000\n"
+    assert mode(root / "zoo.cfg") == "0640" and mode(root / "myid") == "0644"
+    assert mode(root / "data") == "0750" and (root / "conf" / "deep").is_dir()
+    assert os.readlink(root / "zookeeper") == str(root / "zookeeper-3.4.13")
+    assert not (root / "logback.xml").exists()
+    assert not list(root.glob(".zookeeper_files.*")), "a temporary file was left behind"
+    again = run(tmp_path, **layout(root))
+    assert again == {"changed": False, "changed_paths": [], "invocation": again["invocation"]}
+
+
+def test_only_what_differs_changes(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    run(tmp_path, **layout(root))
+    os.chmod(root / "myid", 0o600)
+    changed = layout(root)
+    changed["files"][0]["content"] = "tickTime=2500\n"
+    changed["links"][0]["target"] = str(root / "apache-zookeeper-3.8.0-bin")
+    result = run(tmp_path, **changed)
+    assert result["changed_paths"] == [str(root / "zoo.cfg"), str(root / "myid"),
+                                       str(root / "zookeeper")]
+    assert (root / "zoo.cfg").read_text() == "tickTime=2500\n"
+    assert mode(root / "myid") == "0644"
+    assert os.readlink(root / "zookeeper").endswith("apache-zookeeper-3.8.0-bin")
+
+
+def test_check_mode_reports_and_diffs_without_writing(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    run(tmp_path, **layout(root))
+    changed = layout(root)
+    changed["files"][0]["content"] = "tickTime=2500\n"
+    (root / "logback.xml").write_text("x\n")
+    result = run(tmp_path, check=True, diff=True, **changed)
+    assert result["changed"] is True
+    assert result["changed_paths"] == [str(root / "zoo.cfg"), str(root / "logback.xml")]
+    assert (root / "zoo.cfg").read_text() == "tickTime=2000\n", "check mode wrote the file"
+    assert (root / "logback.xml").exists(), "check mode removed a file"
+    assert result["diff"][0] == {"before_header": str(root / "zoo.cfg"),
+                                 "after_header": str(root / "zoo.cfg"),
+                                 "before": "tickTime=2000\n", "after": "tickTime=2500\n"}
+    assert result["diff"][1]["after"] == {"path": str(root / "logback.xml"), "state": "absent"}
+
+
+def test_check_mode_on_a_new_host_creates_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    wanted = layout(root)
+    wanted["files"] = []  # their directories would not exist either
+    result = run(tmp_path, check=True, **wanted)
+    assert result["changed_paths"] == [str(root / "data"), str(root / "conf" / "deep"),
+                                       str(root / "zookeeper")]
+    assert sorted(os.listdir(root)) == []
+
+
+@pytest.mark.parametrize("kind", ["links", "directories"])
+def test_a_path_of_the_wrong_kind_is_refused_not_replaced(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    wanted = {"links": [{"path": str(root / "zookeeper"), "target": "/opt/zookeeper-3.4.13"}],
+              "directories": [{"path": str(root / "zookeeper")}]}
+    (root / "zookeeper").write_text("not a link nor a directory\n")
+    result = run(tmp_path, **{kind: wanted[kind]})
+    assert result.get("failed") is True
+    assert f"{root / 'zookeeper'} exists and is not a" in result["msg"]
+    assert "move it away, then run again" in result["msg"]
+    assert (root / "zookeeper").read_text() == "not a link nor a directory\n"
+
+
+# --- the account: real groupadd, useradd and usermod on a copy of /etc (root only: they
+# need it, and so does the mount namespace that keeps the machine's own accounts untouched).
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="groupadd/useradd and unshare need root")
+ACCOUNT = {"user": "zkfilestest", "group": "zkfilestest", "home": "/var/lib/zkfilestest",
+           "shell": "/usr/sbin/nologin", "comment": "Apache ZooKeeper"}
+
+
+@pytest.fixture
+def etc(tmp_path: Path) -> Path:
+    copy = tmp_path / "etc"
+    subprocess.run(["cp", "-a", "/etc", str(copy)], check=True, timeout=120)
+    assert "zkfilestest" not in (copy / "passwd").read_text()
+    return copy
+
+
+def passwd_line(etc: Path) -> str:
+    return next((line for line in (etc / "passwd").read_text().splitlines()
+                 if line.startswith("zkfilestest:")), "")
+
+
+@needs_root
+def test_the_account_is_made_first_then_left_alone(tmp_path: Path, etc: Path) -> None:
+    data = tmp_path / "data"
+    wanted = {"account": ACCOUNT, "directories": [
+        {"path": str(data), "owner": "zkfilestest", "group": "zkfilestest", "mode": "0750"}]}
+    first = run(tmp_path, etc=etc, **wanted)
+    assert first["changed_paths"] == ["group:zkfilestest", "user:zkfilestest", str(data)], first
+    fields = passwd_line(etc).split(":")
+    assert fields[4:] == ["Apache ZooKeeper", "/var/lib/zkfilestest", "/usr/sbin/nologin"]
+    assert int(fields[2]) < 1000, f"not a system user: {fields}"
+    group_line = next(line for line in (etc / "group").read_text().splitlines()
+                      if line.startswith("zkfilestest:"))
+    assert fields[3] == group_line.split(":")[2], "the user is not in its group"
+    # The directory was given to the user made in the same call.
+    assert data.stat().st_uid == int(fields[2]) and data.stat().st_gid == int(fields[3])
+    assert "zkfilestest" not in Path("/etc/passwd").read_text(), "the machine's /etc changed"
+    again = run(tmp_path, etc=etc, **wanted)
+    assert again["changed"] is False and again["changed_paths"] == [], again
+
+
+@needs_root
+def test_a_user_that_differs_is_changed_and_check_mode_only_reports(
+        tmp_path: Path, etc: Path) -> None:
+    run(tmp_path, etc=etc, account=ACCOUNT)
+    text = (etc / "passwd").read_text()
+    (etc / "passwd").write_text(text.replace("/var/lib/zkfilestest:/usr/sbin/nologin",
+                                             "/home/zkfilestest:/bin/sh"))
+    checked = run(tmp_path, etc=etc, check=True, diff=True, account=ACCOUNT)
+    assert checked["changed_paths"] == ["user:zkfilestest"], checked
+    assert checked["diff"][0]["before"]["shell"] == "/bin/sh"
+    assert passwd_line(etc).endswith(":/home/zkfilestest:/bin/sh"), "check mode changed the user"
+    fixed = run(tmp_path, etc=etc, account=ACCOUNT)
+    assert fixed["changed_paths"] == ["user:zkfilestest"], fixed
+    assert passwd_line(etc).endswith(":/var/lib/zkfilestest:/usr/sbin/nologin")
+
+
+@needs_root
+def test_check_mode_makes_no_account(tmp_path: Path, etc: Path) -> None:
+    result = run(tmp_path, etc=etc, check=True, account=ACCOUNT)
+    assert result["changed_paths"] == ["group:zkfilestest", "user:zkfilestest"], result
+    assert passwd_line(etc) == "" and "zkfilestest" not in (etc / "group").read_text()
+
+
+# --- links the service account can plant (issue #25 point 1): the data directory is its own,
+# so `ln -sfn /etc/shadow /var/lib/zookeeper/myid` must not make root print, chmod or chown
+# what the link points to.
+def test_a_link_in_place_of_a_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    run(tmp_path, **layout(root))
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    os.chmod(secret, 0o600)
+    (root / "myid").unlink()
+    (root / "myid").symlink_to(secret)
+    if os.geteuid() == 0:  # planted by the service account, not root
+        os.lchown(root / "myid", 65534, 65534)
+    for check in (False, True):
+        result = run(tmp_path, check=check, diff=True, **layout(root))
+        assert result.get("failed") is True, result
+        assert f"{root / 'myid'} is a symbolic link" in result["msg"], result["msg"]
+        assert "remove it, then run again" in result["msg"]
+        assert "secret-hash" not in json.dumps(result), "the link's target was read out"
+    assert mode(secret) == "0600" and secret.read_text().startswith("root:$6$secret-hash")
+    assert (root / "myid").is_symlink(), "the link was replaced instead of refused"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root-owned link needs root")
+def test_a_link_root_made_is_replaced_never_followed(tmp_path: Path) -> None:
+    """Debian's zookeeper package links /var/lib/zookeeper/myid into /etc/zookeeper/conf: the
+    module puts its file in the link's place and leaves the target alone."""
+    root = tmp_path / "host"
+    root.mkdir()
+    target = tmp_path / "conf-myid"
+    target.write_text("7\n")
+    os.chmod(target, 0o600)
+    (root / "myid").symlink_to(target)
+    result = run(tmp_path, files=[{"path": str(root / "myid"), "content": "1\n",
+                                   "mode": "0644"}])
+    assert result["changed_paths"] == [str(root / "myid")], result
+    assert not (root / "myid").is_symlink() and (root / "myid").read_text() == "1\n"
+    assert mode(root / "myid") == "0644"
+    assert target.read_text() == "7\n" and mode(target) == "0600"
+
+
+def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    os.mkfifo(root / "myid")  # a FIFO would block a plain open
+    result = run(tmp_path, files=[{"path": str(root / "myid"), "content": "1\n",
+                                   "mode": "0644"}])
+    assert result.get("failed") is True and "is not a regular file" in result["msg"], result
+
+
+def test_a_link_in_place_of_a_directory_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir(mode=0o755)
+    (root / "data").symlink_to(elsewhere)
+    result = run(tmp_path, directories=[{"path": str(root / "data"), "mode": "0750"}])
+    assert result.get("failed") is True, result
+    assert f"{root / 'data'} is a symbolic link" in result["msg"], result["msg"]
+    assert mode(elsewhere) == "0755", "the mode went to the link's target"
+
+
+def test_a_file_gets_its_mode_through_its_descriptor(tmp_path: Path) -> None:
+    """Same content, other mode: fixed on the file itself (the one opened without following
+    a link), and a new file is written with its mode before it takes the name."""
+    root = tmp_path / "host"
+    root.mkdir()
+    wanted = {"files": [{"path": str(root / "myid"), "content": "1\n", "mode": "0640"}]}
+    assert run(tmp_path, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0640"
+    os.chmod(root / "myid", 0o666)
+    assert run(tmp_path, check=True, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0666", "check mode changed the mode"
+    assert run(tmp_path, **wanted)["changed_paths"] == [str(root / "myid")]
+    assert mode(root / "myid") == "0640"
+    assert run(tmp_path, **wanted)["changed"] is False

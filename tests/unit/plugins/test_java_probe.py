@@ -1,0 +1,104 @@
+"""Tests of the java_probe module, run as Ansible runs it (a Python process given its arguments
+as JSON) on this machine: the distribution it reports as facts, the package it picks, what the
+package manager says, and what a java binary (here a small script printing as the JVM does)
+reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ansible_collections.zkops.zookeeper34.plugins.modules.java_probe import pick_package
+from plugins import MODULES
+
+PACKAGES = {"Debian-12": "openjdk-17-jre-headless", "Debian": "default-jre-headless",
+            "RedHat-7": "java-1.8.0-openjdk-headless", "RedHat": "java-11-openjdk-headless",
+            "Ubuntu": "openjdk-11-jre-headless"}
+
+
+def run(tmp_path: Path, **args: Any) -> dict:
+    """The module's JSON result for `args`."""
+    args.update(_ansible_check_mode=False, _ansible_tmpdir=str(tmp_path),
+                _ansible_remote_tmp=str(tmp_path))
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    proc = subprocess.run([sys.executable, str(MODULES / "java_probe.py"), str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    return json.loads(proc.stdout)
+
+
+def os_release() -> dict[str, str]:
+    fields = {}
+    for line in Path("/etc/os-release").read_text().splitlines():
+        key, _unused, value = line.partition("=")
+        fields[key] = value.strip('"')
+    return fields
+
+
+@pytest.mark.parametrize(("facts", "package"), [
+    ({"distribution": "Debian", "distribution_major_version": "12", "os_family": "Debian"},
+     "openjdk-17-jre-headless"),
+    ({"distribution": "Debian", "distribution_major_version": "13", "os_family": "Debian"},
+     "default-jre-headless"),
+    ({"distribution": "CentOS", "distribution_major_version": "7", "os_family": "RedHat"},
+     "java-1.8.0-openjdk-headless"),
+    ({"distribution": "Rocky", "distribution_major_version": "9", "os_family": "RedHat"},
+     "java-11-openjdk-headless"),
+    ({"distribution": "Ubuntu", "distribution_major_version": "22", "os_family": "Debian"},
+     "openjdk-11-jre-headless"),
+    ({"distribution": "SLES", "distribution_major_version": "15", "os_family": "Suse"}, ""),
+])
+def test_the_package_is_picked_most_specific_first(facts: dict, package: str) -> None:
+    assert pick_package(PACKAGES, facts) == package
+
+
+def test_the_distribution_is_returned_as_setup_names_it(tmp_path: Path) -> None:
+    result = run(tmp_path, binary="/nonexistent/java", packages=PACKAGES)
+    assert result.get("failed") is not True, result
+    facts = result["ansible_facts"]
+    release = os_release()
+    assert facts["ansible_distribution_major_version"] == release["VERSION_ID"].split(".")[0]
+    assert facts["ansible_distribution"].lower() == release["ID"]
+    assert facts["ansible_os_family"] and facts["ansible_distribution_version"]
+    # What this machine is decides the package, as the vars files once did.
+    assert result["package"] == pick_package(
+        PACKAGES, {k.removeprefix("ansible_"): v for k, v in facts.items()})
+
+
+def test_a_missing_binary_is_reported_not_failed(tmp_path: Path) -> None:
+    result = run(tmp_path, binary=str(tmp_path / "no-java"))
+    assert result.get("failed") is not True, result
+    assert result["version_rc"] == 127 and "does not exist" in result["msg"]
+
+
+def test_the_binary_is_run_with_minus_version(tmp_path: Path) -> None:
+    java = tmp_path / "java"
+    java.write_text('#!/bin/sh\n[ "$1" = -version ] || exit 3\n'
+                    'echo \'openjdk version "17.0.11" 2024-04-16\' >&2\n')
+    java.chmod(0o755)
+    result = run(tmp_path, binary=str(java))
+    assert result["version_rc"] == 0, result
+    assert result["stderr"].startswith('openjdk version "17.0.11"')
+
+
+@pytest.mark.skipif(not shutil.which("dpkg-query") and not shutil.which("rpm"),
+                    reason="neither dpkg-query nor rpm on this machine")
+def test_the_package_manager_is_asked(tmp_path: Path) -> None:
+    # A package every Debian or EL machine has, and one no machine has.
+    present = "bash"
+    installed = run(tmp_path, binary="/bin/true", package=present)
+    assert installed["package"] == present and installed["package_state"] == "installed"
+    missing = run(tmp_path, binary="/bin/true", package="no-such-package-zk")
+    assert missing["package_state"] == "missing"
+    unasked = run(tmp_path, binary="/bin/true", package=present, query=False)
+    assert unasked["package_state"] == "unknown"
+    none = run(tmp_path, binary="/bin/true", packages={})
+    assert none["package"] == "" and none["package_state"] == "unknown"
+    assert os.access("/bin/true", os.X_OK) and none["version_rc"] != 127
