@@ -5,12 +5,16 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# The dev tooling's packages by name (tools/: labs, bench, ci, testkit, and zk_status). Not the
+# checkout's .collections: Ansible would find the collection on sys.path in every run, the
+# collection test's "installed, used from outside" included.
+export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2 gnupg gpgv
 # Vagrant and its libvirt provider, without the libvirt daemon, QEMU and kernel they recommend
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
-# Longest first: tools/molecule-scenarios runs at most ZK_MOLECULE_JOBS (3) at once, in this order.
+# Longest first: tools/ci/molecule-scenarios runs at most ZK_MOLECULE_JOBS (3) at once, in this order.
 # vagrant (short) before the last three, so that no scenario runs long alone at the pool's end.
 SCENARIOS ?= membership default nemesis restore hardening release38 vagrant reconfig38 ensembles \
 	package
@@ -22,8 +26,8 @@ ALONE_SCENARIOS ?= operations upgrade
 # Seconds of faults in `make soak` (the nemesis scenario; `make test` runs it for 120 s).
 SOAK_SECONDS ?= 600
 
-# The ansible-core versions `make core-matrix` deploys with (empty: tools/core_matrix.py's
-# default, 2.16 2.17 2.18 2.19), and further options of tools/core_matrix.py (--java: hosts
+# The ansible-core versions `make core-matrix` deploys with (empty: tools/ci/core_matrix.py's
+# default, 2.16 2.17 2.18 2.19), and further options of tools/ci/core_matrix.py (--java: hosts
 # with Java in their image).
 CORE_VERSIONS ?=
 CORE_ARGS ?=
@@ -55,7 +59,7 @@ help:
 	@echo "make changelog        CHANGELOG.md from changelogs/ (antsibull-changelog)"
 	@echo "make collection-test  build, install it offline, deploy a lab (coll, 10.213.21.0/24)"
 	@echo "                      with it from outside the repository (4-5 minutes)"
-	@echo "make sanity           every ansible-test sanity test on the checkout (tools/sanity.py)"
+	@echo "make sanity           every ansible-test sanity test on the checkout (tools/ci/sanity.py)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -116,10 +120,10 @@ VERMIN := vermin --no-tips --violations --eval-annotations --feature union-types
 
 lint: venv
 	yamllint --strict .
-	python tools/role_docs.py --check
+	python -m ci.role_docs --check
 	ansible-lint
 	ruff check .
-	$(VERMIN) plugins/modules plugins/module_utils roles/zookeeper/files/zookeeper_metrics.py
+	$(VERMIN) plugins/modules plugins/module_utils plugins/module_utils/zookeeper_metrics.py
 
 unit: venv
 	pytest -q -n auto tools roles tests
@@ -127,14 +131,14 @@ unit: venv
 molecule: molecule-pool molecule-alone
 
 molecule-pool: lab-images vagrant-deps
-	tools/molecule-scenarios $(SCENARIOS)
+	tools/ci/molecule-scenarios $(SCENARIOS)
 
 molecule-alone: lab-images vagrant-deps
-	for s in $(ALONE_SCENARIOS); do tools/molecule-scenarios $$s || exit 1; done
+	for s in $(ALONE_SCENARIOS); do tools/ci/molecule-scenarios $$s || exit 1; done
 
 # The hosts' images and the offline mirror, built once before anything races for them.
 lab-images: system-deps venv
-	tools/molecule-scenarios --prepare
+	tools/ci/molecule-scenarios --prepare
 
 # site.yml with the oldest supported ansible-core (every scenario runs the pinned 2.19).
 # The oldest ansible-core in `make test`, on hosts with Java in their image (the role's Java
@@ -155,7 +159,7 @@ test: lab-images vagrant-deps
 # The nemesis scenario for longer than `make test`'s 120 s (molecule/resources/tests/
 # test_nemesis.py; log results/molecule/nemesis.log, history and faults results/nemesis/).
 soak: system-deps venv
-	ZK_SOAK_SECONDS=$(SOAK_SECONDS) tools/molecule-scenarios nemesis
+	ZK_SOAK_SECONDS=$(SOAK_SECONDS) tools/ci/molecule-scenarios nemesis
 
 # The collection the repository is, built as it is (galaxy.yml's build_ignore leaves out the
 # labs and dev tooling): build/zkops-zookeeper34-<version>.tar.gz.
@@ -169,24 +173,24 @@ changelog: venv
 
 # Every ansible-test sanity test on the checkout (a copy of its files, since ansible-test wants
 # to run in .../ansible_collections/zkops/zookeeper34), each in the environment ansible-test makes
-# with the versions it pins (tools/sanity.py gives it the pip bootstrap it cannot download), the
+# with the versions it pins (tools/ci/sanity.py gives it the pip bootstrap it cannot download), the
 # ignores in tests/sanity/; a test that fails, or does not run for want of something, fails it.
 sanity: venv
-	tools/sanity.py
+	python -m ci.sanity
 
 # The built collection installed offline and used from outside the repository: ansible-doc, the
 # roles on the controller, then a lab deployed through the fully qualified roles (removed after).
 collection-test: system-deps venv
-	ZK_COLLECTION_LAB=1 pytest -q -rA tools/test_collection.py
+	ZK_COLLECTION_LAB=1 pytest -q -rA tools/ci/test_collection.py
 
 # Figures against the targets, with median/min/max over the repetitions; results/bench/.
 bench: system-deps venv
-	tools/bench.py $(BENCH_ARGS)
+	python -m bench $(BENCH_ARGS)
 
 # site.yml with every supported ansible-core, one after the other, each on fresh lab hosts: a
 # converge and a run that must change nothing; results/core-matrix.json.
 core-matrix: system-deps venv
-	$(BIN)/python tools/core_matrix.py $(CORE_ARGS) $(CORE_VERSIONS)
+	python -m ci.core_matrix $(CORE_ARGS) $(CORE_VERSIONS)
 
 clean:
 	rm -rf $(VENV) .venv-core .lab/build build

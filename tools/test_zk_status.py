@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import zk_status
 import fake_zk as fake_zk_module
-from zookeeper_4lw import use_tls
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import use_tls
 
 LEADER_SRVR = """\
 Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on 06/29/2018 04:05 GMT
@@ -412,7 +412,7 @@ def test_four_letter_word_refused(refused_port: int) -> None:
 
 def test_srvr_at_reads_a_server_and_names_an_unreachable_one(
         fake_zk, refused_port: int) -> None:
-    from zookeeper_4lw import srvr_at
+    from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import srvr_at
 
     assert srvr_at(f"127.0.0.1:{fake_zk(leader_replies())}")["mode"] == "leader"
     down = srvr_at(f"127.0.0.1:{refused_port}", 1.0)

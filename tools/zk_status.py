@@ -30,7 +30,7 @@ with ``--json``) and one of these exit codes:
 * 3 usage error (bad arguments, unreadable inventory, missing/empty group).
 
 ``--prometheus`` prints the same figures as the hosts' metrics collector
-(``zookeeper_metrics``, roles/zookeeper/files/zookeeper_metrics.py) in Prometheus' text
+(``zookeeper_metrics``, plugins/module_utils/zookeeper_metrics.py) in Prometheus' text
 format instead, from ``srvr`` and ``mntr`` of every server, each series labelled with the
 ensemble, the server id (``zookeeper_id``, from an inventory) and the server's name; the exit
 code is the same.
@@ -39,6 +39,7 @@ code is the same.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -52,17 +53,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
-# The four-letter-word client is the collection's (plugins/module_utils/), which the modules run on
-# the hosts too.
-REPO = Path(__file__).resolve().parent.parent
-MODULE_UTILS = REPO / "plugins" / "module_utils"
-sys.path.insert(0, str(MODULE_UTILS))
-from zookeeper_4lw import (  # noqa: E402
-    four_letter_word, parse_mntr, parse_srvr, short_version, use_tls)
+# The four-letter-word client and the metrics collector's series (--prometheus) are the
+# collection's module_utils, which the modules and the hosts' collector run too. Imported by
+# their collection names: where the collection is not importable already, through Ansible's own
+# collection loader, with this checkout's collection (.collections/) before the configured paths.
+try:
+    importlib.import_module("ansible_collections.zkops.zookeeper34.plugins.module_utils")
+except ImportError:
+    from ansible.plugins.loader import init_plugin_loader
 
-# The metrics collector's series (--prometheus), as the role's collector writes them on the hosts.
-sys.path.insert(0, str(REPO / "roles" / "zookeeper" / "files"))
-import zookeeper_metrics  # noqa: E402
+    init_plugin_loader([str(Path(__file__).resolve().parent.parent / ".collections")])
+from ansible_collections.zkops.zookeeper34.plugins.module_utils import zookeeper_metrics
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import (
+    four_letter_word,
+    parse_mntr,
+    parse_srvr,
+    short_version,
+    use_tls,
+)
 
 __all__ = ["four_letter_word", "main", "parse_mntr", "parse_srvr"]
 

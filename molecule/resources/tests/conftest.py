@@ -26,7 +26,11 @@ import testinfra
 from kazoo.client import KazooClient
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tools"))
+# The tools (zk_status, testkit, labs) and the checkout's collection import by name here, as in
+# the unit tests (pytest.ini's pythonpath, which Molecule's verifier run may not read).
+for _path in (REPO / "tools", REPO / ".collections"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 import zk_status  # noqa: E402
 
 GROUP = "zookeeper"

@@ -1,9 +1,9 @@
 """What the membership tests share (test_membership_changes.py, test_reconfig.py): the lab's
 hosts and the inventory the next site.yml run gets (Membership), partitions between them (cut),
 and a change watched under client traffic (watched): the writer's ledger and leader looks
-(tools/zk_traffic.py), a register of clients pinned to each member (tools/zk_register.py) whose
-history must be linearizable (tools/linearizable.py), nothing acknowledged lost, never two
-leaders at one look."""
+(tools/testkit/zk_traffic.py), a register of clients pinned to each member
+(tools/testkit/zk_register.py) whose history must be linearizable
+(tools/testkit/linearizable.py), nothing acknowledged lost, never two leaders at one look."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from conftest import REPO, Ensemble, connect, podman, run_site
 from kazoo.client import KazooClient
-from linearizable import check, summary
-from zk_register import Register
+from testkit.linearizable import check, summary
+from testkit.zk_register import Register
 from zk_status import Server, load_inventory
-from zk_traffic import Span, Traffic, missing
+from testkit.zk_traffic import Span, Traffic, missing
 
 RUN = uuid.uuid4().hex[:8]
 PARENT = f"/membership/{RUN}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -71,7 +70,7 @@ def test_each_ensemble_keeps_its_own_data(groups: dict[str, Ensemble]) -> None:
 
 
 def test_zk_status_judges_each_ensemble(ensemble: Ensemble) -> None:
-    status = subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+    status = subprocess.run([str(REPO / "tools" / "zk-status"), "-i",
                              ensemble.inventory, "--json"],
                             capture_output=True, text=True, timeout=60, check=False)
     report = json.loads(status.stdout)

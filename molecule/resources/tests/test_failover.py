@@ -7,7 +7,6 @@ leaving the ensemble healthy for the next.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -18,14 +17,14 @@ from conftest import REPO, Ensemble, Member, run_site
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
-from zk_traffic import Traffic, first_acknowledged
+from testkit.zk_traffic import Traffic, first_acknowledged
 
 BURST = 200  # znodes written and acknowledged before the failures start
 RUN = f"/failover/{uuid.uuid4().hex[:8]}"  # this run's znodes, apart from earlier runs'
 
 
 def zk_status(ensemble: Ensemble) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"),
+    return subprocess.run([str(REPO / "tools" / "zk-status"),
                            "-i", ensemble.inventory], capture_output=True, text=True,
                           timeout=60, check=False)
 

@@ -8,7 +8,6 @@ import json
 import re
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -168,7 +167,7 @@ def test_a_client_port_bound_to_a_second_address_is_asked_there(ensemble: Ensemb
         with pytest.raises(OSError):
             socket.create_connection((member.peer_address, member.port), timeout=2).close()
         assert "Mode: " in four_letter_word(member.address, member.port, "srvr", 2.0)
-    status = subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+    status = subprocess.run([str(REPO / "tools" / "zk-status"), "-i",
                              ensemble.inventory, "--json"],
                             capture_output=True, text=True, timeout=60, check=False)
     report = json.loads(status.stdout)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
-from conftest import REPO, Ensemble, Member
-
-sys.path.insert(0, str(REPO / "tools"))
-from lab import DEBIAN_ETC_HOSTS
+from conftest import Ensemble, Member
+from labs.lab import DEBIAN_ETC_HOSTS
 
 HOSTS_BEGIN = "# BEGIN zookeeper ensemble (managed by Ansible)"
 HOSTS_END = "# END zookeeper ensemble"

@@ -1,7 +1,7 @@
 """Membership changes (the `membership` scenario): each through playbooks/site.yml with an
 inventory this module writes, under a client writing 20 times a second (every acknowledged
 write must be on every member at the end) and clients pinned to each member reading, writing
-and compare-and-setting one znode (the history must be linearizable, tools/linearizable.py),
+and compare-and-setting one znode (the history must be linearizable, tools/testkit/linearizable.py),
 while a 10 Hz sampler asks every host who leads (never two at one look).
 
 Converge deploys zookeeper01 alone; the tests grow and shrink it in turn. The interrupted

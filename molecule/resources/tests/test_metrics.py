@@ -6,15 +6,15 @@ Only the scenario's own containers are asked (node_exporter's port on each membe
 
 from __future__ import annotations
 
-import sys
 import time
 import urllib.request
 
 import pytest
-from conftest import REPO, Ensemble, Member
+from conftest import Ensemble, Member
 
-sys.path.insert(0, str(REPO / "roles" / "zookeeper" / "files"))
-from zookeeper_metrics import read_exposition
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_metrics import (
+    read_exposition,
+)
 
 # Debian's prometheus-node-exporter listens there (the role does not change it).
 EXPORTER_PORT = 9100

@@ -30,10 +30,11 @@ group `spare`; the role walks one member at a time), each by site.yml with an in
 to a temporary directory, retried (at most SITE_ATTEMPTS runs) once every member serves again
 if a run fails. The nemesis resumes with a fault right after each.
 
-Throughout, a Register (tools/zk_register.py: one client pinned to each member, zookeeper04's
-from the start: it records failed operations until it joins) reads, writes and CASes one znode,
-and a Traffic writer (tools/zk_traffic.py) keeps a ledger of acknowledged writes; a sampler asks
-every member `srvr` ten times a second and records each leader with its epoch.
+Throughout, a Register (tools/testkit/zk_register.py: one client pinned to each member,
+zookeeper04's from the start: it records failed operations until it joins) reads, writes and
+CASes one znode, and a Traffic writer (tools/testkit/zk_traffic.py) keeps a ledger of
+acknowledged writes; a sampler asks every member `srvr` ten times a second and records each
+leader with its epoch.
 
 ZooKeeper 3.4 does show two leaders at one look, safely: a leader paused for longer than about
 one tick, or cut off, is replaced by the others, and still answers "leader" (with its old epoch,
@@ -46,7 +47,8 @@ After the last phase: every fault undone and none left (no blackhole route, no s
 every unit active), the ensemble healthy within HEALTHY_LIMIT and still STEADY s later, then
 the checks. Whatever happens (a failure, Ctrl-C, SIGTERM), the fixture undoes the fault in
 place and then anything left on any host of the lab before it ends. The history goes
-to results/nemesis/history.json (`python tools/linearizable.py` reads it), the faults with the
+to results/nemesis/history.json (`python tools/testkit/linearizable.py` reads it), the faults with
+the
 seed to results/nemesis/faults.json, the writes' timeline to results/nemesis/timeline.png.
 """
 
@@ -72,10 +74,10 @@ import pytest
 import yaml
 from conftest import REPO, Ensemble, connect, podman, run_site
 from kazoo.client import KazooClient
-from linearizable import check, summary
-from zk_register import Register
+from testkit.linearizable import check, summary
+from testkit.zk_register import Register
 from zk_status import Server, build_report, load_inventory, query_all
-from zk_traffic import Traffic, leader_epoch, missing
+from testkit.zk_traffic import Traffic, leader_epoch, missing
 
 SOAK_SECONDS = float(os.environ.get("ZK_SOAK_SECONDS") or 120)
 SEED = int(os.environ.get("ZK_SOAK_SEED") or secrets.randbits(32))

@@ -29,7 +29,7 @@ from conftest import REPO, Ensemble, connect, interrupt_playbook, run_site, site
 from kazoo.client import KazooClient
 from membership_lab import write_inventory
 from zk_status import Server, load_inventory, query_all
-from zk_traffic import Span, Traffic, missing
+from testkit.zk_traffic import Span, Traffic, missing
 
 GAP_LIMIT = 5.0  # seconds without an acknowledged write that a rolling operation may cause
 RESULTS = REPO / "results" / "operations"

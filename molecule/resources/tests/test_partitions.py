@@ -24,7 +24,7 @@ import pytest
 from conftest import Ensemble, Member, connect, podman
 from kazoo.client import KazooClient
 from zk_status import build_report, query_all
-from zk_traffic import Traffic, missing
+from testkit.zk_traffic import Traffic, missing
 
 TARGET = 6.0  # seconds without an acknowledged write the role's defaults aim at
 # Seconds a partition may cost beyond detection + the SIGKILL floor. The floor's election and

@@ -22,7 +22,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import tarfile
 import time
 import uuid
@@ -33,7 +32,6 @@ from typing import Any
 import pytest
 import yaml
 from conftest import (
-    REPO,
     Ensemble,
     Member,
     assert_refused,
@@ -41,6 +39,9 @@ from conftest import (
     run_site,
     site_command,
     site_env,
+)
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_restore import (
+    zookeeper_backup_contents,
 )
 from kazoo.client import KazooClient, KazooState
 
@@ -342,13 +343,7 @@ def manifest_of(archive: Path) -> dict[str, Any]:
 
 def newest_zxid(archive: Path) -> int:
     """The newest transaction in an archive's data, as restore.yml reads it."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-         "from zookeeper_restore import zookeeper_backup_contents as c; "
-         "print(c(sys.argv[2])['last_zxid'])",
-         str(REPO / "plugins/plugin_utils"), str(archive)],
-        capture_output=True, text=True, check=True, timeout=120).stdout
-    return int(out)
+    return int(zookeeper_backup_contents(str(archive))["last_zxid"])
 
 
 def rewrite_archive(archive: Path, target: Path, manifest: dict[str, Any] | None,

@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-import lab_signing
+from labs import signing as lab_signing
 from conftest import REPO, Ensemble, assert_refused, run_site
 
 MIRROR_TARBALL = REPO / ".lab/mirror/zookeeper-3.4.13/zookeeper-3.4.13.tar.gz"

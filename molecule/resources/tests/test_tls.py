@@ -14,7 +14,6 @@ import re
 import socket
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -143,7 +142,7 @@ def test_every_election_port_refuses_a_plain_peer(m: Membership) -> None:
 
 
 def zk_status(m: Membership, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+    return subprocess.run([str(REPO / "tools" / "zk-status"), "-i",
                            str(m.inventory()), "--json", *options], capture_output=True,
                           text=True, timeout=60, check=False)
 
@@ -169,7 +168,7 @@ def test_with_the_plain_port_off_the_checks_and_tools_speak_tls(m: Membership) -
     assert refused.returncode == 3 and "--tls-ca" in refused.stderr, refused.stderr
     # The metrics collector, as its unit runs it, on the member's own certificate.
     name = m.members[0]
-    podman("cp", str(REPO / "roles/zookeeper/files/zookeeper_metrics.py"),
+    podman("cp", str(REPO / "plugins/module_utils/zookeeper_metrics.py"),
            f"{m.container(name)}:/tmp/zookeeper_metrics.py")
     page = m.run(name, "python3 /tmp/zookeeper_metrics.py --port 2281 --tls-ca "
                  "/etc/zookeeper/tls/ca.pem --tls-cert /etc/zookeeper/tls/server.pem "

@@ -15,7 +15,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,9 +25,9 @@ import yaml
 from conftest import REPO, Ensemble, connect, interrupt_playbook, run_site, site_command
 from kazoo.client import KazooClient
 from zk_status import Server, load_inventory, query_all
-from zk_traffic import Traffic, missing
+from testkit.zk_traffic import Traffic, missing
 
-TARGET = "3.8.0"  # the release the lab mirror carries for line 3.8 (tools/lab.py)
+TARGET = "3.8.0"  # the release the lab mirror carries for line 3.8 (tools/labs/lab.py)
 # The fixes Debian's 3.8.0-11+deb12u2 carries beyond Apache's 3.8.0 (the mirror's SOURCES.txt).
 TARGET_VARS = {"zookeeper_version": TARGET,
                "zookeeper_build_fixes": ["CVE-2023-44981", "CVE-2024-23944"]}
@@ -171,7 +170,7 @@ def test_upgrade_interrupted_then_finished_under_writes(upgrade: Upgrade,
 
 def test_every_member_serves_the_new_release(upgrade: Upgrade) -> None:
     assert upgrade.versions() == {m.name: TARGET for m in upgrade.ensemble.members}
-    status = subprocess.run([sys.executable, str(REPO / "tools" / "zk_status.py"), "-i",
+    status = subprocess.run([str(REPO / "tools" / "zk-status"), "-i",
                              upgrade.ensemble.inventory, "--json"],
                             capture_output=True, text=True, timeout=60, check=False)
     report = json.loads(status.stdout)

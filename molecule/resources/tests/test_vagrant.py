@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, Ensemble
-from lab import PODMAN, RUN_LIMITS
+from labs.lab import PODMAN, RUN_LIMITS
 
 USER_INVENTORY = REPO / "inventories" / "vagrant" / "hosts.yml"
 ZKCLI = "/opt/zookeeper/bin/zkCli.sh"

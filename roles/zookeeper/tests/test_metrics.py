@@ -1,7 +1,7 @@
-"""The metrics collector (files/zookeeper_metrics.py, zookeeper_metrics): mntr and srvr to the
-text format, the file written atomically, a server that is gone leaving no figure behind, the
-collector against fake servers on loopback (and under a real Python 3.6 when there is one), and
-its systemd units as ansible-playbook renders them."""
+"""The metrics collector (plugins/module_utils/zookeeper_metrics.py, zookeeper_metrics): mntr and
+srvr to the text format, the file written atomically, a server that is gone leaving no figure
+behind, the collector against fake servers on loopback (and under a real Python 3.6 when there is
+one), and its systemd units as ansible-playbook renders them."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import fake_zk as fake_zk_module
 import pytest
+from ansible_collections.zkops.zookeeper34.plugins.module_utils import zookeeper_metrics as zm
 
 ROLE = Path(__file__).resolve().parent.parent
 REPO = ROLE.parent.parent
-sys.path.insert(0, str(ROLE / "files"))
-sys.path.insert(0, str(REPO / "tools"))
-import zookeeper_metrics as zm  # noqa: E402
-import fake_zk as fake_zk_module  # noqa: E402
+COLLECTOR = REPO / "plugins" / "module_utils" / "zookeeper_metrics.py"
 
 LEADER_MNTR = (
     "zk_version\t3.4.13-6--1, built on Sat, 28 Oct 2023 23:16:44 +0200\n"
@@ -291,7 +290,7 @@ def test_the_collector_runs_on_python_36(fake_zk: Callable, tmp_path: Path) -> N
         pytest.skip("no Python 3.6 here (set ZK_PYTHON36)")
     port = fake_zk({"srvr": SRVR.format(mode="leader"), "mntr": LEADER_MNTR})
     target = tmp_path / "zookeeper.prom"
-    proc = subprocess.run([interpreter, str(ROLE / "files" / "zookeeper_metrics.py"),
+    proc = subprocess.run([interpreter, str(COLLECTOR),
                            "--port", str(port), "--ensemble", "zookeeper", "--server-id", "3",
                            "--output", str(target)],
                           capture_output=True, text=True, timeout=60, check=False)

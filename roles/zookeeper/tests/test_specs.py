@@ -1,6 +1,6 @@
 """Each variable is described once: defaults/main.yml and meta/argument_specs.yml must agree,
 for both roles, and the README's short table must name real variables with their defaults
-(docs/variables.md is generated from the specs: tools/role_docs.py)."""
+(docs/variables.md is generated from the specs: tools/ci/role_docs.py)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def readme_rows() -> dict[str, str]:
 
 def test_the_readme_table_names_real_variables_with_their_defaults() -> None:
     """The README lists a few variables (the full reference is docs/variables.md, generated
-    from the specs by tools/role_docs.py and checked by make lint): each is a variable of a
+    from the specs by tools/ci/role_docs.py and checked by make lint): each is a variable of a
     role, with the default defaults/main.yml gives it."""
     rows = readme_rows()
     assert len(rows) >= 8, rows

@@ -1,6 +1,7 @@
 """The collection's plugins for unit tests, imported from this checkout by their collection
 names (``ansible_collections.zkops.zookeeper34.plugins.*``), as Ansible and AnsiballZ import them:
-.collections/ansible_collections/zkops/zookeeper34 links back to the checkout."""
+.collections/ansible_collections/zkops/zookeeper34 links back to the checkout, and pytest.ini puts
+.collections on the path."""
 
 from __future__ import annotations
 
@@ -18,9 +19,6 @@ MODULES = PLUGINS / "modules"
 MODULE_UTILS = PLUGINS / "module_utils"
 PLUGIN_UTILS = PLUGINS / "plugin_utils"
 ROLE = REPO / "roles" / "zookeeper"
-
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
 
 
 def load(name: str, path: Path) -> ModuleType:

@@ -1,7 +1,7 @@
 """Each module of the collection (plugins/modules/) documents itself as ansible.builtin modules
 do: DOCUMENTATION, EXAMPLES and RETURN, options exactly as its argument_spec, check mode, the
 examples calling it by its fully qualified name. ansible-doc renders it from the checkout (the
-built collection's copy: tools/test_collection.py)."""
+built collection's copy: tools/ci/test_collection.py)."""
 
 from __future__ import annotations
 
