@@ -10,6 +10,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # collection test's "installed, used from outside" included.
 export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 SYSTEM_PACKAGES := podman runc debootstrap openssh-client iproute2 gnupg gpgv
+# ansible-test sanity's shellcheck test needs the program (without it the test is skipped).
+SANITY_PACKAGES := shellcheck
 # Vagrant and its libvirt provider, without the libvirt daemon, QEMU and kernel they recommend
 # (the container route needs none of them; vagrant-libvirt lets `vagrant validate` check the
 # libvirt settings).
@@ -176,6 +178,7 @@ changelog: venv
 # with the versions it pins (tools/ci/sanity.py gives it the pip bootstrap it cannot download), the
 # ignores in tests/sanity/; a test that fails, or does not run for want of something, fails it.
 sanity: venv
+	$(call install-missing,$(SANITY_PACKAGES),--no-install-recommends)
 	python -m ci.sanity
 
 # The built collection installed offline and used from outside the repository: ansible-doc, the

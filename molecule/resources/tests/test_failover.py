@@ -60,7 +60,8 @@ def test_rolling_restart_keeps_the_quorum_and_restarts_the_leader_last(
             traffic.span("rolling restart") as span:
         rc, output = run_site(ensemble.inventory_source(), playbook="rolling_restart.yml")
     assert rc == 0, f"rolling_restart.yml failed:\n{output[-3000:]}"
-    last = output.split("TASK [zookeeper : Restart the leader last]")[1].split("TASK [")[0]
+    last = output.split("TASK [zkops.zookeeper34.zookeeper : Restart the leader last]")[1].split(
+        "TASK [")[0]
     assert f"changed: [{leader.name}]" in last, f"{leader.name} led but was not restarted last"
     for member in ensemble.members:
         assert f"changed: [{member.name}]" in output

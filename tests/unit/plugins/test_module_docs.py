@@ -10,12 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 from plugins import MODULES as MODULE_DIR
-from plugins import PACKAGE, REPO, role_module
+from plugins import PACKAGE, REPO, module
 
 FQCN = PACKAGE.removeprefix("ansible_collections.")
 MODULES = sorted(p.stem for p in MODULE_DIR.glob("*.py"))
@@ -23,10 +22,6 @@ BIN = Path(sys.executable).parent
 # The fields of an option that an argument_spec and its documentation share.
 # (no_log is the argument_spec's alone: validate-modules refuses it in DOCUMENTATION.)
 SPEC_FIELDS = ("type", "elements", "default", "required", "choices", "aliases")
-
-
-def module(name: str) -> ModuleType:
-    return role_module(name)
 
 
 def normalized(option: dict) -> dict:

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from plugins import module_util, role_module
+from plugins import module_util, module
 
-probe = role_module("zookeeper_probe")
+probe = module("zookeeper_probe")
 systemd = module_util("zookeeper_systemd")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 
 import pytest
-from plugins import module_util, role_module
+from plugins import module_util, module
 from test_zookeeper_client import MEMBERS, FakeZooKeeper
 
-rc = role_module("zookeeper_reconfig")
+rc = module("zookeeper_reconfig")
 zc = module_util("zookeeper_client")
 SPEC4 = "127.0.0.1:22884:23884:participant;127.0.0.1:22184"
 

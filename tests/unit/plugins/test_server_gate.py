@@ -9,9 +9,9 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 
 import pytest
-from plugins import role_module
+from plugins import module
 
-server = role_module("zookeeper_server")
+server = module("zookeeper_server")
 
 
 class Handler(socketserver.BaseRequestHandler):

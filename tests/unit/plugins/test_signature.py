@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import MODULES, REPO, ROLE, role_module
+from plugins import MODULES, REPO, ROLE, module
 
 MODULE = MODULES / "zookeeper_signature.py"
 PINNED_KEYS = ROLE / "files" / "zookeeper-release-keys.asc"
@@ -158,8 +158,7 @@ def test_keys_that_are_not_keys_are_refused(tmp_path: Path,
 
 
 def test_dearmor_reads_every_block_of_an_apache_keys_file() -> None:
-    module = role_module("zookeeper_signature")
-    keyring, count = module.dearmor(PINNED_KEYS.read_text())
+    keyring, count = module("zookeeper_signature").dearmor(PINNED_KEYS.read_text())
     assert count == 16
     # What gpg makes of the same file, as one binary keyring, is the same packets.
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"zk-dearmor-{os.getpid()}"

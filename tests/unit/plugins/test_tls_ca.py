@@ -15,7 +15,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from plugins import MODULES, ROLE, role_module
+from plugins import MODULES, ROLE, module
 
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_tls import (
     zookeeper_tls_checks,
@@ -26,7 +26,7 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_values
 )
 
 MODULE = MODULES / "zookeeper_tls_ca.py"
-probe = role_module("zookeeper_probe")
+probe = module("zookeeper_probe")
 
 
 def run(tmp_path: Path, check: bool = False, **args: Any) -> dict:
