@@ -1,6 +1,6 @@
 """A fake ZooKeeper for unit tests: canned four-letter-word replies on a loopback port.
 
-tools/test_zk_status.py and roles/zookeeper/tests/test_metrics.py build their fixtures on it.
+tools/test_zk_status.py and tests/unit/plugins/test_metrics.py build their fixtures on it.
 """
 
 from __future__ import annotations

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import fake_zk as fake_zk_module
 import pytest
+from plugins import MODULE_UTILS, MODULES, REPO
 from ansible_collections.zkops.zookeeper34.plugins.module_utils import zookeeper_metrics as zm
 
-ROLE = Path(__file__).resolve().parent.parent
-REPO = ROLE.parent.parent
-COLLECTOR = REPO / "plugins" / "module_utils" / "zookeeper_metrics.py"
+COLLECTOR = MODULE_UTILS / "zookeeper_metrics.py"
 
 LEADER_MNTR = (
     "zk_version\t3.4.13-6--1, built on Sat, 28 Oct 2023 23:16:44 +0200\n"
@@ -233,7 +232,7 @@ def test_the_collector_reads_a_tls_port_with_the_members_certificate(tmp_path: P
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
         "directory": str(ca), "hosts": [{"name": "zookeeper01", "address": "127.0.0.1"}],
         "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
-    module = REPO / "plugins" / "modules" / "zookeeper_tls_ca.py"
+    module = MODULES / "zookeeper_tls_ca.py"
     subprocess.run([sys.executable, str(module), str(args)], capture_output=True, check=True,
                    timeout=60)
     server_pem = tmp_path / "server.pem"
