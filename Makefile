@@ -125,7 +125,7 @@ lint: venv
 	python -m ci.role_docs --check
 	ansible-lint
 	ruff check .
-	$(VERMIN) plugins/modules plugins/module_utils plugins/module_utils/zookeeper_metrics.py
+	$(VERMIN) plugins/modules plugins/module_utils
 
 unit: venv
 	pytest -q -n auto tools roles tests
