@@ -1,4 +1,4 @@
-"""The zookeeper role's filters: their names here, their code in impl/.
+"""The zookeeper role's filters: their names here, their code in plugins/plugin_utils/.
 
 Ansible loads every filter file of a role in every worker process it forks, one per task and
 host, as soon as the task applies any filter that is not Jinja's own. Compiling and running the
