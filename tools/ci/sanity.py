@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-import yaml
+from ci.galaxy import REPO, read_galaxy
 
-REPO = Path(__file__).resolve().parents[2]
 CACHE = Path.home() / ".ansible" / "test" / "cache"
 # Written into the bootstrap script, so that a genuine get-pip.py (downloaded by ansible-test
 # where ci-files.testing.ansible.com is reachable) is told from this one and left alone.
@@ -84,8 +83,8 @@ def checkout_files(repo: Path) -> list[str]:
 
 def stage(repo: Path, output: Path) -> Path:
     """The checkout's files, unchanged, at OUTPUT/ansible_collections/NAMESPACE/NAME."""
-    galaxy = yaml.safe_load((repo / "galaxy.yml").read_text())
-    root = output / "ansible_collections" / galaxy["namespace"] / galaxy["name"]
+    collection = read_galaxy(repo)
+    root = output / "ansible_collections" / collection.namespace / collection.name
     if root.exists():
         shutil.rmtree(root)
     for name in checkout_files(repo):
