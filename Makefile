@@ -39,7 +39,7 @@ CORE_ARGS ?=
 VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
-	molecule molecule-pool molecule-alone lab-images core-oldest test bench core-matrix clean \
+	molecule molecule-pool molecule-alone lab-images core-oldest test bench bench-fleet core-matrix clean \
 	vagrant-deps collection changelog collection-test sanity soak
 
 help:
@@ -54,6 +54,8 @@ help:
 	@echo "                under a linearizability check (ZK_SOAK_SEED=N replays a run's faults)"
 	@echo "make bench      time converge, re-run, config change, leader failover and memory on the"
 	@echo "                lab bench (10.213.16.0/24); BENCH_ARGS=\"--repeat 1 --keep --results DIR\""
+	@echo "make bench-fleet  the same lab at fleet size: 30 hosts as 10 ensembles of 3, against floors"
+	@echo "                on the same hosts (not in make test); BENCH_ARGS=\"--repeat 2\""
 	@echo "make core-matrix  site.yml (fresh converge, then a no-op run) with each supported"
 	@echo "                ansible-core (.venv-core/VERSION) on the lab core (10.213.22.0/24);"
 	@echo "                CORE_VERSIONS=\"2.16 2.19\"; results/core-matrix.json"
@@ -189,6 +191,10 @@ collection-test: system-deps venv
 # Figures against the targets, with median/min/max over the repetitions; results/bench/.
 bench: system-deps venv
 	python -m bench $(BENCH_ARGS)
+
+# The fleet mode: 10 ensembles of 3 in one inventory; results/bench-fleet/. Not in make test.
+bench-fleet: system-deps venv
+	python -m bench.fleet $(BENCH_ARGS)
 
 # site.yml with every supported ansible-core, one after the other, each on fresh lab hosts: a
 # converge and a run that must change nothing; results/core-matrix.json.

@@ -45,15 +45,30 @@ class Figure:
         return self.label.format(quorum=quorum, members=members)
 
 
+# The no-op re-run's controller CPU over the Ansible floor's, before the reconcile loop of
+# issue #27 (commit c2ca594, 2026-12-04; `make bench` and `make bench-fleet` on this
+# project's 2-core machine, median): the target is a third of it. A ratio to the floor of the
+# same run, so that it travels between machines as the other ratios do.
+NOOP_CPU_BEFORE = {"3 hosts": 8.33, "30 hosts": 21.33}
+
+
+def noop_cpu_target(hosts: str) -> float:
+    """A third of the no-op re-run's controller CPU ratio before #27, for `hosts`."""
+    return round(NOOP_CPU_BEFORE[hosts] / 3, 2)
+
+
 FIGURES = (
     Figure("floor.by_hand_s", "by-hand floor: ssh + shell until {quorum}", "s"),
     Figure("converge.playbook_s", "fresh converge: site.yml", "s"),
     Figure("converge.healthy_s", "fresh converge: until {quorum}", "s"),
-    Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x", 4),
+    Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x", 3),
     Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
     Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
     Figure("ratios.noop", "no-op re-run / Ansible floor", "x", 1.5),
     Figure("rerun.changed", "no-op re-run: changed (PLAY RECAP)", "", 0),
+    Figure("rerun.cpu_per_host_s", "no-op re-run: controller CPU per host", "s"),
+    Figure("ratios.noop_cpu", "no-op re-run / Ansible floor, controller CPU", "x",
+           noop_cpu_target("3 hosts")),
     Figure("config_change.playbook_s", "config change: site.yml under writes", "s"),
     Figure("config_change.longest_gap_s", "config change: longest write gap", "s", 1),
     Figure("config_change.acknowledged", "config change: writes acknowledged"),
@@ -64,6 +79,31 @@ FIGURES = (
     Figure("memory.vmhwm_max_mib", "peak RSS (VmHWM), largest server", "MiB"),
     Figure("failover.first_write_s", "leader SIGKILL: first write via survivors", "s", 2),
     Figure("failover.healthy_s", "leader SIGKILL: until {members} serving again", "s"),
+)
+# The fleet mode's (tools/bench/fleet.py): K ensembles in one inventory, and the first of
+# them alone (--limit) on the same hosts.
+FLEET_FIGURES = (
+    Figure("floor.by_hand_s", "by-hand floor: ssh + shell until {quorum}", "s"),
+    Figure("converge_one.playbook_s", "fresh converge, first ensemble alone (--limit): site.yml",
+           "s"),
+    Figure("converge_one.healthy_s", "fresh converge, first ensemble alone: until quorum", "s"),
+    Figure("converge.playbook_s", "fresh converge, every ensemble: site.yml", "s"),
+    Figure("converge.healthy_s", "fresh converge, every ensemble: until {quorum}", "s"),
+    Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x"),
+    Figure("ratios.growth", "fresh converge until quorum: every ensemble / the first alone",
+           "x", 3),
+    Figure("converge.cpu_per_host_s", "fresh converge: controller CPU per host", "s"),
+    Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
+    Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
+    Figure("ratios.noop", "no-op re-run / Ansible floor", "x", 2),
+    Figure("rerun.changed", "no-op re-run: changed (PLAY RECAP)", "", 0),
+    Figure("check.playbook_s", "site.yml --check on the converged fleet", "s"),
+    Figure("ratios.check", "site.yml --check / Ansible floor", "x", 2),
+    Figure("check.changed", "site.yml --check: changed (PLAY RECAP)", "", 0),
+    Figure("rerun.cpu_per_host_s", "no-op re-run: controller CPU per host", "s"),
+    Figure("ratios.noop_cpu", "no-op re-run / Ansible floor, controller CPU", "x",
+           noop_cpu_target("30 hosts")),
+    Figure("memory.vmhwm_max_mib", "peak RSS (VmHWM), largest server", "MiB"),
 )
 FIGURE = {figure.key: figure for figure in FIGURES}
 
@@ -78,13 +118,22 @@ def ratio(value: Any, floor: Any) -> float | None:
 
 
 def repetition_ratios(repetition: dict[str, Any]) -> dict[str, float | None]:
-    """A repetition's ratios, each to the floor measured in the same repetition: the fresh
-    converge until quorum over the by-hand floor, the no-op re-run over the Ansible floor."""
+    """A repetition's ratios, each to a floor or run measured in the same repetition: the
+    fresh converge until quorum over the by-hand floor; the no-op re-run over the Ansible
+    floor, in wall time and in controller CPU; and in the fleet mode, the fresh converge of
+    every ensemble over that of the first alone, and site.yml --check over the Ansible floor
+    (None where the repetition has no such figures)."""
     floor = repetition.get("floor") or {}
+    converge = repetition.get("converge") or {}
+    rerun = repetition.get("rerun") or {}
     return {
-        "converge": ratio((repetition.get("converge") or {}).get("healthy_s"),
-                          floor.get("by_hand_s")),
-        "noop": ratio((repetition.get("rerun") or {}).get("playbook_s"), floor.get("ansible_s")),
+        "converge": ratio(converge.get("healthy_s"), floor.get("by_hand_s")),
+        "noop": ratio(rerun.get("playbook_s"), floor.get("ansible_s")),
+        "noop_cpu": ratio(rerun.get("controller_cpu_s"), floor.get("ansible_cpu_s")),
+        "growth": ratio(converge.get("healthy_s"),
+                        (repetition.get("converge_one") or {}).get("healthy_s")),
+        "check": ratio((repetition.get("check") or {}).get("playbook_s"),
+                       floor.get("ansible_s")),
     }
 
 
@@ -171,10 +220,12 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_HE
 
 
 def summarize_figures(repetitions: Sequence[dict[str, Any]], members: int = 3,
-                      ensembles: int = 1) -> dict[str, dict[str, Any]]:
-    """Every figure with its raw values, statistics, target and verdict (for bench.json)."""
+                      ensembles: int = 1, table: Sequence[Figure] = FIGURES
+                      ) -> dict[str, dict[str, Any]]:
+    """Every figure of `table` with its raw values, statistics, target and verdict (for
+    bench.json)."""
     figures = {}
-    for figure in FIGURES:
+    for figure in table:
         values = figure_values(figure, repetitions)
         figures[figure.key] = {"label": figure.text(members, ensembles), "unit": figure.unit,
                                "values": values, **describe(values),
@@ -184,10 +235,10 @@ def summarize_figures(repetitions: Sequence[dict[str, Any]], members: int = 3,
 
 
 def results_table(repetitions: Sequence[dict[str, Any]], members: int = 3,
-                  ensembles: int = 1) -> str:
-    """The table printed at the end."""
+                  ensembles: int = 1, table: Sequence[Figure] = FIGURES) -> str:
+    """The table printed at the end: a row per figure of `table`."""
     return format_table([figure_row(f, figure_values(f, repetitions), members, ensembles)
-                         for f in FIGURES])
+                         for f in table])
 
 
 def heap_line(repetitions: Sequence[dict[str, Any]]) -> str:
@@ -240,6 +291,19 @@ HISTORY_FIGURES = (
     "floor.by_hand_s", "floor.ansible_s", "converge.healthy_s", "ratios.converge",
     "rerun.playbook_s", "ratios.noop", "config_change.longest_gap_s", "failover.first_write_s",
 )
+# The fleet mode's history (docs/bench-fleet-history.tsv): its columns after the first five,
+# and the figures behind them.
+FLEET_HISTORY_COLUMNS = (
+    *HISTORY_COLUMNS[:5],
+    "by_hand_floor_s", "ansible_floor_s", "converge_one_to_quorum_s", "converge_to_quorum_s",
+    "growth_ratio", "noop_s", "noop_ratio", "check_s", "check_ratio", "noop_cpu_per_host_s",
+    "noop_cpu_ratio",
+)
+FLEET_HISTORY_FIGURES = (
+    "floor.by_hand_s", "floor.ansible_s", "converge_one.healthy_s", "converge.healthy_s",
+    "ratios.growth", "rerun.playbook_s", "ratios.noop", "check.playbook_s", "ratios.check",
+    "rerun.cpu_per_host_s", "ratios.noop_cpu",
+)
 
 
 def history_cell(text: Any) -> str:
@@ -247,10 +311,10 @@ def history_cell(text: Any) -> str:
     return " ".join(str(text).split()) or "-"
 
 
-def history_line(document: dict[str, Any]) -> str:
+def history_line(document: dict[str, Any], keys: Sequence[str] = HISTORY_FIGURES) -> str:
     """One tab-separated line of docs/bench-history.tsv (no newline): the run's date, commit
     (+dirty), machine, shape (and the strategy, unless linear), repetitions and the medians
-    of HISTORY_FIGURES."""
+    of the figures `keys`."""
     commit = document.get("commit", "unknown") + ("+dirty" if document.get("dirty") else "")
     lab = document.get("lab") or {}
     strategy = (document.get("ansible") or {}).get("strategy", "linear")
@@ -259,19 +323,22 @@ def history_line(document: dict[str, Any]) -> str:
              + ("" if strategy == "linear" else f" {strategy}"),
              str(len(document.get("repetitions") or []))]
     figures = document.get("figures") or {}
-    for key in HISTORY_FIGURES:
+    for key in keys:
         value = (figures.get(key) or {}).get("median")
         cells.append(format_value(value, "s") if value is not None else "-")
     return "\t".join(history_cell(cell) for cell in cells)
 
 
-def append_history(path: Path, document: dict[str, Any]) -> str:
-    """Append the run's line to the history file, written with its header if new; the line."""
-    line = history_line(document)
+def append_history(path: Path, document: dict[str, Any],
+                   columns: Sequence[str] = HISTORY_COLUMNS,
+                   keys: Sequence[str] = HISTORY_FIGURES) -> str:
+    """Append the run's line (the medians of `keys`) to the history file, written with the
+    header `columns` if new; the line."""
+    line = history_line(document, keys)
     new = not path.exists() or not path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w" if new else "a") as out:
         if new:
-            out.write("\t".join(HISTORY_COLUMNS) + "\n")
+            out.write("\t".join(columns) + "\n")
         out.write(line + "\n")
     return line

@@ -1,140 +1,161 @@
-"""Growth: how the fresh converge grows with the fleet (`tools/bench/run.py --growth`).
+"""Fleet mode (`python -m bench.fleet`, `make bench-fleet`): the toolkit at fleet size.
 
-For each fleet shape (default 3, 5, 7, 9 hosts in one ensemble, and 9 as three ensembles of
-three) and each forks setting (the project's ansible.cfg `forks` and 20; once when they are the
-same), on fresh lab hosts: the wall time of site.yml, the time until every ensemble has one
-leader and the others followers, and the controller's CPU time (user + system of
-ansible-playbook and the processes it waited for: resource.RUSAGE_CHILDREN around the run).
-The table gives each wall time as a ratio to the 3-host run with the same forks; the goal is
-9 hosts at most 1.5x 3 hosts. Written to RESULTS/growth.json.
+By default 30 hosts as 10 ensembles of 3, in one inventory, on this one machine (lab `bench`,
+10.213.16.0/24, Java preinstalled, every server's heap FLEET_HEAP), judged against floors
+measured on the same 30 hosts in the same run. Each repetition, lab re-creations untimed:
+
+1. fresh lab -> by-hand floor: plain ssh + shell on all 30 hosts at once, until every ensemble
+   has one leader and the others followers (tools/bench/floors.py);
+2. fresh lab -> fresh converge of the first ensemble alone (`site.yml --limit zk_a`), the 27
+   other hosts up and idle: the 3-host converge on the same machine, inventory and load;
+3. fresh lab -> fresh converge of every ensemble (one site.yml run), until all are whole;
+4. Ansible floor (one `ping` task on every host), no-op re-run, `site.yml --check`, Ansible
+   floor: wall time and controller CPU of each (the floor is the median of its two runs);
+5. each server's peak memory (VmHWM) and heap setting.
+
+Ratios, each against the same repetition's floor or run: every ensemble's converge over the
+first's alone (target <= 3x), no-op re-run / Ansible floor (<= 2x, changed=0),
+`--check` / Ansible floor (<= 2x, changed=0), and the no-op's controller CPU over the floor's
+(<= a third of what it was before the reconcile loop, bench.figures.NOOP_CPU_BEFORE). The
+table gives median, min and max; `met` means every repetition met its target. RESULTS/bench.json
+holds every raw value (and per-task profiles), a complete run appends its medians to
+docs/bench-fleet-history.tsv (not with --no-history). Exit 0 when every measurement ran, 1 when
+one failed, 130 when interrupted; the targets are not assertions.
+
+It only touches its own lab: containers bench-*, network zk-bench, removed at the end unless
+--keep.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import argparse
 import json
-import statistics
+import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.figures import format_table, machine, machine_text
-from bench.lab import (
-    HEALTHY_LIMIT,
-    BenchError,
-    HealthWatch,
-    Shape,
-    ensembles_report,
-    parse_shape,
-    progress,
-    recreate_lab,
-    run_playbook,
-    summary,
+from bench.figures import FLEET_FIGURES, FLEET_HISTORY_COLUMNS, FLEET_HISTORY_FIGURES
+from bench.floors import write_floor_playbook
+from bench.lab import LAB_NAME, LAB_SUBNET, MAX_HOSTS, REPO, BenchError, Shape, progress
+from bench.run import (
+    Bench,
+    finish_document,
+    fresh_lab,
+    measure_ansible_floor,
+    measure_by_hand_floor,
+    measure_converge,
+    measure_memory,
+    measure_rerun,
+    new_document,
+    positive_int,
+    print_report,
+    record_history,
+    remove_lab,
 )
 
-DEFAULT_SHAPES = tuple(parse_shape(text) for text in ("3", "5", "7", "9", "3x3"))
-EXTRA_FORKS = 20
-GROWTH_GOAL = 1.5  # 9 hosts / 3 hosts, wall time
-GROWTH_HEADER = ["HOSTS", "SHAPE", "FORKS", "WALL S", "QUORUM S", "CONTROLLER CPU S",
-                 "WALL / 3 HOSTS"]
+DEFAULT_RESULTS = REPO / "results" / "bench-fleet"
+HISTORY = REPO / "docs" / "bench-fleet-history.tsv"
+FLEET_HEAP = "64m"  # -Xms/-Xmx of every server: 30 JVMs share this machine's memory
+PROFILES = (("converge", "fresh converge, every ensemble"), ("rerun", "no-op re-run"),
+            ("check", "site.yml --check"))
 
 
-def growth_forks(project: int, extra: int = EXTRA_FORKS) -> list[int]:
-    """The forks settings to measure: the project's and `extra`, once each."""
-    return sorted({project, extra})
+def run_fleet_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None:
+    """The fleet measurements of one repetition, filled into `repetition` as they complete."""
+    step = f"[{index}/{bench.repeat}]"
+    shape = bench.shape
+    where = f"lab {LAB_NAME} ({LAB_SUBNET}, {shape.describe()}, Java preinstalled; untimed)"
+    floor = repetition["floor"] = {}
+    progress(f"{step} by-hand floor: re-creating {where}")
+    fresh_lab(bench)
+    floor.update(measure_by_hand_floor(bench, index))
+    progress(f"{step} by-hand floor on {shape.hosts} hosts: {floor['by_hand_s']:.2f} s")
+    progress(f"{step} fresh converge of {shape.groups()[0]} alone: re-creating {where}")
+    fresh_lab(bench)
+    one = repetition["converge_one"] = measure_converge(bench, index, limit=1,
+                                                         name="converge-one")
+    progress(f"{step} fresh converge of {one['hosts']} hosts {one['playbook_s']:.1f} s, quorum "
+             f"after {one['healthy_s']:.1f} s")
+    progress(f"{step} fresh converge of every ensemble: re-creating {where}")
+    repetition["lab"] = fresh_lab(bench)
+    converge = repetition["converge"] = measure_converge(bench, index)
+    progress(f"{step} fresh converge of {shape.hosts} hosts {converge['playbook_s']:.1f} s, "
+             f"every ensemble whole after {converge['healthy_s']:.1f} s, controller CPU "
+             f"{converge['controller_cpu_s']:.1f} s")
+    measure_ansible_floor(bench, index, 1, floor)
+    rerun = repetition["rerun"] = measure_rerun(bench, index)
+    check = repetition["check"] = measure_rerun(bench, index, ["--check"], "check")
+    measure_ansible_floor(bench, index, 2, floor)
+    progress(f"{step} Ansible floor {floor['ansible_s']:.2f} s (CPU {floor['ansible_cpu_s']:.1f}"
+             f" s); no-op re-run {rerun['playbook_s']:.1f} s (CPU "
+             f"{rerun['controller_cpu_s']:.1f} s), changed={rerun['changed']}; --check "
+             f"{check['playbook_s']:.1f} s, changed={check['changed']}")
+    memory = repetition["memory"] = measure_memory(bench)
+    progress(f"{step} peak RSS: largest {memory['vmhwm_max_mib']:.0f} MiB")
 
 
-def median_or_none(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet",
+                                     description=__doc__.partition("\n\n")[0])
+    parser.add_argument("--repeat", type=positive_int, default=1,
+                        help="repetitions of every measurement (default: %(default)s)")
+    parser.add_argument("--ensembles", type=positive_int, default=10,
+                        help="ensembles, in one inventory (default: %(default)s)")
+    parser.add_argument("--members", type=positive_int, default=3,
+                        help="members of each ensemble (default: %(default)s)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not append the run to docs/bench-fleet-history.tsv")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the bench lab up at the end (default: remove it)")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
+                        help="directory of bench.json, the logs and the lab inventory "
+                             "(default: results/bench-fleet)")
+    args = parser.parse_args(argv)
+    if args.ensembles < 2 or args.ensembles > 26:
+        parser.error("--ensembles: 2 to 26 (the first one alone is measured against them all)")
+    if args.ensembles * args.members > MAX_HOSTS:
+        parser.error(f"--ensembles x --members: {MAX_HOSTS} hosts at most")
+    return args
 
 
-def growth_rows(points: Sequence[dict[str, Any]]) -> list[list[str]]:
-    """The growth table's rows: medians of each point, and its wall time over the wall time of
-    one ensemble of 3 with the same forks ("-" when that was not measured)."""
-    base = {point["forks"]: median_or_none(point["wall_s"]) for point in points
-            if point["shape"] == "1x3"}
-    rows = []
-    for point in points:
-        wall = median_or_none(point["wall_s"])
-        cells = [str(point["hosts"]), point["shape"], str(point["forks"])]
-        cells += ["-" if value is None else f"{value:.2f}" for value in
-                  (wall, median_or_none(point["healthy_s"]), median_or_none(point["cpu_s"]))]
-        reference = base.get(point["forks"])
-        cells.append(f"{wall / reference:.2f}x" if wall is not None and reference else "-")
-        if point.get("error"):
-            cells.append(f"error: {point['error'].splitlines()[0][:80]}")
-        rows.append(cells)
-    return rows
-
-
-def growth_table(points: Sequence[dict[str, Any]]) -> str:
-    """Hosts, shape, forks, wall, quorum, controller CPU, wall ratio to 3 hosts."""
-    rows = growth_rows(points)
-    header = GROWTH_HEADER + ([""] if any(len(row) > len(GROWTH_HEADER) for row in rows) else [])
-    return format_table([row + [""] * (len(header) - len(row)) for row in rows], header,
-                        numeric=6)
-
-
-def measure_point(shape: Shape, forks: int, index: int, results: Path) -> dict[str, float]:
-    """One fresh converge of `shape` with `forks`: wall, until whole, controller CPU."""
-    inventory = results / "inventory" / "hosts.yml"
-    hosts = recreate_lab(shape, inventory)
-    log = results / "logs" / f"growth-{shape.short}-f{forks}-{index}.log"
-    with HealthWatch(hosts.ensembles) as watch:
-        run = run_playbook(inventory, log, forks=forks)
-        healthy_at = watch.wait(HEALTHY_LIMIT)
-    if healthy_at is None:
-        raise BenchError(f"{shape.short}: not whole {HEALTHY_LIMIT:g} s after site.yml: "
-                         f"{summary(ensembles_report(hosts.ensembles))}")
-    return {"wall_s": round(run.seconds, 3), "healthy_s": round(healthy_at - run.started, 3),
-            "cpu_s": round(run.cpu_s, 3)}
-
-
-def run_growth(shapes: Sequence[Shape], forks: Sequence[int], repeat: int, results: Path,
-               document: dict[str, Any]) -> int:
-    """Measure every shape with every forks setting, `repeat` times; fills `document`
-    (growth.json) and prints the table. 0 when every run worked, 1 otherwise."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the fleet benchmark; 0 when every measurement ran, 1 when one failed, 130
+    interrupted."""
+    args = parse_args(argv)
+    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    results = args.results.resolve()
+    results.mkdir(parents=True, exist_ok=True)
+    shape = Shape(args.ensembles, args.members)
+    bench = Bench(results, args.repeat, shape,
+                  group_vars={"zookeeper_heap_size": FLEET_HEAP})
+    write_floor_playbook(bench.floor_playbook)
+    document = new_document(args.repeat, shape)
+    document["mode"] = "fleet"
+    document["lab"]["heap"] = FLEET_HEAP
+    error: str | None = None
     code = 0
-    points = document.setdefault("points", [])
-    for shape in shapes:
-        for fork in forks:
-            point: dict[str, Any] = {"shape": shape.short, "hosts": shape.hosts, "forks": fork,
-                                     "wall_s": [], "healthy_s": [], "cpu_s": []}
-            points.append(point)
-            for index in range(1, repeat + 1):
-                progress(f"growth: {shape.describe()}, forks {fork} [{index}/{repeat}]")
-                try:
-                    measured = measure_point(shape, fork, index, results)
-                except BenchError as err:
-                    progress(f"error: {err}")
-                    point["error"], code = str(err), 1
-                    break
-                for key, value in measured.items():
-                    point[key].append(value)
-                progress(f"growth: {shape.short} forks {fork}: site.yml {measured['wall_s']:.1f}"
-                         f" s, whole after {measured['healthy_s']:.1f} s, controller CPU "
-                         f"{measured['cpu_s']:.1f} s")
+    try:
+        for index in range(1, args.repeat + 1):
+            document["repetitions"].append(repetition := {"index": index})
+            run_fleet_repetition(bench, index, repetition)
+    except BenchError as err:
+        error, code = str(err), 1
+        progress(f"error: {err}")
+    except KeyboardInterrupt:
+        error, code = "interrupted", 130
+        progress("interrupted")
+    finally:
+        code = code or remove_lab(args.keep, shape.hosts)
+    finish_document(document, bench, error, FLEET_FIGURES, last="memory")
+    (results / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
+    print_report(document, results, shape, FLEET_FIGURES, PROFILES)
+    if not args.no_history:
+        record_history(document, HISTORY, FLEET_HISTORY_COLUMNS, FLEET_HISTORY_FIGURES)
     return code
 
 
-def new_growth_document(repeat: int, forks: Sequence[int], commit: str, dirty: bool
-                        ) -> dict[str, Any]:
-    """growth.json before any measurement."""
-    return {"commit": commit, "dirty": dirty,
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "host": machine(), "repeat": repeat, "forks": list(forks), "points": []}
-
-
-def print_growth(document: dict[str, Any], path: Path) -> None:
-    """The growth table, the machine and the goal."""
-    dirty = "+dirty" if document["dirty"] else ""
-    print(f"bench growth: commit {document['commit']}{dirty}, {document['date']}, "
-          f"{machine_text(document['host'])}, {document['repeat']} repetition(s), medians; "
-          f"goal: 9 hosts <= {GROWTH_GOAL:g}x 3 hosts (wall)")
-    print(growth_table(document["points"]))
-    print(f"raw values: {path}")
-
-
-def write_growth(document: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1) + "\n")
+if __name__ == "__main__":
+    sys.exit(main())

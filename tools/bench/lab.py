@@ -1,9 +1,9 @@
 """The benchmark's lab and processes: `tools/lab`, SSH, ansible-playbook runs (wall and
 controller CPU time), the inventory of K ensembles, and the ensembles' health.
 
-Shared by tools/bench/run.py (the figures), tools/bench/floors.py (the floors) and
-tools/bench/fleet.py (the growth table). Everything here only talks to the bench lab's own
-containers (10.213.16.0/24).
+Shared by tools/bench/run.py (the figures), tools/bench/floors.py (the floors),
+tools/bench/growth.py (the growth table) and tools/bench/fleet.py (the fleet mode). Everything
+here only talks to the bench lab's own containers (10.213.16.0/24).
 """
 
 from __future__ import annotations
@@ -114,11 +114,13 @@ def split_ensembles(servers: Sequence[Server], members: int) -> list[list[Server
     return [list(servers[i:i + members]) for i in range(0, len(servers), members)]
 
 
-def ensembles_inventory(lab_inventory: dict[str, Any], shape: Shape) -> dict[str, Any]:
+def ensembles_inventory(lab_inventory: dict[str, Any], shape: Shape,
+                        group_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """The inventory of `shape.ensembles` ensembles made from the one `tools/lab up` writes
     (one group `zookeeper`): group `zookeeper` gets a child group per ensemble (zk_a, zk_b, ...)
     with its own zookeeper_id 1..M, zookeeper_ensemble_group and zookeeper_ensemble_name; the
-    lab's variables (mirror, SSH) stay where they were."""
+    lab's variables (mirror, SSH) stay where they were, `group_vars` added to group
+    `zookeeper`'s."""
     group = lab_inventory["all"]["children"]["zookeeper"]
     hosts = list((group.get("hosts") or {}).items())
     if len(hosts) != shape.hosts:
@@ -134,13 +136,15 @@ def ensembles_inventory(lab_inventory: dict[str, Any], shape: Shape) -> dict[str
                      "zookeeper_ensemble_name": name.removeprefix("zk_")},
         }
     return {"all": {"children": {"zookeeper": {"children": children,
-                                               "vars": dict(group.get("vars") or {})}},
+                                               "vars": {**(group.get("vars") or {}),
+                                                        **(group_vars or {})}}},
                     "vars": dict(lab_inventory["all"].get("vars") or {})}}
 
 
-def write_ensembles_inventory(lab_inventory: Path, path: Path, shape: Shape) -> None:
+def write_ensembles_inventory(lab_inventory: Path, path: Path, shape: Shape,
+                              group_vars: dict[str, Any] | None = None) -> None:
     """Write the inventory of `shape` beside the lab's (its key path is relative to it)."""
-    data = ensembles_inventory(yaml.safe_load(lab_inventory.read_text()), shape)
+    data = ensembles_inventory(yaml.safe_load(lab_inventory.read_text()), shape, group_vars)
     header = (f"---\n# Written by tools/bench/run.py from {lab_inventory.name}: "
               f"{shape.describe()}, one site.yml run.\n")
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
@@ -190,15 +194,17 @@ class LabHosts:
         return [server for ensemble in self.ensembles for server in ensemble]
 
 
-def recreate_lab(shape: Shape, inventory: Path) -> LabHosts:
+def recreate_lab(shape: Shape, inventory: Path,
+                 group_vars: dict[str, Any] | None = None) -> LabHosts:
     """`down` then `up` with `shape.hosts` hosts (Java installed; untimed), and the inventory
-    of `shape` written to `inventory`."""
+    of `shape` written to `inventory` (with `group_vars` for every member)."""
     lab("down", hosts=shape.hosts)
     inventory.parent.mkdir(parents=True, exist_ok=True)
-    written = inventory if shape.ensembles == 1 else inventory.with_name("lab-hosts.yml")
+    rewritten = shape.ensembles > 1 or bool(group_vars)
+    written = inventory.with_name("lab-hosts.yml") if rewritten else inventory
     description = json.loads(lab("up", "--inventory", str(written), "--json", hosts=shape.hosts))
-    if shape.ensembles > 1:
-        write_ensembles_inventory(written, inventory, shape)
+    if rewritten:
+        write_ensembles_inventory(written, inventory, shape, group_vars)
     servers = [Server(host["name"], host["address"], 2181) for host in description["hosts"]]
     release = description["releases"][ZOOKEEPER_VERSION]
     return LabHosts(split_ensembles(servers, shape.members), Path(description["ssh_key"]),
@@ -275,10 +281,12 @@ def profile_env(path: Path) -> dict[str, str]:
 
 
 def run_playbook(inventory: Path, log: Path, extra_vars: dict[str, Any] | None = None,
-                 playbook: Path = PLAYBOOK, forks: int | None = None) -> PlaybookRun:
-    """Run a playbook (site.yml by default) with the project's ansible.cfg, its output written
-    to `log`; raises BenchError unless it exits 0."""
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)]
+                 playbook: Path = PLAYBOOK, forks: int | None = None,
+                 options: Sequence[str] = ()) -> PlaybookRun:
+    """Run a playbook (site.yml by default) with the project's ansible.cfg and `options`
+    (`--check`, `--limit GROUP`), its output written to `log`; raises BenchError unless it
+    exits 0."""
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook), *options]
     if forks is not None:
         argv += ["--forks", str(forks)]
     if extra_vars:

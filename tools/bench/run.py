@@ -30,7 +30,7 @@ acknowledged write was lost, the ensemble did not become healthy), 130 when inte
 --members N deploys one ensemble of N; --ensembles K --members N deploys K ensembles of N in
 one inventory and one site.yml run (the config change's writes and the SIGKILL go to the
 first ensemble). --growth measures the fresh converge for several fleet sizes instead
-(tools/bench/fleet.py).
+(tools/bench/growth.py).
 
 Run it with the repository's virtualenv (`make bench BENCH_ARGS="--repeat 1"`). It only
 touches its own lab: containers bench-*, network zk-bench; `tools/lab --name bench ... down`
@@ -55,6 +55,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.figures import (
+    FIGURES,
+    HISTORY_COLUMNS,
+    HISTORY_FIGURES,
+    Figure,
     append_history,
     heap_line,
     machine,
@@ -63,7 +67,7 @@ from bench.figures import (
     results_table,
     summarize_figures,
 )
-from bench.fleet import (
+from bench.growth import (
     DEFAULT_SHAPES,
     growth_forks,
     new_growth_document,
@@ -169,6 +173,8 @@ class Bench:
     tick: int = DEFAULT_TICK
     findings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # variables of every member, in the inventory (the fleet mode's heap)
+    group_vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def inventory(self) -> Path:
@@ -200,7 +206,7 @@ class Bench:
 
 def fresh_lab(bench: Bench) -> dict[str, Any]:
     """A fresh lab of the bench's shape (untimed); what it is, for bench.json."""
-    bench.hosts = recreate_lab(bench.shape, bench.inventory)
+    bench.hosts = recreate_lab(bench.shape, bench.inventory, bench.group_vars)
     bench.tick = DEFAULT_TICK
     return {"image": bench.hosts.description["image"], "hosts": bench.hosts.description["hosts"]}
 
@@ -212,34 +218,46 @@ def measure_by_hand_floor(bench: Bench, index: int) -> dict[str, Any]:
                              bench.log(index, "by-hand-floor"))
 
 
-def measure_converge(bench: Bench, index: int) -> dict[str, Any]:
-    """site.yml on fresh hosts, and when every ensemble first had its leader and followers."""
-    with HealthWatch(bench.ensembles) as watch:
-        run = run_playbook(bench.inventory, bench.log(index, "converge"))
+def measure_converge(bench: Bench, index: int, limit: int | None = None,
+                     name: str = "converge") -> dict[str, Any]:
+    """site.yml on fresh hosts, and when every ensemble first had its leader and followers;
+    with `limit`, on the first `limit` ensembles alone (`--limit zk_a,...`)."""
+    ensembles = bench.ensembles if limit is None else bench.ensembles[:limit]
+    options = [] if limit is None else ["--limit", ",".join(bench.shape.groups()[:limit])]
+    hosts = sum(len(ensemble) for ensemble in ensembles)
+    with HealthWatch(ensembles) as watch:
+        run = run_playbook(bench.inventory, bench.log(index, name), options=options)
         healthy_at = watch.wait(HEALTHY_GRACE)
     if healthy_at is None:
-        raise BenchError(f"fresh converge: no leader and followers {HEALTHY_GRACE:g} s after "
-                         f"site.yml ended: {summary(ensembles_report(bench.ensembles))}")
+        raise BenchError(f"{name}: no leader and followers {HEALTHY_GRACE:g} s after "
+                         f"site.yml ended: {summary(ensembles_report(ensembles))}")
     return {"playbook_s": round(run.seconds, 3), "healthy_s": round(healthy_at - run.started, 3),
-            "controller_cpu_s": round(run.cpu_s, 3), "changed": run.changed,
-            "recap": run.recap, "profile": run.profile}
+            "controller_cpu_s": round(run.cpu_s, 3), "cpu_per_host_s": round(run.cpu_s / hosts, 3),
+            "hosts": hosts, "changed": run.changed, "recap": run.recap, "profile": run.profile}
 
 
-def measure_ansible_floor(bench: Bench, index: int, which: int) -> float:
-    """One run of the Ansible floor on the converged hosts; its wall time."""
+def measure_ansible_floor(bench: Bench, index: int, which: int, floor: dict[str, Any]) -> None:
+    """One run of the Ansible floor on the converged hosts: its wall and controller CPU time
+    appended to `floor`'s runs, and their medians so far as the floor."""
     run = run_ansible_floor(bench.inventory, bench.floor_playbook,
                             bench.log(index, f"ansible-floor-{which}"))
-    return round(run.seconds, 3)
+    for key, value in (("ansible", run.seconds), ("ansible_cpu", run.cpu_s)):
+        runs = floor.setdefault(f"{key}_runs_s", [])
+        runs.append(round(value, 3))
+        floor[f"{key}_s"] = statistics.median(runs)
 
 
-def measure_rerun(bench: Bench, index: int) -> dict[str, Any]:
-    """site.yml again, right after: how long, and what it changed (should be nothing)."""
-    run = run_playbook(bench.inventory, bench.log(index, "rerun"))
+def measure_rerun(bench: Bench, index: int, options: Sequence[str] = (),
+                  name: str = "rerun") -> dict[str, Any]:
+    """site.yml again on the converged hosts (with `options`: --check): how long, the
+    controller's CPU (in all and per host), and what it changed (should be nothing)."""
+    run = run_playbook(bench.inventory, bench.log(index, name), options=options)
     tasks = changed_tasks(run.output)
     if run.changed:
-        bench.findings.append(f"repetition {index}: the no-op re-run changed {run.changed}: "
+        bench.findings.append(f"repetition {index}: the {name} changed {run.changed}: "
                               + "; ".join(tasks))
     return {"playbook_s": round(run.seconds, 3), "controller_cpu_s": round(run.cpu_s, 3),
+            "cpu_per_host_s": round(run.cpu_s / bench.shape.hosts, 3),
             "changed": run.changed, "changed_tasks": tasks, "recap": run.recap,
             "profile": run.profile}
 
@@ -364,10 +382,9 @@ def run_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -> None
     converge = repetition["converge"] = measure_converge(bench, index)
     progress(f"{step} fresh converge {converge['playbook_s']:.1f} s, quorum after "
              f"{converge['healthy_s']:.1f} s")
-    floor["ansible_runs_s"] = [measure_ansible_floor(bench, index, 1)]
+    measure_ansible_floor(bench, index, 1, floor)
     rerun = repetition["rerun"] = measure_rerun(bench, index)
-    floor["ansible_runs_s"].append(measure_ansible_floor(bench, index, 2))
-    floor["ansible_s"] = statistics.median(floor["ansible_runs_s"])
+    measure_ansible_floor(bench, index, 2, floor)
     floor["task_cost"] = run_task_cost(bench.inventory, bench.floor_playbook,
                                        bench.log(index, "task-cost"))
     ratios = repetition["ratios"] = repetition_ratios(repetition)
@@ -413,22 +430,28 @@ def new_document(repeat: int, shape: Shape | None = None) -> dict[str, Any]:
     }
 
 
-def finish_document(document: dict[str, Any], bench: Bench, error: str | None) -> None:
-    """Ratios, figures, findings and the outcome, once the measurements are over."""
+def finish_document(document: dict[str, Any], bench: Bench, error: str | None,
+                    table: Sequence[Figure] = FIGURES, last: str = "failover") -> None:
+    """Ratios, the figures of `table`, findings and the outcome, once the measurements are
+    over (complete: every repetition got to its `last` measurement)."""
     document["host"]["loadavg_end"] = list(os.getloadavg())
     for repetition in document["repetitions"]:
         repetition["ratios"] = repetition_ratios(repetition)
     document["figures"] = summarize_figures(document["repetitions"], bench.shape.members,
-                                            bench.shape.ensembles)
+                                            bench.shape.ensembles, table)
     document["findings"] = bench.findings
     document["problems"] = bench.problems
     document["error"] = error
     document["complete"] = error is None and len(document["repetitions"]) == bench.repeat and all(
-        "failover" in repetition for repetition in document["repetitions"])
+        last in repetition for repetition in document["repetitions"])
 
 
-def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
-    """The table, the heap setting, the findings and where the files are, on stdout."""
+def print_report(document: dict[str, Any], results: Path, shape: Shape,
+                 table: Sequence[Figure] = FIGURES,
+                 profiles: Sequence[tuple[str, str]] = (("converge", "fresh converge"),
+                                                        ("rerun", "no-op re-run"))) -> None:
+    """The table of `table`'s figures, the heap setting, the `profiles` of repetition 1, the
+    findings and where the files are, on stdout."""
     repetitions = document["repetitions"]
     print(f"bench: commit {document['commit']}{'+dirty' if document['dirty'] else ''}, "
           f"{document['date']}, {machine_text(document['host'])}, {shape.describe()}, "
@@ -436,11 +459,11 @@ def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
           f"{len(repetitions)} repetition(s)")
     print("ratios: each repetition's figure / the floor measured in that repetition; "
           "'met' = every repetition met the target")
-    print(results_table(repetitions, shape.members, shape.ensembles))
+    print(results_table(repetitions, shape.members, shape.ensembles, table))
     print(heap_line(repetitions))
-    for line in profile_lines(repetitions):
+    for line in profile_lines(repetitions, profiles):
         print(line)
-    if shape.ensembles > 1:
+    if shape.ensembles > 1 and table is FIGURES:
         print("config change writes and leader SIGKILL: ensemble a; quorum: every ensemble")
     for finding in document["findings"]:
         print(f"finding: {finding}")
@@ -448,16 +471,20 @@ def print_report(document: dict[str, Any], results: Path, shape: Shape) -> None:
         print(f"problem: {problem}")
     if document["error"]:
         print(f"error: {document['error']}")
-    print(f"raw values: {results / 'bench.json'}; timeline: {results / 'config-change.png'}")
+    print(f"raw values: {results / 'bench.json'}"
+          + (f"; timeline: {results / 'config-change.png'}" if table is FIGURES else ""))
 
 
-def profile_lines(repetitions: Sequence[dict[str, Any]]) -> list[str]:
-    """Where the first repetition's fresh converge and no-op re-run spent their time, and how
+def profile_lines(repetitions: Sequence[dict[str, Any]],
+                  profiles: Sequence[tuple[str, str]] = (("converge", "fresh converge"),
+                                                         ("rerun", "no-op re-run"))
+                  ) -> list[str]:
+    """Where the first repetition's runs `profiles` (section, name) spent their time, and how
     much of the no-op its number of tasks accounts for at the measured cost of a task."""
     if not repetitions:
         return []
     first, lines = repetitions[0], []
-    for key, name in (("converge", "fresh converge"), ("rerun", "no-op re-run")):
+    for key, name in profiles:
         profile = first.get(key, {}).get("profile")
         if profile:
             lines.append(profile_line(f"profile, {name} (repetition 1)", profile))
@@ -471,12 +498,14 @@ def profile_lines(repetitions: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def record_history(document: dict[str, Any], path: Path = HISTORY) -> None:
-    """Append a complete run's medians to the history file."""
+def record_history(document: dict[str, Any], path: Path = HISTORY,
+                   columns: Sequence[str] = HISTORY_COLUMNS,
+                   keys: Sequence[str] = HISTORY_FIGURES) -> None:
+    """Append a complete run's medians (of `keys`) to the history file."""
     if not document["complete"]:
         print(f"history: {path.name} not written (the run is incomplete)")
         return
-    append_history(path, document)
+    append_history(path, document, columns, keys)
     shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
     print(f"history: one line appended to {shown}")
 
@@ -514,7 +543,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="do not append the run to docs/bench-history.tsv (smoke runs)")
     parser.add_argument("--growth", action="store_true",
                         help="instead: the fresh converge's wall and controller CPU time for "
-                             "each of --shapes and --forks (tools/bench/fleet.py)")
+                             "each of --shapes and --forks (tools/bench/growth.py)")
     parser.add_argument("--shapes", type=shape_arg, nargs="+", default=list(DEFAULT_SHAPES),
                         metavar="N|KxN", help="--growth: the fleets (default: 3 5 7 9 3x3)")
     parser.add_argument("--forks", type=positive_int, nargs="+",
@@ -546,7 +575,7 @@ def remove_lab(keep: bool, hosts: int) -> int:
 
 
 def growth(args: argparse.Namespace, results: Path) -> int:
-    """--growth: the growth table (tools/bench/fleet.py)."""
+    """--growth: the growth table (tools/bench/growth.py)."""
     forks = args.forks or growth_forks(project_forks())
     document = new_growth_document(args.repeat, forks, *commit_state())
     code = 0

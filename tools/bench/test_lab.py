@@ -94,6 +94,14 @@ def test_inventory_needs_the_shape_s_hosts() -> None:
         bench_lab.ensembles_inventory(yaml.safe_load(lab_inventory_text(3)), Shape(3, 3))
 
 
+def test_group_vars_join_the_lab_s_own() -> None:
+    data = bench_lab.ensembles_inventory(yaml.safe_load(lab_inventory_text(6)), Shape(2, 3),
+                                         {"zookeeper_heap_size": "64m"})
+    variables = data["all"]["children"]["zookeeper"]["vars"]
+    assert variables["zookeeper_heap_size"] == "64m"
+    assert variables["zookeeper_mirror"] == "http://10.213.16.250:8080"
+
+
 def test_written_inventory_reads_back(tmp_path: Path) -> None:
     lab_file = tmp_path / "lab-hosts.yml"
     lab_file.write_text(lab_inventory_text(6))

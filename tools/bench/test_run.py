@@ -70,8 +70,8 @@ def test_document_layout(tmp_path: Any) -> None:
     assert document["figures"]["converge.healthy_s"]["verdict"] is None
     assert set(document["figures"]) == {f.key for f in bench_figures.FIGURES}
     # converge until quorum 25 and 15 s over the 5 s by-hand floor; no-op 21 and 22 s over 2.5
-    assert [r["ratios"] for r in document["repetitions"]] == [
-        {"converge": 5.0, "noop": 8.4}, {"converge": 3.0, "noop": 8.8}]
+    assert [(r["ratios"]["converge"], r["ratios"]["noop"]) for r in document["repetitions"]] == [
+        (5.0, 8.4), (3.0, 8.8)]
     assert document["figures"]["ratios.converge"]["verdict"] == "met 1/2"
     assert json.loads(json.dumps(document)) == document
 
@@ -84,7 +84,7 @@ def test_an_interrupted_document_is_incomplete(tmp_path: Any) -> None:
     assert document["error"] == "site.yml failed"
     assert document["figures"]["converge.playbook_s"]["values"] == [30.0]
     assert document["figures"]["failover.first_write_s"]["verdict"] == "not run"
-    assert document["repetitions"][0]["ratios"] == {"converge": None, "noop": None}
+    assert set(document["repetitions"][0]["ratios"].values()) == {None}
 
 
 def test_document_of_several_ensembles(tmp_path: Any) -> None:
