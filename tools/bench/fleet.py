@@ -74,8 +74,8 @@ def run_fleet_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -
     progress(f"{step} by-hand floor on {shape.hosts} hosts: {floor['by_hand_s']:.2f} s")
     progress(f"{step} fresh converge of {shape.groups()[0]} alone: re-creating {where}")
     fresh_lab(bench)
-    one = repetition["converge_one"] = measure_converge(bench, index, limit=1,
-                                                         name="converge-one")
+    one = measure_converge(bench, index, limit=1, name="converge-one")
+    repetition["converge_one"] = one
     progress(f"{step} fresh converge of {one['hosts']} hosts {one['playbook_s']:.1f} s, quorum "
              f"after {one['healthy_s']:.1f} s")
     progress(f"{step} fresh converge of every ensemble: re-creating {where}")
