@@ -121,6 +121,8 @@ HEALTHY_GRACE = 30.0  # how long after a converge the ensemble may take to be wh
 FAILOVER_LIMIT = 30.0  # how long to try writing through the survivors after the kill
 TRAFFIC_MARGIN = 2.0  # seconds of writes before and after the config change
 PLAYBOOK_LIMIT = 900.0  # the longest a playbook may run under traffic
+# The runs whose per-task profile the report prints (section of a repetition, name).
+PROFILES = (("converge", "fresh converge"), ("rerun", "no-op re-run"))
 
 # The date after the kill is the kernel's clock, which the containers share with this host.
 KILL_COMMAND = "systemctl kill --signal=SIGKILL --kill-who=main zookeeper && date +%s.%N"
@@ -448,8 +450,7 @@ def finish_document(document: dict[str, Any], bench: Bench, error: str | None,
 
 def print_report(document: dict[str, Any], results: Path, shape: Shape,
                  table: Sequence[Figure] = FIGURES,
-                 profiles: Sequence[tuple[str, str]] = (("converge", "fresh converge"),
-                                                        ("rerun", "no-op re-run"))) -> None:
+                 profiles: Sequence[tuple[str, str]] = PROFILES) -> None:
     """The table of `table`'s figures, the heap setting, the `profiles` of repetition 1, the
     findings and where the files are, on stdout."""
     repetitions = document["repetitions"]
@@ -476,9 +477,7 @@ def print_report(document: dict[str, Any], results: Path, shape: Shape,
 
 
 def profile_lines(repetitions: Sequence[dict[str, Any]],
-                  profiles: Sequence[tuple[str, str]] = (("converge", "fresh converge"),
-                                                         ("rerun", "no-op re-run"))
-                  ) -> list[str]:
+                  profiles: Sequence[tuple[str, str]] = PROFILES) -> list[str]:
     """Where the first repetition's runs `profiles` (section, name) spent their time, and how
     much of the no-op its number of tasks accounts for at the measured cost of a task."""
     if not repetitions:
