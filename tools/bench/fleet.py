@@ -38,7 +38,7 @@ from typing import Any
 
 from bench.figures import FLEET_FIGURES, FLEET_HISTORY_COLUMNS, FLEET_HISTORY_FIGURES
 from bench.floors import write_floor_playbook
-from bench.lab import LAB_NAME, LAB_SUBNET, MAX_HOSTS, REPO, BenchError, Shape, progress
+from bench.lab import LAB_NAME, LAB_SUBNET, MAX_HOSTS, REPO, Shape, progress
 from bench.run import (
     Bench,
     finish_document,
@@ -52,7 +52,7 @@ from bench.run import (
     positive_int,
     print_report,
     record_history,
-    remove_lab,
+    run_repetitions,
 )
 
 DEFAULT_RESULTS = REPO / "results" / "bench-fleet"
@@ -135,20 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = new_document(args.repeat, shape)
     document["mode"] = "fleet"
     document["lab"]["heap"] = FLEET_HEAP
-    error: str | None = None
-    code = 0
-    try:
-        for index in range(1, args.repeat + 1):
-            document["repetitions"].append(repetition := {"index": index})
-            run_fleet_repetition(bench, index, repetition)
-    except BenchError as err:
-        error, code = str(err), 1
-        progress(f"error: {err}")
-    except KeyboardInterrupt:
-        error, code = "interrupted", 130
-        progress("interrupted")
-    finally:
-        code = code or remove_lab(args.keep, shape.hosts)
+    error, code = run_repetitions(bench, document, run_fleet_repetition, args.keep)
     finish_document(document, bench, error, FLEET_FIGURES, last="memory")
     (results / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
     print_report(document, results, shape, FLEET_FIGURES, PROFILES)

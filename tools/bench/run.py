@@ -573,6 +573,29 @@ def remove_lab(keep: bool, hosts: int) -> int:
     return 0
 
 
+def run_repetitions(bench: Bench, document: dict[str, Any],
+                    one: Callable[[Bench, int, dict[str, Any]], None],
+                    keep: bool) -> tuple[str | None, int]:
+    """Every repetition through `one`, each appended to the document as it starts; the lab
+    removed at the end unless `keep`. (error or None, exit code: 1 failed, 130 interrupted)."""
+    error: str | None = None
+    code = 0
+    try:
+        for index in range(1, bench.repeat + 1):
+            document["repetitions"].append(repetition := {"index": index})
+            one(bench, index, repetition)
+    except BenchError as err:
+        error, code = str(err), 1
+        progress(f"error: {err}")
+    except KeyboardInterrupt:
+        error, code = "interrupted", 130
+        progress("interrupted")
+    finally:
+        removed = remove_lab(keep, bench.shape.hosts)
+        code = code or removed
+    return error, code
+
+
 def growth(args: argparse.Namespace, results: Path) -> int:
     """--growth: the growth table (tools/bench/growth.py)."""
     forks = args.forks or growth_forks(project_forks())
@@ -604,21 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = Bench(results, args.repeat, shape)
     write_floor_playbook(bench.floor_playbook)
     document = new_document(args.repeat, shape)
-    error: str | None = None
-    code = 0
-    try:
-        for index in range(1, args.repeat + 1):
-            document["repetitions"].append(repetition := {"index": index})
-            run_repetition(bench, index, repetition)
-    except BenchError as err:
-        error, code = str(err), 1
-        progress(f"error: {err}")
-    except KeyboardInterrupt:
-        error, code = "interrupted", 130
-        progress("interrupted")
-    finally:
-        removed = remove_lab(args.keep, shape.hosts)
-        code = code or removed
+    error, code = run_repetitions(bench, document, run_repetition, args.keep)
     finish_document(document, bench, error)
     (results / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
     print_report(document, results, shape)
