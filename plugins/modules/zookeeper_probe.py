@@ -114,6 +114,38 @@ options:
         logs, and to read the C(currentEpoch) kept there.
     type: path
     required: false
+  java:
+    description:
+      - Also look at Java in the same call, as M(zkops.zookeeper34.java_probe) does (the
+        distribution, returned as facts, its Java package and whether it is installed, and what
+        the java binary reports), and return it in RV(java). Omitted, Java is not looked at.
+    type: dict
+    required: false
+    suboptions:
+      binary:
+        description: The java binary to run with C(-version).
+        type: path
+        required: false
+        default: /usr/bin/java
+      package:
+        description: The package to look for; empty picks one from O(java.packages).
+        type: str
+        required: false
+        default: ""
+      packages:
+        description:
+          - Package names by C(<distribution>-<major version>), C(<os family>-<major version>),
+            C(<distribution>) or C(<os family>), tried in that order.
+        type: dict
+        required: false
+        default: {}
+      query:
+        description:
+          - Ask the package manager whether the package is installed; off, its state is
+            C(unknown).
+        type: bool
+        required: false
+        default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -211,6 +243,16 @@ zxid:
   returned: always
   type: str
   sample: "0x300000012"
+java:
+  description:
+    - What M(zkops.zookeeper34.java_probe) returns for O(java) (C(package), C(package_state),
+      C(version_rc), C(stderr), and C(msg) when the binary cannot be run), its distribution
+      facts included (C(ansible_facts)), which are also returned as facts.
+  returned: when O(java) is given
+  type: dict
+  sample: {package: openjdk-17-jre-headless, package_state: installed, version_rc: 0,
+           stderr: "openjdk version \"17.0.11\" 2024-04-16",
+           ansible_facts: {ansible_distribution: Debian, ansible_os_family: Debian}}
 ensemble:
   description:
     - The member lists the server has, each a list of C(id), C(host), C(quorum_port) and
@@ -254,6 +296,7 @@ import stat
 from typing import Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.java_runtime import OPTIONS, look
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import (
     srvr_at,
     use_tls,
@@ -464,6 +507,7 @@ ARGUMENT_SPEC = {
     "runtime_config": {"type": "path"},
     "data_dir": {"type": "path"},
     "dynamic_dir": {"type": "path"},
+    "java": {"type": "dict", "options": OPTIONS},
 }
 
 
@@ -487,8 +531,10 @@ def main() -> None:
     except OSError as err:  # ssl.SSLError too
         module.fail_json(msg=f"cannot use the TLS files {params['tls']}: {err}")
     server = srvr_at(params["endpoint"]) if service["active"] else {"mode": None}
+    java = {} if params["java"] is None else look(module, **params["java"])
     module.exit_json(
         changed=False,
+        **({"java": java, "ansible_facts": java["ansible_facts"]} if java else {}),
         paths={path: describe(path, path not in params["secret_paths"])
                for path in params["paths"]},
         content=content,

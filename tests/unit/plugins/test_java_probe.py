@@ -15,22 +15,24 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.zkops.zookeeper34.plugins.modules.java_probe import pick_package
-from plugins import MODULES
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.java_runtime import pick_package
+from plugins import COLLECTIONS, MODULES
 
 PACKAGES = {"Debian-12": "openjdk-17-jre-headless", "Debian": "default-jre-headless",
             "RedHat-7": "java-1.8.0-openjdk-headless", "RedHat": "java-11-openjdk-headless",
             "Ubuntu": "openjdk-11-jre-headless"}
 
 
-def run(tmp_path: Path, **args: Any) -> dict:
+def run(tmp_path: Path, module: str = "java_probe.py", **args: Any) -> dict:
     """The module's JSON result for `args`."""
     args.update(_ansible_check_mode=False, _ansible_tmpdir=str(tmp_path),
                 _ansible_remote_tmp=str(tmp_path))
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.run([sys.executable, str(MODULES / "java_probe.py"), str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    # Its module_utils by their collection names, as AnsiballZ packs them.
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
+    proc = subprocess.run([sys.executable, str(MODULES / module), str(path)],
+                          capture_output=True, text=True, timeout=60, check=False, env=env)
     return json.loads(proc.stdout)
 
 
@@ -102,3 +104,20 @@ def test_the_package_manager_is_asked(tmp_path: Path) -> None:
     none = run(tmp_path, binary="/bin/true", packages={})
     assert none["package"] == "" and none["package_state"] == "unknown"
     assert os.access("/bin/true", os.X_OK) and none["version_rc"] != 127
+
+
+def test_zookeeper_probe_looks_at_java_in_the_same_call(tmp_path: Path) -> None:
+    """site.yml reads Java with the rest of the host: zookeeper_probe's `java` returns what
+    java_probe does, and the distribution as facts; without it, Java is not looked at."""
+    java = tmp_path / "java"
+    java.write_text('#!/bin/sh\necho \'openjdk version "11.0.24" 2024-07-16\' >&2\n')
+    java.chmod(0o755)
+    alone = run(tmp_path, binary=str(java), packages=PACKAGES, query=False)
+    both = run(tmp_path, "zookeeper_probe.py", user="nobody", group="nogroup",
+               java={"binary": str(java), "packages": PACKAGES, "query": False})
+    assert both.get("failed") is not True, both
+    looked = {key: alone[key] for key in alone if key not in ("changed", "invocation")}
+    assert both["java"] == looked
+    assert both["ansible_facts"] == alone["ansible_facts"] and both["java"]["version_rc"] == 0
+    without = run(tmp_path, "zookeeper_probe.py", user="nobody", group="nogroup")
+    assert "java" not in without and "ansible_facts" not in without

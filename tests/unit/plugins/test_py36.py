@@ -47,9 +47,14 @@ SCRIPT = textwrap.dedent('''
     for name in ("ansible", "ansible.module_utils"):
         sys.modules[name] = types.ModuleType(name)
     sys.modules["ansible.module_utils.basic"] = basic
+    distribution = types.ModuleType("ansible.module_utils.facts.system.distribution")
+    distribution.DistributionFactCollector = object
+    sys.modules[distribution.__name__] = distribution
     zk = importlib.import_module(plugins + "module_utils.zookeeper_4lw")
     systemd = importlib.import_module(plugins + "module_utils.zookeeper_systemd")
     probe = importlib.import_module(plugins + "modules.zookeeper_probe")
+    java = importlib.import_module(plugins + "module_utils.java_runtime")
+    assert java.pick_package({"Debian": "default-jre-headless"}, {"os_family": "Debian"})
     server = importlib.import_module(plugins + "modules.zookeeper_server")
 
     REPLIES = {}
