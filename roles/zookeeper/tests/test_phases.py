@@ -1,4 +1,4 @@
-"""The reconcile loop's phases (tasks/main.yml): each phase file is included only when the
+"""The reconcile loop's phases (tasks/converge.yml): each phase file is included only when the
 decision says it has work, so the include itself must carry every tag a task of the file
 answers to, or `--tags` would skip the include, and with it the task. Its `apply` gives the
 file's tasks the phase's own tag, as the static import did before."""
@@ -16,15 +16,15 @@ PHASES = {"install.yml": "zookeeper_install", "config.yml": "zookeeper_config",
           "service.yml": "zookeeper_service", "metrics.yml": "zookeeper_metrics"}
 
 
-def main_tasks() -> list[dict[str, Any]]:
-    return yaml.safe_load((TASKS / "main.yml").read_text())
+def loop_tasks() -> list[dict[str, Any]]:
+    return yaml.safe_load((TASKS / "converge.yml").read_text())
 
 
 def phase_include(file: str) -> dict[str, Any]:
-    """The task of tasks/main.yml that includes `file`."""
-    found = [task for task in main_tasks()
+    """The task of tasks/converge.yml that includes `file`."""
+    found = [task for task in loop_tasks()
              if (task.get("ansible.builtin.include_tasks") or {}).get("file") == file]
-    assert len(found) == 1, f"tasks/main.yml includes {file} {len(found)} times"
+    assert len(found) == 1, f"tasks/converge.yml includes {file} {len(found)} times"
     return found[0]
 
 
@@ -50,7 +50,7 @@ def test_each_phase_is_one_include_that_answers_to_its_tasks_tags(file: str) -> 
     assert include["ansible.builtin.include_tasks"]["apply"]["tags"] == [PHASES[file]]
     missing = own_tags(file) - tags - {"always"}
     assert not missing, f"tasks/{file} has tasks tagged {sorted(missing)}, which --tags " \
-        f"would skip with the include; add them to its include in tasks/main.yml"
+        f"would skip with the include; add them to its include in tasks/converge.yml"
 
 
 @pytest.mark.parametrize("file", PHASES)
@@ -60,8 +60,25 @@ def test_each_phase_runs_on_the_decision(file: str) -> None:
 
 
 def test_the_decision_comes_before_every_phase_and_runs_under_any_tag() -> None:
-    names = [task.get("name", "") for task in main_tasks()]
+    names = [task.get("name", "") for task in loop_tasks()]
     decide = names.index("Decide which phases have work on this host")
     first_phase = min(names.index(phase_include(file)["name"]) for file in PHASES)
     assert decide < first_phase
-    assert main_tasks()[decide]["tags"] == ["always"]
+    assert loop_tasks()[decide]["tags"] == ["always"]
+
+
+def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
+    """The role on its own checks before it converges; site.yml, having checked in its
+    pre_tasks, imports the loop alone."""
+    main = yaml.safe_load((TASKS / "main.yml").read_text())
+    validate = [i for i, task in enumerate(main)
+                if (task.get("ansible.builtin.include_tasks") or {}).get("file") == "validate.yml"]
+    loop = [i for i, task in enumerate(main)
+            if task.get("ansible.builtin.import_tasks") == "converge.yml"]
+    assert len(validate) == 1 and loop == [len(main) - 1] and validate[0] < loop[0]
+    site = yaml.safe_load((TASKS.parents[2] / "playbooks" / "site.yml").read_text())[0]
+    imported = [task["ansible.builtin.import_role"] for task in site["tasks"]
+                if task["ansible.builtin.import_role"]["name"].endswith(".zookeeper")]
+    assert [role.get("tasks_from") for role in imported] == ["converge.yml"]
+    observed = [task["ansible.builtin.import_role"].get("tasks_from") for task in site["pre_tasks"]]
+    assert observed.index("observe.yml") < observed.index("validate-hosts.yml")
