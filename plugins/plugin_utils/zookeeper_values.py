@@ -434,6 +434,46 @@ def zookeeper_value_problems(values: Mapping[str, Any], host: str) -> list[str]:
     return problems
 
 
+def _is_34(version: Any) -> bool:
+    """A 3.4 release (or older): no dynamic reconfiguration, no TLS. Not a release number at all
+    is _release_problems' to name."""
+    match = re.match(r"([0-9]+)\.([0-9]+)", str(version))
+    return bool(match) and (int(match[1]), int(match[2])) < (3, 5)
+
+
+def zookeeper_switch_problems(values: Mapping[str, Any], host: str) -> list[str]:
+    """Switches that need another value, or a release line, to work: quorum SASL without its
+    password, client SASL without users, reconfiguration or TLS on a 3.4 release, clients left
+    without a port, reconfiguration without the super user's password."""
+    on = {var: _switched_on(values.get(var)) for var in (
+        "zookeeper_quorum_sasl", "zookeeper_sasl_client_auth", "zookeeper_reconfig",
+        "zookeeper_tls_client", "zookeeper_tls_quorum", "zookeeper_tls_client_plain")}
+    version = values.get("zookeeper_version")
+    rules = (
+        (on["zookeeper_quorum_sasl"] and not values.get("zookeeper_quorum_sasl_password"),
+         "zookeeper_quorum_sasl is on but zookeeper_quorum_sasl_password is empty; set the same "
+         "password on every member (in Ansible Vault)."),
+        (on["zookeeper_sasl_client_auth"] and not values.get("zookeeper_sasl_client_users"),
+         "zookeeper_sasl_client_auth is on but zookeeper_sasl_client_users is empty; give at "
+         "least one user: password."),
+        (on["zookeeper_reconfig"] and _is_34(version),
+         f"zookeeper_reconfig is on but zookeeper_version={version} is a 3.4 release, which has "
+         "no dynamic reconfiguration; turn it off (membership changes then restart the servers, "
+         "one member per step), or upgrade to 3.8 first."),
+        ((on["zookeeper_tls_client"] or on["zookeeper_tls_quorum"]) and _is_34(version),
+         f"zookeeper_tls_client or zookeeper_tls_quorum is on but zookeeper_version={version} "
+         "is a 3.4 release, which has no TLS (it came with 3.5); turn them off, or upgrade to "
+         "3.8 first (playbooks/upgrade.yml)."),
+        (not on["zookeeper_tls_client_plain"] and not on["zookeeper_tls_client"],
+         "zookeeper_tls_client_plain is off but zookeeper_tls_client is off too, which leaves "
+         "clients no port; turn zookeeper_tls_client on, or the plain port back on."),
+        (on["zookeeper_reconfig"] and not values.get("zookeeper_super_password"),
+         "zookeeper_reconfig is on but zookeeper_super_password is empty; set the password of "
+         "the super user (in Ansible Vault): reconfig needs it."),
+    )
+    return [f"{host}: {message}" for broken, message in rules if broken]
+
+
 def zookeeper_of_family(networks: Iterable[Any], family: int) -> list[str]:
     """The networks or addresses (CIDR or plain, as the inventory gives them) of one IP
     family, 4 or 6, in their order: the firewall writes each family's into its own rules

@@ -53,9 +53,16 @@ def ansible_doc(*args: str) -> subprocess.CompletedProcess:
                           env=env, check=False, timeout=120)
 
 
+# Modules whose work an action plugin of the same name does on the controller: the module file
+# documents it and holds the ARGUMENT_SPEC the plugin checks its arguments against.
+ACTIONS = sorted(p.stem for p in (MODULE_DIR.parent / "action").glob("*.py"))
+
+
 def test_the_roles_have_modules() -> None:
     assert MODULES == ["java_probe", "zookeeper_files", "zookeeper_probe", "zookeeper_reconfig",
-                       "zookeeper_server", "zookeeper_signature", "zookeeper_tls_ca"]
+                       "zookeeper_server", "zookeeper_signature", "zookeeper_tls_ca",
+                       "zookeeper_validate"]
+    assert ACTIONS == ["zookeeper_validate"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -83,6 +90,11 @@ def test_documentation_examples_and_return_are_complete(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_the_module_supports_check_mode_as_documented(name: str) -> None:
+    if name in ACTIONS:  # the plugin runs in check mode as in a run, and checks its arguments
+        source = (MODULE_DIR.parent / "action" / f"{name}.py").read_text()
+        assert "self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)" in source
+        assert "_supports_check_mode = False" not in source
+        return
     source = (MODULE_DIR / f"{name}.py").read_text()
     assert "AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)" in source
 

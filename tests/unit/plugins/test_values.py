@@ -13,6 +13,7 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_values
     MANAGED_KEYS,
     RELEASE_LINES,
     zookeeper_of_family,
+    zookeeper_switch_problems,
     zookeeper_value_problems,
 )
 
@@ -29,6 +30,44 @@ def defaults(**changes: Any) -> dict[str, Any]:
 
 def test_the_defaults_have_no_problem() -> None:
     assert zookeeper_value_problems(defaults(), "zookeeper01") == []
+
+
+# Each switch that needs another value or a release line, and the start of its message.
+SWITCHES = {
+    "quorum SASL without its password": (
+        {"zookeeper_quorum_sasl": True},
+        "zk1: zookeeper_quorum_sasl is on but zookeeper_quorum_sasl_password is empty"),
+    "client SASL without users": (
+        {"zookeeper_sasl_client_auth": "true"},
+        "zk1: zookeeper_sasl_client_auth is on but zookeeper_sasl_client_users is empty"),
+    "reconfig on 3.4": (
+        {"zookeeper_reconfig": True, "zookeeper_super_password": "s"},
+        "zk1: zookeeper_reconfig is on but zookeeper_version=3.4.14 is a 3.4 release"),
+    "TLS on 3.4": (
+        {"zookeeper_tls_quorum": True},
+        "zk1: zookeeper_tls_client or zookeeper_tls_quorum is on but zookeeper_version=3.4.14 "
+        "is a 3.4 release, which has no TLS"),
+    "no client port": (
+        {"zookeeper_tls_client_plain": "false"},
+        "zk1: zookeeper_tls_client_plain is off but zookeeper_tls_client is off too"),
+    "reconfig without the super password": (
+        {"zookeeper_reconfig": True, "zookeeper_version": "3.8.4"},
+        "zk1: zookeeper_reconfig is on but zookeeper_super_password is empty"),
+}
+
+
+def test_the_defaults_switch_nothing_that_needs_more() -> None:
+    assert zookeeper_switch_problems(defaults(), "zk1") == []
+    assert zookeeper_switch_problems(defaults(
+        zookeeper_version="3.8.4", zookeeper_reconfig=True, zookeeper_super_password="s",
+        zookeeper_tls_client=True, zookeeper_tls_client_plain=False), "zk1") == []
+
+
+@pytest.mark.parametrize("case", SWITCHES)
+def test_a_switch_that_needs_more_is_refused(case: str) -> None:
+    changes, message = SWITCHES[case]
+    problems = zookeeper_switch_problems(defaults(**changes), "zk1")
+    assert len(problems) == 1 and problems[0].startswith(message), problems
 
 
 def test_the_known_release_lines_are_the_vars_files() -> None:

@@ -1,0 +1,177 @@
+"""Action plugin: check the zookeeper role's inventory on the controller, before any host is
+contacted (the module file of the same name documents it).
+
+Two uses, two tasks of tasks/validate-inventory.yml:
+- `ensembles: true`, once for the play: every ensemble of the play, from each host's resolved
+  `__zookeeper_settings` (plugin_utils/zookeeper_ensemble.py), and the retired hosts;
+- otherwise, on each host: its release line, its variables against the argument specs, the
+  values a type cannot check (plugin_utils/zookeeper_values.py), and the warnings about the
+  known vulnerabilities of its release.
+Every check is the same Python the role's filters run; this plugin only saves the tasks (each
+costs the controller about 40 ms a host) and the Jinja between them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.compat.version import LooseVersion
+from ansible.plugins.action import ActionBase
+from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate import (
+    ARGUMENT_SPEC,
+)
+
+# plugins/plugin_utils/, imported on first use (as plugins/filter/zookeeper.py does).
+IMPL = "ansible_collections.zkops.zookeeper34.plugins.plugin_utils"
+LINE = re.compile(r"^([0-9]+[.][0-9]+)[.][0-9]+$")
+SWITCHES = ("true", "yes", "on", "1")
+
+
+def _load_options(path: str, entry_point: str) -> dict[str, Any]:
+    """The options of one entry point of a role's meta/argument_specs.yml."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as handle:
+        specs = yaml.load(handle, Loader=loader)  # a safe loader, C's when there is one
+    try:
+        return specs["argument_specs"][entry_point]["options"]
+    except (KeyError, TypeError):
+        raise AnsibleError(f"{path} has no options for the entry point {entry_point!r}") from None
+
+
+def _version_below(version: str, bound: str) -> bool:
+    return LooseVersion(version) < LooseVersion(bound)
+
+
+class ActionModule(ActionBase):
+    """zkops.zookeeper34.zookeeper_validate"""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args["ensembles"]:
+            warnings, errors = self._ensembles(task_vars)
+        else:
+            if not args["spec"]:
+                raise AnsibleError("zookeeper_validate: spec is required unless ensembles is on")
+            warnings, errors = self._host(task_vars, args)
+        result["changed"] = False
+        if errors:
+            # The warnings first, as the role's output always had them.
+            result.update(failed=True, msg="\n".join(warnings + errors))
+        elif warnings:
+            result.update(msg=warnings, _ansible_verbose_always=True)
+        return result
+
+    def _var(self, task_vars: dict[str, Any], name: str, default: Any = "") -> Any:
+        """A variable of the host, rendered (the task's variables hold templates)."""
+        if name not in task_vars:
+            return default
+        return self._templar.template(task_vars[name])
+
+    def _ensembles(self, task_vars: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Every ensemble of the play at once; then, when group zookeeper_retired has hosts,
+        that the play covers one ensemble and that no host is both member and retired."""
+        from importlib import import_module
+        ensemble = import_module(f"{IMPL}.zookeeper_ensemble")
+        hostvars = task_vars["hostvars"]
+        groups = task_vars["groups"]
+        hosts = list(task_vars["ansible_play_hosts"])
+        found = ensemble.zookeeper_ensembles_problems(hosts, hostvars, groups)
+        warnings = [f"WARNING: {text}" for text in found["warnings"]]
+        errors = list(found["errors"])
+        retired = list(groups.get("zookeeper_retired") or [])
+        if not retired:
+            return warnings, errors
+        play_groups: list[str] = []
+        for host in hosts:
+            group = (hostvars[host].get("__zookeeper_settings") or {}).get(
+                "zookeeper_ensemble_group")
+            if group not in play_groups:
+                play_groups.append(group)
+        if len(play_groups) != 1:
+            errors.append(
+                f"Group zookeeper_retired has hosts ({', '.join(retired)}) while this run covers "
+                f"several ensembles ({', '.join(map(str, play_groups))}), so no host was "
+                "changed; shrink one ensemble at a time: --limit '<its group>:zookeeper_retired'.")
+            return warnings, errors
+        # Each retired host's id and address are checked as a member's are.
+        try:
+            names = [m["name"] for m in ensemble.zookeeper_members(retired, hostvars)]
+        except AnsibleError as error:
+            return warnings, [*errors, error.message]
+        group = str(self._var(task_vars, "zookeeper_ensemble_group", "zookeeper"))
+        both = [name for name in names if name in (groups.get(group) or [])]
+        if both:
+            errors.append(
+                f"{', '.join(both)}: in both groups {group} and zookeeper_retired; a host either "
+                "stays a member or leaves the ensemble, so remove it from one of the two.")
+        return warnings, errors
+
+    def _host(self, task_vars: dict[str, Any], args: dict[str, Any]
+              ) -> tuple[list[str], list[str]]:
+        """This host: its release line, then types and choices, then values; the warnings
+        about its release's vulnerabilities."""
+        host = task_vars["inventory_hostname"]
+        version = str(self._var(task_vars, "zookeeper_version"))
+        line = LINE.match(version)
+        known = [str(known) for known in args["known_lines"]]
+        if not line or line.group(1) not in known:
+            lines = ", ".join(f"{known}.N" for known in known)
+            return [], [f"{host}: zookeeper_version={version} is not a release of a line this "
+                        f"role deploys ({lines}), so no host was changed; give one of those, "
+                        "such as 3.4.14 or 3.8.4."]
+        options = _load_options(args["spec"], args["entry_point"])
+        given = self._templar.template({name: task_vars[name] for name in options
+                                        if name in task_vars})
+        checked = ArgumentSpecValidator(options).validate(dict(given),
+                                                          validate_role_argument_spec=True)
+        if checked.error_messages:
+            return [], ["Validation of arguments failed:\n"
+                        + "\n".join(checked.error_messages)]
+        from importlib import import_module
+        checks = import_module(f"{IMPL}.zookeeper_values")
+        values = {name: given.get(name, "") for name in options}
+        values.update(args["values"])
+        problems = (checks.zookeeper_value_problems(values, host)
+                    + checks.zookeeper_switch_problems(values, host))
+        if problems:
+            return [], problems
+        return self._cve_warnings(task_vars, host, values, line.group(1),
+                                  args["release_cves"]), []
+
+    def _cve_warnings(self, task_vars: dict[str, Any], host: str, values: dict[str, Any],
+                      line: str, cves: list[dict[str, Any]]) -> list[str]:
+        """A release (tarball or local method) without the fix of a known vulnerability,
+        unless zookeeper_build_fixes says the build has it."""
+        method = values.get("zookeeper_install_method")
+        if method not in ("tarball", "local"):
+            return []
+        version = str(values.get("zookeeper_version"))
+        fixed_in_build = [str(cve) for cve in values.get("zookeeper_build_fixes") or []]
+        warnings = []
+        for item in cves:
+            when, fixed = item.get("when"), item.get("fixed")
+            if item["id"] in fixed_in_build:
+                continue
+            if when is not None and str(self._var(task_vars, when)).lower() not in SWITCHES:
+                continue
+            if fixed is not None and not _version_below(version, str(fixed)):
+                continue
+            since = (f"Apache released it in {fixed}" if fixed
+                     else "No Apache 3.4 release has the fix")
+            debian = ("; Debian 11's package (zookeeper_install_method=package) and ZooKeeper "
+                      "3.8.3+ have it" if line == "3.4" else "")
+            warnings.append(
+                f"WARNING: {host}: the Apache ZooKeeper {version} release ({method} method) lacks "
+                f"the fix for {item['id']}{'' if when is None else f' ({when} is on)'}: "
+                f"{item['what']}. {since}{debian}. If your build is patched, add {item['id']} "
+                "to zookeeper_build_fixes.")
+        return warnings

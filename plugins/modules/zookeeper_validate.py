@@ -1,0 +1,107 @@
+#!/usr/bin/python
+"""Ansible module (documentation; the action plugin of the same name does the work on the
+controller): check the zookeeper role's inventory before any host is contacted."""
+
+DOCUMENTATION = r"""
+---
+module: zookeeper_validate
+short_description: Check the zookeeper role's variables on the controller, before any host changes
+description:
+  - Runs on the controller and contacts no host. Fails, naming the host, the variable, the value
+    and what to do, when the inventory cannot give a working ensemble.
+  - With O(ensembles), it checks every ensemble of the play at once (groups, ids, addresses,
+    ports, timing, names, retired hosts) from each host's resolved C(__zookeeper_settings); run it
+    once for the play (C(run_once)), so that a failure stops every host.
+  - Otherwise it checks one host, in this order, stopping at the first step that fails; the
+    release line of C(zookeeper_version); every variable of O(spec)'s entry point against its
+    type and choices (as C(ansible.builtin.validate_argument_spec)); what a type cannot check
+    (sizes, absolute paths, ranges, URLs, names, zoo.cfg keys, SASL, switches that need another
+    value or release line); then it warns about the known vulnerabilities of the Apache release
+    in use (O(release_cves)).
+  - One step of the role's reconcile loop instead of six tasks a host (each task costs the
+    controller about 40 ms a host on its own).
+options:
+  ensembles:
+    description:
+      - Check the play's ensembles instead of this host's variables.
+    type: bool
+    default: false
+  spec:
+    description:
+      - The role's C(meta/argument_specs.yml), whose O(entry_point) options are the variables
+        checked. Required unless O(ensembles).
+    type: path
+  entry_point:
+    description: The entry point of O(spec) whose options are checked.
+    type: str
+    default: main
+  known_lines:
+    description:
+      - The release lines the role deploys (C(3.4), C(3.8)); C(zookeeper_version) must be a
+        release of one of them.
+    type: list
+    elements: str
+    default: []
+  release_cves:
+    description:
+      - The known vulnerabilities of the release line in use, each with C(id), C(what), C(fixed)
+        (the first release with the fix, or null) and C(when) (the variable that must be on for
+        it to matter, or null). A release without the fix, on the tarball or local method, is
+        warned about unless C(zookeeper_build_fixes) lists the id.
+    type: list
+    elements: dict
+    default: []
+  values:
+    description:
+      - Values checked instead of the variables of the same name (a URL the role resolves).
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Changes nothing in any mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Changes nothing, in check mode as in a real run (check mode runs it too).
+  - An action plugin; it runs on the controller only, so the host's Python does not matter.
+author:
+  - zookeeper-ansible (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Check the ensembles of the play
+  zkops.zookeeper34.zookeeper_validate:
+    ensembles: true
+  run_once: true
+
+- name: Check this host's variables and values
+  zkops.zookeeper34.zookeeper_validate:
+    spec: "{{ role_path }}/meta/argument_specs.yml"
+    known_lines: ["3.4", "3.8"]
+"""
+
+RETURN = r"""
+msg:
+  description: >-
+    The warnings, one C(WARNING:) line each (an even member count, a release without a fix);
+    the problems when it fails, one a line.
+  returned: when there is something to say
+  type: raw
+  sample: ["WARNING: zookeeper01: the Apache ZooKeeper 3.4.13 release (tarball method) lacks ..."]
+"""
+
+# The options; DOCUMENTATION describes each (tests/unit/plugins/test_module_docs.py checks) and
+# the action plugin checks its arguments against it.
+ARGUMENT_SPEC = {
+    "ensembles": {"type": "bool", "default": False},
+    "spec": {"type": "path"},
+    "entry_point": {"type": "str", "default": "main"},
+    "known_lines": {"type": "list", "elements": "str", "default": []},
+    "release_cves": {"type": "list", "elements": "dict", "default": []},
+    "values": {"type": "dict", "default": {}},
+}
