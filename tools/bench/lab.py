@@ -268,11 +268,21 @@ def project_forks(config: Path = ANSIBLE_CONFIG) -> int:
     return parser.getint("defaults", "forks", fallback=5)
 
 
+def project_callbacks(config: Path = ANSIBLE_CONFIG) -> list[str]:
+    """`callbacks_enabled` of the project's ansible.cfg."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config)
+    names = parser.get("defaults", "callbacks_enabled", fallback="")
+    return [name.strip() for name in names.split(",") if name.strip()]
+
+
 def profile_env(path: Path) -> dict[str, str]:
     """The environment that enables the task_timing callback, its JSON written to `path`
-    (callbacks the caller enabled stay enabled)."""
-    enabled = [name for name in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",")
-               if name.strip()]
+    (callbacks the caller enabled stay enabled; without ANSIBLE_CALLBACKS_ENABLED, those of the
+    project's ansible.cfg, which the variable would otherwise replace)."""
+    given = os.environ.get("ANSIBLE_CALLBACKS_ENABLED")
+    enabled = ([name for name in given.split(",") if name.strip()] if given is not None
+               else project_callbacks())
     paths = [str(CALLBACKS), *filter(None, os.environ.get("ANSIBLE_CALLBACK_PLUGINS",
                                                           "").split(os.pathsep))]
     return {"ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(paths),

@@ -61,6 +61,13 @@ def test_profile_env_enables_the_project_callback_beside_the_callers(
     assert (CALLBACKS / "task_timing.py").exists()
 
 
+def test_profile_env_keeps_the_callbacks_of_the_project_config(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANSIBLE_CALLBACKS_ENABLED", raising=False)
+    env = profile_env(Path("/tmp/t.json"))
+    assert env["ANSIBLE_CALLBACKS_ENABLED"] == "zkops.zookeeper34.preload,task_timing"
+
+
 def test_every_task_is_timed_and_classified(timed_run: tuple[dict, str]) -> None:
     timing, _unused = timed_run
     names = [task["name"] for task in timing["timings"]]

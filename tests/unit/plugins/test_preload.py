@@ -1,0 +1,78 @@
+"""The preload callback loads, in the process it runs in (ansible-playbook's main one), the
+plugins every worker would otherwise load again; a playbook run with it enabled is unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from plugins import COLLECTIONS, REPO
+
+# In a fresh interpreter: which plugin modules are loaded before and after preload().
+PROBE = """
+import json, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible_collections.zkops.zookeeper34.plugins.callback import preload
+wanted = ("plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
+          "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
+          "plugins.action.zookeeper_validate", "plugins.connection.ssh")
+def loaded():
+    # (Ansible names a builtin filter or test file's module <name>_<hash>.)
+    return sorted(w for w in wanted if any(w in m for m in sys.modules))
+before = loaded()
+missed = preload.preload()
+print(json.dumps({"before": before, "after": loaded(), "missed": missed}))
+"""
+
+
+def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(COLLECTIONS)], capture_output=True,
+                          text=True, check=False, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["missed"] == []
+    assert found["before"] == []
+    assert found["after"] == sorted([
+        "plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
+        "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
+        "plugins.action.zookeeper_validate", "plugins.connection.ssh"])
+
+
+def test_the_project_config_enables_it() -> None:
+    assert "callbacks_enabled = zkops.zookeeper34.preload" in (REPO / "ansible.cfg").read_text()
+
+
+def test_a_run_with_it_is_the_same_run(tmp_path: Path) -> None:
+    play = tmp_path / "play.yml"
+    play.write_text("""
+- name: Filters, tests and a lookup in the workers
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Apply them
+      ansible.builtin.debug:
+        msg: "{{ ['b', 'a', 'a'] | unique | sort | zkops.zookeeper34.zookeeper_existing({})
+               | length }} {{ '3.4.13' is version('3.5', '<') }}
+               {{ 'openjdk-11-jre-headless' | zkops.zookeeper34.java_package_major }}"
+""")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    outputs = []
+    for enabled in (False, True):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
+        if enabled:
+            env["ANSIBLE_CALLBACKS_ENABLED"] = "zkops.zookeeper34.preload"
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
+             "-e", f"ansible_python_interpreter={sys.executable}", "-c", "local"],
+            capture_output=True, text=True, env=env, check=False, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outputs.append(proc.stdout)
+    assert '"msg": "0 True 11"' in outputs[0], outputs[0]
+    assert outputs[1] == outputs[0]
