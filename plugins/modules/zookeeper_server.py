@@ -283,12 +283,18 @@ def majority(size: int) -> int:
 
 
 TAIL_BYTES = 256 * 1024  # the end of the log a failure message quotes from
+# What a four-letter word (the role's own `srvr` every 0.25 s while it waits) leaves in the log:
+# four lines a poll, which would push out of the tail the lines that say why the server failed.
+POLL_LINE = re.compile(
+    r" - (Processing [a-z]{4} command from |Accepted socket connection from |"
+    r"Closed socket connection for client \S+ \(no session established for client\))")
 
 
 def tail(path: Optional[str], lines: int) -> str:
-    """The last `lines` lines of the server's log file. The log directory belongs to the
-    service account: a link there is not followed (root would print what it points to) and
-    neither is anything but a regular file read (a FIFO would block)."""
+    """The last `lines` lines of the server's log file, without the lines four-letter words
+    leave (the role's own polling; how many were left out is said first). The log directory
+    belongs to the service account: a link there is not followed (root would print what it
+    points to) and neither is anything but a regular file read (a FIFO would block)."""
     if not path:
         return ""
     try:
@@ -302,7 +308,15 @@ def tail(path: Optional[str], lines: int) -> str:
         info = os.fstat(handle.fileno())
         handle.seek(max(0, info.st_size - TAIL_BYTES))
         text = handle.read(TAIL_BYTES).decode("utf-8", errors="replace")
-    return "".join(deque(text.splitlines(keepends=True), maxlen=lines))
+    kept = deque(maxlen=lines)
+    polls = 0
+    for line in text.splitlines(keepends=True):
+        if POLL_LINE.search(line):
+            polls += 1
+        else:
+            kept.append(line)
+    said = f"({polls} lines of four-letter-word polling left out)\n" if polls else ""
+    return said + "".join(kept)
 
 
 def journal(service: str, lines: int) -> str:

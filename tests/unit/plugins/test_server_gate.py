@@ -103,3 +103,26 @@ def test_the_log_tail_never_follows_a_link(tmp_path: Path) -> None:
     log.unlink()
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert server.tail(str(log), 3) == "line 97\nline 98\nline 99\n"
+
+
+POLL = ("2026-12-04 17:25:09,157 [myid:3] - INFO  [NIOServerCxn.Factory:/10.0.0.3:2181:"
+        "NIOServerCnxnFactory@215] - Accepted socket connection from /10.0.0.3:44346\n"
+        "2026-12-04 17:25:09,158 [myid:3] - INFO  [NIOServerCxn.Factory:/10.0.0.3:2181:"
+        "NIOServerCnxn@908] - Processing srvr command from /10.0.0.3:44346\n"
+        "2026-12-04 17:25:09,160 [myid:3] - INFO  [Thread-110:NIOServerCnxn@1056] - Closed "
+        "socket connection for client /10.0.0.3:44346 (no session established for client)\n")
+WHY = ("2026-12-04 17:24:40,001 [myid:3] - ERROR [QuorumConnectionThread-[myid=3]-1:"
+       "SaslQuorumAuthLearner@133] - Failed to authenticate using SASL\n")
+
+
+def test_the_log_tail_leaves_out_the_roles_own_polling(tmp_path: Path) -> None:
+    """30 s of the role's `srvr` every 0.25 s writes 360 lines: the line that says why the
+    server failed, written before them, must still be in a 40-line tail."""
+    log = tmp_path / "zookeeper.log"
+    client = ("2026-12-04 17:24:41,000 [myid:3] - INFO  [main:ZooKeeperServer@100] - "
+              "Closed socket connection for client /10.0.0.9:5000 which had sessionid 0x1\n")
+    log.write_text("started\n" + WHY + client + POLL * 120)
+    said = server.tail(str(log), 40)
+    assert said == "(360 lines of four-letter-word polling left out)\n" + "started\n" + WHY + client
+    log.write_text(WHY + "".join(f"line {i}\n" for i in range(100)))
+    assert server.tail(str(log), 2) == "line 98\nline 99\n"
