@@ -13,7 +13,8 @@ costs the controller about 40 ms a host) and the Jinja between them.
 
 from __future__ import annotations
 
-import re
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -25,10 +26,12 @@ from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate im
     ARGUMENT_SPEC,
 )
 
-# plugins/plugin_utils/, imported on first use (as plugins/filter/zookeeper.py does).
-IMPL = "ansible_collections.zkops.zookeeper34.plugins.plugin_utils"
-LINE = re.compile(r"^([0-9]+[.][0-9]+)[.][0-9]+$")
-SWITCHES = ("true", "yes", "on", "1")
+
+
+def _impl(name: str) -> ModuleType:
+    """plugins/plugin_utils/<name>.py, imported on first use (as plugins/filter/zookeeper.py
+    does)."""
+    return import_module(f"ansible_collections.zkops.zookeeper34.plugins.plugin_utils.{name}")
 
 
 def _load_options(path: str, entry_point: str) -> dict[str, Any]:
@@ -79,8 +82,7 @@ class ActionModule(ActionBase):
     def _ensembles(self, task_vars: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Every ensemble of the play at once; then, when group zookeeper_retired has hosts,
         that the play covers one ensemble and that no host is both member and retired."""
-        from importlib import import_module
-        ensemble = import_module(f"{IMPL}.zookeeper_ensemble")
+        ensemble = _impl("zookeeper_ensemble")
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
         hosts = list(task_vars["ansible_play_hosts"])
@@ -120,10 +122,11 @@ class ActionModule(ActionBase):
         """This host: its release line, then types and choices, then values; the warnings
         about its release's vulnerabilities."""
         host = task_vars["inventory_hostname"]
+        checks = _impl("zookeeper_values")
         version = str(self._var(task_vars, "zookeeper_version"))
-        line = LINE.match(version)
+        line = checks.VERSION.fullmatch(version)
         known = [str(known) for known in args["known_lines"]]
-        if not line or line.group(1) not in known:
+        if not line or line["line"] not in known:
             lines = ", ".join(f"{known}.N" for known in known)
             return [], [f"{host}: zookeeper_version={version} is not a release of a line this "
                         f"role deploys ({lines}), so no host was changed; give one of those, "
@@ -136,15 +139,13 @@ class ActionModule(ActionBase):
         if checked.error_messages:
             return [], ["Validation of arguments failed:\n"
                         + "\n".join(checked.error_messages)]
-        from importlib import import_module
-        checks = import_module(f"{IMPL}.zookeeper_values")
         values = {name: given.get(name, "") for name in options}
         values.update(args["values"])
         problems = (checks.zookeeper_value_problems(values, host)
                     + checks.zookeeper_switch_problems(values, host))
         if problems:
             return [], problems
-        return self._cve_warnings(task_vars, host, values, line.group(1),
+        return self._cve_warnings(task_vars, host, values, line["line"],
                                   args["release_cves"]), []
 
     def _cve_warnings(self, task_vars: dict[str, Any], host: str, values: dict[str, Any],
@@ -154,6 +155,7 @@ class ActionModule(ActionBase):
         method = values.get("zookeeper_install_method")
         if method not in ("tarball", "local"):
             return []
+        checks = _impl("zookeeper_values")
         version = str(values.get("zookeeper_version"))
         fixed_in_build = [str(cve) for cve in values.get("zookeeper_build_fixes") or []]
         warnings = []
@@ -161,7 +163,7 @@ class ActionModule(ActionBase):
             when, fixed = item.get("when"), item.get("fixed")
             if item["id"] in fixed_in_build:
                 continue
-            if when is not None and str(self._var(task_vars, when)).lower() not in SWITCHES:
+            if when is not None and not checks.switched_on(self._var(task_vars, when)):
                 continue
             if fixed is not None and not _version_below(version, str(fixed)):
                 continue

@@ -174,7 +174,7 @@ def _jvm_opt_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _switched_on(value: Any) -> bool:
+def switched_on(value: Any) -> bool:
     """A boolean as Ansible reads one (`-e zookeeper_metrics=false` gives the text false)."""
     return str(value).strip().lower() in ("true", "yes", "on", "1")
 
@@ -185,7 +185,7 @@ def _word_problems(host: str, values: Mapping[str, Any]) -> list[str]:
         return []
     unknown = [w for w in words if w not in KNOWN_WORDS]
     needed, askers = list(NEEDED_WORDS), "the role's health checks and tools/zk-status"
-    if _switched_on(values.get("zookeeper_metrics")):
+    if switched_on(values.get("zookeeper_metrics")):
         needed += [w for w in METRICS_WORDS if w not in needed]
         askers = ("the role's health checks, tools/zk-status and the metrics collector "
                   "(zookeeper_metrics is on)")
@@ -203,7 +203,7 @@ def _word_problems(host: str, values: Mapping[str, Any]) -> list[str]:
 def _metrics_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     """zookeeper_metrics: the textfile directory, and an ensemble name a label (and the
     collector's unit) can carry."""
-    if not _switched_on(values.get("zookeeper_metrics")):
+    if not switched_on(values.get("zookeeper_metrics")):
         return []
     problems = _path_problems(host, "zookeeper_metrics_textfile_dir",
                               values.get("zookeeper_metrics_textfile_dir"), True)
@@ -360,15 +360,15 @@ TLS_OTHER_PORTS = ("zookeeper_client_port", "zookeeper_quorum_port", "zookeeper_
 def _tls_problems(host: str, values: Mapping[str, Any]) -> list[str]:
     """TLS: its port, and where the certificates come from (files on the controller, where
     filters run, or the lab CA's directory)."""
-    if not (_switched_on(values.get("zookeeper_tls_client"))
-            or _switched_on(values.get("zookeeper_tls_quorum"))):
+    if not (switched_on(values.get("zookeeper_tls_client"))
+            or switched_on(values.get("zookeeper_tls_quorum"))):
         return []
     problems = []
     port = values.get("zookeeper_tls_client_port")
     others = {var: values.get(var) for var in TLS_OTHER_PORTS}
-    if _switched_on(values.get("zookeeper_admin_server")):
+    if switched_on(values.get("zookeeper_admin_server")):
         others["zookeeper_admin_port"] = values.get("zookeeper_admin_port")
-    if _switched_on(values.get("zookeeper_tls_client")):
+    if switched_on(values.get("zookeeper_tls_client")):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             problems.append(f"{host}: zookeeper_tls_client_port={port!r} is not a port "
                             "(1-65535)")
@@ -445,7 +445,7 @@ def zookeeper_switch_problems(values: Mapping[str, Any], host: str) -> list[str]
     """Switches that need another value, or a release line, to work: quorum SASL without its
     password, client SASL without users, reconfiguration or TLS on a 3.4 release, clients left
     without a port, reconfiguration without the super user's password."""
-    on = {var: _switched_on(values.get(var)) for var in (
+    on = {var: switched_on(values.get(var)) for var in (
         "zookeeper_quorum_sasl", "zookeeper_sasl_client_auth", "zookeeper_reconfig",
         "zookeeper_tls_client", "zookeeper_tls_quorum", "zookeeper_tls_client_plain")}
     version = values.get("zookeeper_version")
