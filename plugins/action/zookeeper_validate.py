@@ -27,7 +27,6 @@ from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate im
 )
 
 
-
 def _impl(name: str) -> ModuleType:
     """plugins/plugin_utils/<name>.py, imported on first use (as plugins/filter/zookeeper.py
     does)."""
