@@ -1,0 +1,143 @@
+"""The compiled-code cache (plugins/plugin_utils/jinja_code_cache.py): code read from it renders
+exactly what compiling renders, also where Ansible compiles the same text two ways; a
+directory another user could write to is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins import COLLECTIONS, REPO
+
+# In a fresh interpreter (as a worker): render CASES with Ansible's Templar, with the cache in
+# the directory argv[2] or (argv[2] == "") without it; print the results and the cache's counts.
+RENDER = r"""
+import json, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from pathlib import Path
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # before ansible-core 2.19 every string is a template
+    trust_as_template = lambda text: text
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import jinja_code_cache as cache
+if sys.argv[2]:
+    cache.install()
+    cache.load(Path(sys.argv[2]))
+templar = Templar(loader=DataLoader(), variables={
+    "members": [{"id": 2, "name": "b"}, {"id": 1, "name": "a"}], "port": 2181, "line": "3.4"})
+results = []
+for text, escape in json.loads(sys.argv[3]):
+    try:
+        value = templar.template(trust_as_template(text), escape_backslashes=escape)
+    except Exception as exc:
+        value = "error: " + type(exc).__name__
+    results.append(value)
+if hasattr(templar, "evaluate_conditional"):
+    conditional = templar.evaluate_conditional(trust_as_template("line is version('3.5', '<')"))
+else:  # ansible-core 2.16 renders a condition as a template
+    conditional = templar.template(
+        "{% if line is version('3.5', '<') %}True{% else %}False{% endif %}")
+print(json.dumps({"results": results, "conditional": conditional, "stats": cache.stats()}))
+"""
+
+# Templates and the backslash escaping Ansible compiles them with. The same text with escaping
+# on and off renders differently: a cache keyed on the text alone hands one the other's code.
+CASES = [
+    ["{{ members | sort(attribute='id') | map(attribute='name') | join(',') }}", True],
+    ["server.{{ members[0].id }}={{ members[0].name }}:{{ port + 1 }}", True],
+    ["{% for m in members %}{{ m.id }}\n{% endfor %}", True],
+    ["{{ 'a\\tb' | length }}", True],
+    ["{{ 'a\\tb' | length }}", False],
+    ["{{ 'x\\\\y' }}", False],
+    ["{{ 'x\\\\y' }}", True],
+    ["{{ missing | default('none') }} {{ line is version('3.5', '<') }}", True],
+    ["{{ port | int + }}", True],
+]
+
+
+def _render(cache_dir: str, python: str = sys.executable) -> dict:
+    proc = subprocess.run([python, "-c", RENDER, str(COLLECTIONS), cache_dir,
+                           json.dumps(CASES)], capture_output=True, text=True, check=False,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_code_from_the_cache_renders_what_compiling_renders(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "code"
+    plain = _render("")
+    cold = _render(str(cache_dir))   # compiles, and writes what it compiled
+    warm = _render(str(cache_dir))   # a later run: reads it all
+    assert plain["results"][3:5] == [4, 3]  # escaping on and off do differ
+    assert plain["results"][-1].startswith("error")
+    assert cold["results"] == plain["results"] and warm["results"] == plain["results"]
+    assert cold["conditional"] is warm["conditional"] is plain["conditional"] is True
+    assert cold["stats"]["misses"] > 0
+    assert warm["stats"]["misses"] == 0 and warm["stats"]["hits"] >= len(CASES) - 1
+    entries = sorted(os.listdir(cache_dir))
+    assert len(entries) == cold["stats"]["misses"] and not [e for e in entries if e[0] == "."]
+    assert (cache_dir.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_torn_entry_is_compiled_again(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "code"
+    plain = _render("")
+    _render(str(cache_dir))
+    for entry in cache_dir.iterdir():
+        entry.write_bytes(entry.read_bytes()[:7])
+    again = _render(str(cache_dir))
+    assert again["results"] == plain["results"]
+    assert again["stats"]["hits"] == 0 and again["stats"]["misses"] > 0
+
+
+def test_a_directory_others_may_write_is_refused(tmp_path: Path) -> None:
+    from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import jinja_code_cache
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(jinja_code_cache.UnsafeCacheError, match="chmod go-w"):
+        jinja_code_cache.load(shared)
+    assert list(shared.iterdir()) == []
+
+
+def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
+    play = tmp_path / "play.yml"
+    play.write_text("""
+- name: A template in a worker
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Render
+      ansible.builtin.debug:
+        msg: "{{ [3, 1, 2] | sort | join('-') }}"
+""")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    outputs = []
+    for cache_dir in (str(shared), str(tmp_path / "own"), str(tmp_path / "own")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_JINJA_CODE_CACHE=cache_dir,
+                   ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload")
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
+             "-e", f"ansible_python_interpreter={sys.executable}", "-c", "local"],
+            capture_output=True, text=True, env=env, check=False, timeout=120, cwd=REPO)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outputs.append(proc)
+    assert "not using the cache" in outputs[0].stderr and "chmod go-w" in outputs[0].stderr
+    assert list(shared.iterdir()) == []
+    assert '"msg": "1-2-3"' in outputs[0].stdout
+    assert outputs[1].stdout == outputs[2].stdout == outputs[0].stdout
+    assert len(list((tmp_path / "own").iterdir())) > 0
