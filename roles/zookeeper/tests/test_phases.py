@@ -1,7 +1,9 @@
-"""The reconcile loop's phases (tasks/converge.yml): each phase file is included only when the
-decision says it has work, so the include itself must carry every tag a task of the file
-answers to, or `--tags` would skip the include, and with it the task. Its `apply` gives the
-file's tasks the phase's own tag, as the static import did before.
+"""The reconcile loop's phases (tasks/converge.yml, tasks/phases.yml): each phase file is
+included only when the decision says it has work, so the include itself must carry every tag a
+task of the file answers to, or `--tags` would skip the include, and with it the task. Its
+`apply` gives the file's tasks the phase's own tag, as the static import did before. A host
+where no phase has work skips tasks/phases.yml, the four includes, in one task; that include is
+tagged `always`, so that the phases' own tags alone decide under `--tags` and `--skip-tags`.
 
 One include per phase, not one include looping over the phases with work: Ansible runs a
 looped include's files in the order the first host's results name them, so a host still to
@@ -27,10 +29,10 @@ def loop_tasks() -> list[dict[str, Any]]:
 
 
 def phase_include(file: str) -> dict[str, Any]:
-    """The task of tasks/converge.yml that includes `file`."""
-    found = [task for task in loop_tasks()
+    """The task of tasks/phases.yml that includes `file`."""
+    found = [task for task in yaml.safe_load((TASKS / "phases.yml").read_text())
              if (task.get("ansible.builtin.include_tasks") or {}).get("file") == file]
-    assert len(found) == 1, f"tasks/converge.yml includes {file} {len(found)} times"
+    assert len(found) == 1, f"tasks/phases.yml includes {file} {len(found)} times"
     return found[0]
 
 
@@ -65,12 +67,19 @@ def test_each_phase_runs_on_the_decision(file: str) -> None:
     assert "__zookeeper_todo" in when
 
 
-def test_the_decision_comes_before_every_phase_and_runs_under_any_tag() -> None:
-    names = [task.get("name", "") for task in loop_tasks()]
-    decide = names.index("Decide which phases have work on this host")
-    first_phase = min(names.index(phase_include(file)["name"]) for file in PHASES)
-    assert decide < first_phase
-    assert loop_tasks()[decide]["tags"] == ["always"]
+def test_the_decision_comes_before_the_phases_and_both_run_under_any_tag() -> None:
+    tasks = loop_tasks()
+    assert [task["name"] for task in tasks] == [
+        "Decide which phases have work on this host",
+        "Converge the phases that have work on this host"]
+    assert tasks[1]["ansible.builtin.include_tasks"] == "phases.yml"
+    assert tasks[0]["tags"] == tasks[1]["tags"] == ["always"]
+    # the phases' file only where one of them has work
+    assert tasks[1]["when"] == "__zookeeper_todo.values() | map('bool') is any"
+    assert set(tasks[0]["ansible.builtin.set_fact"]["__zookeeper_todo"]) == {
+        "install", "config", "service", "metrics"}
+    phases = yaml.safe_load((TASKS / "phases.yml").read_text())
+    assert [task["ansible.builtin.include_tasks"]["file"] for task in phases] == list(PHASES)
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
