@@ -62,8 +62,8 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import jinja_cod
 # A filter of each of the collection's filter files (loading one loads its file).
 COLLECTION_FILTERS = ("zkops.zookeeper34.zookeeper_pending", "zkops.zookeeper34.java_major_version")
 # The lookups the roles' templates use.
-LOOKUPS = ("ansible.builtin.template", "ansible.builtin.vars", "ansible.builtin.file",
-           "ansible.builtin.fileglob", "ansible.builtin.first_found")
+LOOKUPS = ("zkops.zookeeper34.template", "ansible.builtin.template", "ansible.builtin.vars",
+           "ansible.builtin.file", "ansible.builtin.fileglob", "ansible.builtin.first_found")
 # The action plugins a run with nothing to do goes through (`normal` runs every module), and the
 # connection the roles use.
 ACTIONS = ("ansible.builtin.normal", "ansible.builtin.set_fact", "ansible.builtin.assert",

@@ -32,17 +32,17 @@ PLAY = """
         tasks_from: validate.yml
     - name: Render on the controller
       ansible.builtin.set_fact:
-        rendered: "{{ rendered | default({}) | combine({item: lookup('ansible.builtin.template',
+        rendered: "{{ rendered | default({}) | combine({item: lookup('LOOKUP',
                       roles_dir ~ '/zookeeper/templates/' ~ item ~ '.j2')}) }}"
       loop: TEMPLATES_JSON
     - name: Render the firewall's rules, one file per IP family, and its unit
       ansible.builtin.set_fact:
         rendered: "{{ rendered | combine({
-                      'firewall.rules': lookup('ansible.builtin.template', rules,
+                      'firewall.rules': lookup('LOOKUP', rules,
                       template_vars={'__zookeeper_firewall_family': 4}),
-                      'firewall6.rules': lookup('ansible.builtin.template', rules,
+                      'firewall6.rules': lookup('LOOKUP', rules,
                       template_vars={'__zookeeper_firewall_family': 6}),
-                      'zookeeper-firewall.service': lookup('ansible.builtin.template',
+                      'zookeeper-firewall.service': lookup('LOOKUP',
                       roles_dir ~ '/zookeeper/templates/zookeeper-firewall.service.j2')}) }}"
       vars:
         rules: "{{ roles_dir ~ '/zookeeper/templates/firewall.rules.j2' }}"
@@ -54,14 +54,16 @@ PLAY = """
         mode: "0644"
       run_once: true
 """.replace("TEMPLATES_JSON", json.dumps(TEMPLATES))
+# The lookup the role renders its files with (plugins/lookup/template.py).
+ROLE_LOOKUP = "zkops.zookeeper34.template"
 
 
-def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None
-           ) -> dict[str, dict[str, str]]:
+def render(tmp_path: Path, hosts: dict, group_vars: dict | None = None,
+           lookup: str = ROLE_LOOKUP) -> dict[str, dict[str, str]]:
     inventory = {"all": {"children": {"zookeeper": {"hosts": hosts, "vars": group_vars or {}}},
                          "vars": {"ansible_python_interpreter": sys.executable}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "play.yml").write_text(PLAY.replace("LOOKUP", lookup))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                ANSIBLE_ROLES_PATH=str(REPO / "roles"))
     bindir = Path(sys.executable).parent
@@ -89,6 +91,53 @@ THREE = {f"zookeeper0{i}": {"ansible_host": f"10.0.0.{10 + i}", "zookeeper_id": 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     return render(tmp_path_factory.mktemp("three"), THREE)
+
+
+@pytest.mark.parametrize("group_vars", [
+    {}, {"zookeeper_version": "3.8.0", "zookeeper_firewall": True, "zookeeper_tls_client": True,
+         "zookeeper_tls_quorum": True, "zookeeper_tls_lab_ca": "/nonexistent",
+         "zookeeper_metrics": True}], ids=["3.4", "3.8-tls-firewall"])
+def test_the_roles_lookup_renders_what_the_builtin_one_does(
+        tmp_path: Path, group_vars: dict) -> None:
+    """zkops.zookeeper34.template shares the host's variables instead of copying them deeply:
+    byte for byte the same files as ansible.builtin.template, ansible_managed included."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "builtin").mkdir()
+    ours = render(tmp_path / "ours", THREE, group_vars)
+    builtin = render(tmp_path / "builtin", THREE, group_vars, lookup="ansible.builtin.template")
+    assert "_error" not in ours, ours.get("_error")
+    assert ours == builtin
+    assert ours["zookeeper01"]["zoo.cfg"].startswith("# Ansible managed")
+    if group_vars:
+        assert "secureClientPort=" in ours["zookeeper01"]["zoo.cfg"]
+        assert "-A ZOOKEEPER" in ours["zookeeper01"]["firewall6.rules"]
+
+
+def test_rendering_leaves_the_hosts_variables_as_they_were(tmp_path: Path) -> None:
+    """The variables a file is rendered with (template_vars, template_path, ansible_managed) go
+    to the file's copy of the variables, not to the host's."""
+    (tmp_path / "t.j2").write_text(
+        "{{ family }} {{ template_path | basename }} {{ items | length }}")
+    (tmp_path / "play.yml").write_text("""
+- name: Render twice
+  hosts: localhost
+  gather_facts: false
+  vars:
+    items: [1, 2]
+  tasks:
+    - name: Render with template_vars, then look at the host's variables
+      ansible.builtin.debug:
+        msg: "{{ lookup('zkops.zookeeper34.template', 't.j2', template_vars={'family': 4}) }}
+              {{ family is defined }} {{ template_path is defined }} {{ items }}
+              {{ lookup('zkops.zookeeper34.template', 't.j2', template_vars={'family': 6}) }}"
+""")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         str(tmp_path / "play.yml"), "-e", f"ansible_python_interpreter={sys.executable}"],
+        capture_output=True, text=True, env=env, check=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"msg": "4 t.j2 2 False False [1, 2] 6 t.j2 2"' in proc.stdout, proc.stdout
 
 
 def test_three_members_defaults(three: dict) -> None:
