@@ -1,6 +1,6 @@
 """Callback plugin: load the filter, test, lookup, action and connection plugins once, in
-ansible-playbook's main process, before the first task, with Jinja's compiled code of earlier
-runs (see DOCUMENTATION)."""
+ansible-playbook's main process, before the first task, with Jinja's compiled code and the
+modules' payloads of earlier runs (see DOCUMENTATION)."""
 
 from __future__ import annotations
 
@@ -18,35 +18,41 @@ description:
     use), with the action plugins of a run that has nothing to do and the ssh connection. Every
     worker forked after that inherits them; a run with nothing to do takes about a third less
     of the controller's CPU.
-  - It also reads a cache of Jinja's compiled code (O(code_cache)) into the main process. Each
-    worker compiles every template and expression it renders (the roles' variables, conditions,
-    module arguments, template files), about a third of its CPU in a run with nothing to do, and
-    the worker of every host compiles the same text again. With the cache, a worker compiles
-    only what no run before it compiled, and writes that to the cache for the runs after it
-    (plugins/plugin_utils/jinja_code_cache.py). A run with nothing to do then takes about a
-    fifth less of the controller's CPU.
+  - It also keeps, in O(cache_dir), two things every run would otherwise make again on the
+    controller. The first is Jinja's compiled code (C(jinja-code)). Each worker compiles every
+    template and expression it renders (the roles' variables, conditions, module arguments,
+    template files), about a third of its CPU in a run with nothing to do, and the worker of
+    every host compiles the same text again. The main process reads the cache before the first
+    task, so a worker compiles only what no earlier run compiled, and writes that to the cache
+    (plugins/plugin_utils/jinja_code_cache.py).
+  - The second is the AnsiballZ payloads (C(ansiballz)) of ansible-core's modules and of this
+    collection's. Ansible builds each once per run while the other workers wait for it (about
+    0.3 s of CPU for zookeeper_probe). They are copied into the run's own payload cache when it
+    starts, and the ones it built are kept when it ends (plugins/plugin_utils/ansiballz_cache.py).
   - It prints nothing and changes no result. When a plugin cannot be loaded this way (another
     ansible-core release), the workers load it as they would without this callback; a template
     the cache cannot key (per-template autoescaping, Ansible's template debugging) is compiled
     as without it.
 options:
-  code_cache:
+  cache_dir:
     description:
-      - The directory of the compiled-code cache, made (mode 0700) when missing. Its entries are
-        code that ansible-playbook runs, so a directory that another user owns, or that a group
-        or others may write to, is not used.
-      - An entry's name is a digest of everything its code depends on (the source text, the Jinja
-        environment's settings, the Jinja, ansible-core and Python releases), so runs of
-        different releases share the directory without mixing. When it holds more than 20,000
-        entries, it is emptied and filled again.
-      - An empty value switches the cache off (the plugins are still loaded).
+      - The directory of both caches, made (mode 0700) when missing. What it holds is code that
+        ansible-playbook runs, so a directory that another user owns, or that a group or others
+        may write to, is not used (with a warning).
+      - A compiled template's name is a digest of everything its code depends on (the source
+        text, the Jinja environment's settings, the Jinja, ansible-core and Python releases); the
+        payloads are kept under a digest of the ansible-core release and its modules' files, this
+        collection's modules and module_utils, and the Python. Runs of different releases share
+        the directory without mixing. Past 20,000 compiled templates, or 4 payload keys, the
+        oldest go.
+      - An empty value switches both caches off (the plugins are still loaded).
     type: str
-    default: ~/.ansible/zkops/jinja-code
+    default: ~/.ansible/zkops
     env:
-      - name: ZKOPS_JINJA_CODE_CACHE
+      - name: ZKOPS_CACHE_DIR
     ini:
       - section: callback_zkops_preload
-        key: code_cache
+        key: cache_dir
 requirements:
   - enabled in callbacks_enabled (C(callbacks_enabled = zkops.zookeeper34.preload) in
     ansible.cfg, or C(ANSIBLE_CALLBACKS_ENABLED))
@@ -57,7 +63,10 @@ from typing import Any
 
 from ansible.plugins.callback import CallbackBase
 from ansible.utils.display import Display
-from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import jinja_code_cache
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import (
+    ansiballz_cache,
+    jinja_code_cache,
+)
 
 # A filter of each of the collection's filter files (loading one loads its file).
 COLLECTION_FILTERS = ("zkops.zookeeper34.zookeeper_pending", "zkops.zookeeper34.java_major_version")
@@ -117,17 +126,33 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
-        directory = self.get_option("code_cache")
+        self._cache = None
+        directory = self.get_option("cache_dir")
         if directory:
-            path = Path(directory).expanduser()
-            try:
-                jinja_code_cache.install()
-                read = jinja_code_cache.load(path)
-                display.vvv(f"preload: {read} compiled templates read from {path}")
-            except jinja_code_cache.UnsafeCacheError as exc:
-                display.warning(f"zkops.zookeeper34.preload: not using the cache: {exc}")
-            except Exception as exc:  # an optimisation only: the workers compile as before
-                display.vvv(f"preload: no compiled-code cache at {path}: {exc}")
+            self._cache = Path(directory).expanduser()
+            self._use(lambda: jinja_code_cache.private_directory(self._cache))
+        if self._cache is not None:
+            self._use(jinja_code_cache.install)
+            read = self._use(lambda: jinja_code_cache.load(self._cache / "jinja-code"))
+            copied = self._use(lambda: ansiballz_cache.restore(self._cache / "ansiballz"))
+            display.vvv(f"preload: {read} compiled templates and {copied} module payloads "
+                        f"read from {self._cache}")
         missed = preload()
         if missed:
             display.vvv(f"preload: not loaded ahead of the workers: {', '.join(missed)}")
+
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        if getattr(self, "_cache", None) is not None:
+            added = self._use(lambda: ansiballz_cache.keep(self._cache / "ansiballz"))
+            display.vvv(f"preload: {added} module payloads kept in {self._cache}")
+
+    def _use(self, step: Any) -> Any:
+        """Run a cache step; a cache that cannot be used leaves the run as it would be without."""
+        try:
+            return step()
+        except jinja_code_cache.UnsafeCacheError as exc:
+            display.warning(f"zkops.zookeeper34.preload: not using the cache: {exc}")
+            self._cache = None
+        except Exception as exc:  # an optimisation only: the workers do as they would without
+            display.vvv(f"preload: cache step skipped: {exc}")
+        return 0

@@ -131,18 +131,25 @@ class UnsafeCacheError(Exception):
     """The cache directory is not the user's alone: code read from it would run as theirs."""
 
 
-def load(directory: Path) -> int:
-    """Use `directory` (made 0700 when missing) and read its entries into memory; how many.
-
-    Raises UnsafeCacheError when another user owns it or a group or others may write to it.
-    """
+def private_directory(directory: Path) -> Path:
+    """`directory`, made (0700) when missing; UnsafeCacheError when another user owns it or a
+    group or others may write to it."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = directory.stat()
     if info.st_uid != os.getuid() or info.st_mode & 0o022:
         raise UnsafeCacheError(
             f"{directory} is owned by uid {info.st_uid} with mode {info.st_mode & 0o777:04o}: the "
-            f"compiled-code cache needs a directory of uid {os.getuid()} that no group or other "
-            "user may write to (chmod go-w, or set another code_cache)")
+            f"cache needs a directory of uid {os.getuid()} that no group or other user may "
+            "write to (chmod go-w, or set another cache_dir)")
+    return directory
+
+
+def load(directory: Path) -> int:
+    """Use `directory` (made 0700 when missing) and read its entries into memory; how many.
+
+    Raises UnsafeCacheError when another user owns it or a group or others may write to it.
+    """
+    private_directory(directory)
     _STATE["dir"] = directory
     names = [name for name in os.listdir(directory) if not name.startswith(".")]
     if len(names) > MAX_ENTRIES:  # emptied and filled again

@@ -128,7 +128,7 @@ def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
     for cache_dir in (str(shared), str(tmp_path / "own"), str(tmp_path / "own")):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
         env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_JINJA_CODE_CACHE=cache_dir,
+                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_CACHE_DIR=cache_dir,
                    ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload")
         proc = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
@@ -140,4 +140,4 @@ def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
     assert list(shared.iterdir()) == []
     assert '"msg": "1-2-3"' in outputs[0].stdout
     assert outputs[1].stdout == outputs[2].stdout == outputs[0].stdout
-    assert len(list((tmp_path / "own").iterdir())) > 0
+    assert len(list((tmp_path / "own" / "jinja-code").iterdir())) > 0
