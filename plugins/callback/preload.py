@@ -126,7 +126,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
-        self._cache = None
+        self._cache = self._payload_key = None
         directory = self.get_option("cache_dir")
         if directory:
             self._cache = Path(directory).expanduser()
@@ -134,7 +134,12 @@ class CallbackModule(CallbackBase):
         if self._cache is not None:
             self._use(jinja_code_cache.install)
             read = self._use(lambda: jinja_code_cache.load(self._cache / "jinja-code"))
-            copied = self._use(lambda: ansiballz_cache.restore(self._cache / "ansiballz"))
+            # the payloads' key, from the files as they are when the run starts
+            self._payload_key = self._use(ansiballz_cache.key) or None
+            copied = 0
+            if self._cache is not None and self._payload_key:
+                copied = self._use(lambda: ansiballz_cache.restore(self._cache / "ansiballz",
+                                                                   self._payload_key))
             display.vvv(f"preload: {read} compiled templates and {copied} module payloads "
                         f"read from {self._cache}")
         missed = preload()
@@ -142,8 +147,9 @@ class CallbackModule(CallbackBase):
             display.vvv(f"preload: not loaded ahead of the workers: {', '.join(missed)}")
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
-        if getattr(self, "_cache", None) is not None:
-            added = self._use(lambda: ansiballz_cache.keep(self._cache / "ansiballz"))
+        if getattr(self, "_cache", None) is not None and getattr(self, "_payload_key", None):
+            added = self._use(lambda: ansiballz_cache.keep(self._cache / "ansiballz",
+                                                           self._payload_key))
             display.vvv(f"preload: {added} module payloads kept in {self._cache}")
 
     def _use(self, step: Any) -> Any:

@@ -21,11 +21,11 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.jinja_code_cache import (
     private_directory,
+    write_atomically,
 )
 
 # No filters here (this module serves the preload callback).
@@ -69,10 +69,11 @@ def _payloads(directory: Path) -> list[Path]:
             and not path.name.endswith((".lock", "-part")) and path.is_file()]
 
 
-def restore(store: Path) -> int:
-    """Copy the kept payloads of this key into the run's cache; how many."""
+def restore(store: Path, run_key: str) -> int:
+    """Copy the payloads kept under `run_key` (key(), taken once per run) into the run's
+    cache; how many."""
     private_directory(store)
-    kept = store / key()
+    kept = store / run_key
     if not kept.is_dir():
         return 0
     target = run_directory()
@@ -86,23 +87,19 @@ def restore(store: Path) -> int:
     return copied
 
 
-def keep(store: Path) -> int:
-    """Copy the payloads this run built into the store; how many were new."""
+def keep(store: Path, run_key: str) -> int:
+    """Copy the payloads this run built into the store, under `run_key`; how many were new."""
     source = run_directory()
     if not source.is_dir():
         return 0
     private_directory(store)
-    kept = store / key()
+    kept = store / run_key
     kept.mkdir(mode=0o700, exist_ok=True)
     added = 0
     for path in _payloads(source):
-        if (kept / path.name).exists():
-            continue
-        fd, tmp = tempfile.mkstemp(dir=kept, prefix=".tmp-")
-        os.close(fd)
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, kept / path.name)
-        added += 1
+        if not (kept / path.name).exists():
+            write_atomically(kept / path.name, path.read_bytes())
+            added += 1
     keys = sorted((d for d in store.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
     for old in keys[:-KEYS_KEPT]:
         shutil.rmtree(old, ignore_errors=True)

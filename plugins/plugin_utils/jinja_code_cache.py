@@ -119,12 +119,22 @@ def _put(key: str, code: types.CodeType) -> None:
     if directory is None:
         return
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            marshal.dump(code, fh)
-        os.replace(tmp, directory / key)
+        write_atomically(directory / key, marshal.dumps(code))
     except OSError:  # a full disk or a removed directory: this entry stays in memory only
         pass
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` through a temporary file beside it (named .tmp-*, which no reader takes), so
+    that a process reading the directory never sees it half written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class UnsafeCacheError(Exception):
@@ -169,10 +179,10 @@ def load(directory: Path) -> int:
     return read
 
 
-def install() -> bool:
-    """Route jinja2.Environment's compiling through the cache (once); whether it is in place."""
+def install() -> None:
+    """Route jinja2.Environment's compiling through the cache (once)."""
     if _STATE["installed"]:
-        return True
+        return
     import jinja2
     from jinja2.environment import TemplateExpression
 
@@ -215,7 +225,6 @@ def install() -> bool:
     env_class.compile = cached_compile
     env_class.compile_expression = cached_compile_expression
     _STATE["installed"] = True
-    return True
 
 
 def stats() -> dict[str, int]:
