@@ -6,6 +6,9 @@ names (``ansible_collections.zkops.zookeeper34.plugins.*``), as Ansible and Ansi
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -37,3 +40,22 @@ def module_util(name: str) -> ModuleType:
 def filter_code(name: str) -> ModuleType:
     """plugins/plugin_utils/<name>.py, the code behind the zookeeper role's filters."""
     return plugin("plugin_utils", name)
+
+
+def local_play(tmp_path: Path, play: str, **env: str) -> subprocess.CompletedProcess:
+    """ansible-playbook of `play` (YAML text) on localhost with this Python and the local
+    connection, the checkout as the collection, an empty ansible.cfg, none of the caller's
+    ANSIBLE_* variables, and the preload callback's caches (when `env` enables it) in tmp_path
+    unless `env` names another ZKOPS_CACHE_DIR. It must succeed."""
+    (tmp_path / "play.yml").write_text(play)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    full.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_CACHE_DIR=str(tmp_path / "cache"))
+    full.update(env)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         str(tmp_path / "play.yml"), "-e", f"ansible_python_interpreter={sys.executable}"],
+        capture_output=True, text=True, env=full, check=False, timeout=180, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

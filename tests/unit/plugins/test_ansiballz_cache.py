@@ -4,15 +4,12 @@ building them, and the key moves with any file they are built from."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from plugins import COLLECTIONS, REPO
+from plugins import REPO, local_play
 
 PLAY = """
 - name: A core module and one of the collection's
@@ -29,18 +26,9 @@ PLAY = """
 
 
 def _run(tmp_path: Path, cache_dir: Path) -> str:
-    (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_CACHE_DIR=str(cache_dir),
-               ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload", ANSIBLE_DEBUG="1",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-tmp"))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         str(tmp_path / "play.yml"), "-e", f"ansible_python_interpreter={sys.executable}"],
-        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = local_play(tmp_path, PLAY, ZKOPS_CACHE_DIR=str(cache_dir),
+                      ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload", ANSIBLE_DEBUG="1",
+                      ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-tmp"))
     return proc.stdout + proc.stderr
 
 

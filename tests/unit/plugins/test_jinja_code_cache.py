@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins import COLLECTIONS, REPO
+from plugins import COLLECTIONS, local_play
 
 # In a fresh interpreter (as a worker): render CASES with Ansible's Templar, with the cache in
 # the directory argv[2] or (argv[2] == "") without it; print the results and the cache's counts.
@@ -110,8 +110,7 @@ def test_a_directory_others_may_write_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
-    play = tmp_path / "play.yml"
-    play.write_text("""
+    play = """
 - name: A template in a worker
   hosts: localhost
   gather_facts: false
@@ -119,23 +118,13 @@ def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
     - name: Render
       ansible.builtin.debug:
         msg: "{{ [3, 1, 2] | sort | join('-') }}"
-""")
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+"""
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    outputs = []
-    for cache_dir in (str(shared), str(tmp_path / "own"), str(tmp_path / "own")):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-        env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_CACHE_DIR=cache_dir,
-                   ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload")
-        proc = subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
-             "-e", f"ansible_python_interpreter={sys.executable}", "-c", "local"],
-            capture_output=True, text=True, env=env, check=False, timeout=120, cwd=REPO)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        outputs.append(proc)
+    outputs = [local_play(tmp_path, play, ZKOPS_CACHE_DIR=cache_dir,
+                          ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload")
+               for cache_dir in (str(shared), str(tmp_path / "own"), str(tmp_path / "own"))]
     assert "not using the cache" in outputs[0].stderr and "chmod go-w" in outputs[0].stderr
     assert list(shared.iterdir()) == []
     assert '"msg": "1-2-3"' in outputs[0].stdout

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from plugins import COLLECTIONS, REPO
+from plugins import COLLECTIONS, REPO, local_play
 
 # In a fresh interpreter: which plugin modules are loaded before and after preload().
 PROBE = """
@@ -48,8 +48,7 @@ def test_the_project_config_enables_it() -> None:
 
 
 def test_a_run_with_it_is_the_same_run(tmp_path: Path) -> None:
-    play = tmp_path / "play.yml"
-    play.write_text("""
+    play = """
 - name: Filters, tests and a lookup in the workers
   hosts: localhost
   gather_facts: false
@@ -59,20 +58,9 @@ def test_a_run_with_it_is_the_same_run(tmp_path: Path) -> None:
         msg: "{{ ['b', 'a', 'a'] | unique | sort | zkops.zookeeper34.zookeeper_existing({})
                | length }} {{ '3.4.13' is version('3.5', '<') }}
                {{ 'openjdk-11-jre-headless' | zkops.zookeeper34.java_package_major }}"
-""")
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    outputs = []
-    for enabled in (False, True):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-        env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
-        if enabled:
-            env["ANSIBLE_CALLBACKS_ENABLED"] = "zkops.zookeeper34.preload"
-        proc = subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
-             "-e", f"ansible_python_interpreter={sys.executable}", "-c", "local"],
-            capture_output=True, text=True, env=env, check=False, timeout=120)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        outputs.append(proc.stdout)
+"""
+    outputs = [local_play(tmp_path, play).stdout,
+               local_play(tmp_path, play,
+                          ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload").stdout]
     assert '"msg": "0 True 11"' in outputs[0], outputs[0]
     assert outputs[1] == outputs[0]
