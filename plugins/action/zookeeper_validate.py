@@ -17,13 +17,15 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-import yaml
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.compat.version import LooseVersion
 from ansible.plugins.action import ActionBase
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate import (
     ARGUMENT_SPEC,
+)
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments import (
+    check_variables,
+    load_options,
 )
 
 
@@ -31,17 +33,6 @@ def _impl(name: str) -> ModuleType:
     """plugins/plugin_utils/<name>.py, imported on first use (as plugins/filter/zookeeper.py
     does)."""
     return import_module(f"ansible_collections.zkops.zookeeper34.plugins.plugin_utils.{name}")
-
-
-def _load_options(path: str, entry_point: str) -> dict[str, Any]:
-    """The options of one entry point of a role's meta/argument_specs.yml."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as handle:
-        specs = yaml.load(handle, Loader=loader)  # a safe loader, C's when there is one
-    try:
-        return specs["argument_specs"][entry_point]["options"]
-    except (KeyError, TypeError):
-        raise AnsibleError(f"{path} has no options for the entry point {entry_point!r}") from None
 
 
 def _version_below(version: str, bound: str) -> bool:
@@ -130,14 +121,10 @@ class ActionModule(ActionBase):
             return [], [f"{host}: zookeeper_version={version} is not a release of a line this "
                         f"role deploys ({lines}), so no host was changed; give one of those, "
                         "such as 3.4.14 or 3.8.4."]
-        options = _load_options(args["spec"], args["entry_point"])
-        given = self._templar.template({name: task_vars[name] for name in options
-                                        if name in task_vars})
-        checked = ArgumentSpecValidator(options).validate(dict(given),
-                                                          validate_role_argument_spec=True)
-        if checked.error_messages:
-            return [], ["Validation of arguments failed:\n"
-                        + "\n".join(checked.error_messages)]
+        options = load_options(args["spec"], args["entry_point"])
+        given, errors = check_variables(self._templar, task_vars, options)
+        if errors:
+            return [], errors
         values = {name: given.get(name, "") for name in options}
         values.update(args["values"])
         problems = (checks.zookeeper_value_problems(values, host)

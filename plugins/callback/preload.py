@@ -77,7 +77,8 @@ LOOKUPS = ("zkops.zookeeper34.template", "ansible.builtin.template", "ansible.bu
 # connection the roles use.
 ACTIONS = ("ansible.builtin.normal", "ansible.builtin.set_fact", "ansible.builtin.assert",
            "ansible.builtin.debug", "ansible.builtin.include_vars",
-           "ansible.builtin.validate_argument_spec", "zkops.zookeeper34.zookeeper_validate")
+           "ansible.builtin.validate_argument_spec", "zkops.zookeeper34.zookeeper_validate",
+           "zkops.zookeeper34.java_check")
 CONNECTIONS = ("ansible.builtin.ssh",)
 
 display = Display()

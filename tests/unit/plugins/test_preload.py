@@ -19,7 +19,8 @@ init_plugin_loader([sys.argv[1]])
 from ansible_collections.zkops.zookeeper34.plugins.callback import preload
 wanted = ("plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
           "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
-          "plugins.action.zookeeper_validate", "plugins.connection.ssh")
+          "plugins.action.zookeeper_validate", "plugins.action.java_check",
+          "plugins.connection.ssh")
 def loaded():
     # (Ansible names a builtin filter or test file's module <name>_<hash>.)
     return sorted(w for w in wanted if any(w in m for m in sys.modules))
@@ -40,7 +41,8 @@ def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
     assert found["after"] == sorted([
         "plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
         "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
-        "plugins.action.zookeeper_validate", "plugins.connection.ssh"])
+        "plugins.action.zookeeper_validate", "plugins.action.java_check",
+        "plugins.connection.ssh"])
 
 
 def test_the_project_config_enables_it() -> None:

@@ -1,0 +1,122 @@
+"""The java_check action plugin, run by ansible-playbook on the java role's own
+tasks/validate.yml. Where the Java was found already (the zookeeper role's probe, given here as
+__zookeeper_probe.java) the host is reached by SSH at a loopback port nothing listens on, so a
+step that contacted it would make it unreachable; where the action is to look itself, the host is
+this machine (local connection) and its java binary a small script that prints as the JVM does."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from plugins import COLLECTIONS, REPO
+
+PLAY = """
+- name: Check Java as site.yml's pre_tasks do
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Check
+      ansible.builtin.import_role:
+        name: zkops.zookeeper34.java
+        tasks_from: validate.yml
+    - name: Report
+      ansible.builtin.debug:
+        msg: "RESULT {{ {'expected': java_expected_major,
+          'major': java_major_version | default('unset'),
+          'pending': __java_install_pending, 'package': __java_package_name,
+          'distribution': ansible_facts['distribution'] | default('unset')} | to_json }}"
+"""
+# The discard port of loopback: nothing listens there on a test machine.
+NOWHERE = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
+LOCAL = {"ansible_connection": "local"}
+
+
+def check(tmp_path: Path, host: dict[str, Any]) -> tuple[int, str, dict[str, Any] | None]:
+    """The play on one host `zk1` with these variables: its return code, output, and what the
+    role recorded (None when it failed)."""
+    inventory = {"all": {"hosts": {"zk1": host},
+                         "vars": {"ansible_python_interpreter": sys.executable}}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],
+        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
+    output = proc.stdout + proc.stderr
+    assert "UNREACHABLE" not in output, output
+    found = re.search(r'"RESULT (\{.*\})"', output)
+    if not found:
+        return proc.returncode, output, None
+    # (ansible-core before 2.19 renders every value of set_fact as text: "17" for 17.)
+    got = json.loads(found[1].replace('\\"', '"'))
+    return proc.returncode, output, {k: int(v) if isinstance(v, str) and v.isdigit() else v
+                                     for k, v in got.items()}
+
+
+def probed(**java: Any) -> dict[str, Any]:
+    """A host the zookeeper role's probe looked at already (its `java`)."""
+    return {**NOWHERE, "__zookeeper_probe": {"java": {
+        "package": "openjdk-17-jre-headless", "package_state": "installed", "version_rc": 0,
+        "stderr": 'openjdk version "17.0.2" 2022-01-18', **java}}}
+
+
+def test_a_java_found_running_is_recorded_without_contacting_the_host(tmp_path: Path) -> None:
+    rc, output, got = check(tmp_path, probed())
+    assert rc == 0, output
+    assert got == {"expected": 17, "major": 17, "pending": False,
+                   "package": "openjdk-17-jre-headless", "distribution": "unset"}, output
+
+
+def test_a_missing_package_the_run_installs_gives_its_major(tmp_path: Path) -> None:
+    rc, output, got = check(tmp_path, probed(
+        package="java-1.8.0-openjdk-headless", package_state="missing", version_rc=127,
+        stderr="", msg="/usr/bin/java does not exist or cannot be run"))
+    assert rc == 0, output
+    assert got is not None and (got["expected"], got["major"], got["pending"]) == (8, "unset", True)
+
+
+def test_a_binary_that_is_not_the_package_jvm_is_refused(tmp_path: Path) -> None:
+    rc, output, got = check(tmp_path, {**probed(version_rc=127, stderr="", msg=(
+        "/opt/jdk/bin/java does not exist or cannot be run")), "java_binary": "/opt/jdk/bin/java"})
+    assert rc != 0 and got is None
+    assert ("zk1: `/opt/jdk/bin/java -version` failed (/opt/jdk/bin/java does not exist or "
+            "cannot be run), so no host was changed. The package openjdk-17-jre-headless is "
+            "installed, so java_binary is not the JVM it installs") in output, output
+
+
+def test_the_variables_are_checked_before_the_host_is_looked_at(tmp_path: Path) -> None:
+    # No __zookeeper_probe: the action would call java_probe on the host (unreachable) after
+    # the argument specs.
+    rc, output, got = check(tmp_path, {**NOWHERE, "java_install": "maybe"})
+    assert rc != 0 and got is None
+    assert "Validation of arguments failed" in output and "java_install" in output, output
+
+
+def test_without_a_look_it_probes_the_host(tmp_path: Path) -> None:
+    jvm = tmp_path / "java"
+    jvm.write_text('#!/bin/sh\necho \'openjdk version "11.0.20" 2023-07-18\' >&2\n')
+    jvm.chmod(0o755)
+    rc, output, got = check(tmp_path, {**LOCAL, "java_binary": str(jvm), "java_install": False})
+    assert rc == 0, output
+    assert got is not None and (got["expected"], got["major"], got["pending"]) == (11, 11, False)
+    # java_probe's distribution facts, as setup names them.
+    assert got["distribution"] != "unset", output
+
+
+def test_without_a_look_a_missing_binary_is_refused(tmp_path: Path) -> None:
+    rc, output, got = check(tmp_path, {**LOCAL, "java_binary": str(tmp_path / "none" / "java"),
+                                       "java_install": False})
+    assert rc != 0 and got is None
+    assert (f"zk1: `{tmp_path}/none/java -version` failed ({tmp_path}/none/java does not "
+            "exist or cannot be run), so no host was changed. With java_install=False, set "
+            "java_binary to an installed JVM") in output, output
