@@ -67,19 +67,29 @@ def test_each_phase_runs_on_the_decision(file: str) -> None:
     assert "__zookeeper_todo" in when
 
 
-def test_the_decision_comes_before_the_phases_and_both_run_under_any_tag() -> None:
+def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_tag() -> None:
+    """The last step of tasks/validate-hosts.yml checks each host and decides which phases have
+    work on it (zookeeper_decide); tasks/converge.yml is the include of the phases, under any
+    tag, where one has work. The first task of the phases forgets what an earlier pass wrote."""
+    checks = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
+    assert checks["register"] == "__zookeeper_decision"
+    decide = checks["zkops.zookeeper34.zookeeper_decide"]
+    assert decide["problems"] == "__zookeeper_host_problems"
+    assert decide["phases"] == {phase: f"__zookeeper_{phase}_todo"
+                                for phase in ("install", "config", "service", "metrics")}
     tasks = loop_tasks()
-    assert [task["name"] for task in tasks] == [
-        "Decide which phases have work on this host",
-        "Converge the phases that have work on this host"]
-    assert tasks[1]["ansible.builtin.include_tasks"] == "phases.yml"
-    assert tasks[0]["tags"] == tasks[1]["tags"] == ["always"]
+    assert [task["name"] for task in tasks] == ["Converge the phases that have work on this host"]
+    assert tasks[0]["ansible.builtin.include_tasks"] == "phases.yml"
+    assert tasks[0]["tags"] == ["always"]
     # the phases' file only where one of them has work
-    assert tasks[1]["when"] == "__zookeeper_todo.values() | map('bool') is any"
-    assert set(tasks[0]["ansible.builtin.set_fact"]["__zookeeper_todo"]) == {
-        "install", "config", "service", "metrics"}
+    assert tasks[0]["when"] == "__zookeeper_todo.values() | map('bool') is any"
+    variables = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
+    assert "__zookeeper_decision.todo" in variables["__zookeeper_todo"]
+    assert set(variables["__zookeeper_todo_now"]) == set(decide["phases"])
     phases = yaml.safe_load((TASKS / "phases.yml").read_text())
-    assert [task["ansible.builtin.include_tasks"]["file"] for task in phases] == list(PHASES)
+    assert phases[0]["ansible.builtin.set_fact"] == {"__zookeeper_written": {}}
+    assert phases[0]["tags"] == ["always"]
+    assert [task["ansible.builtin.include_tasks"]["file"] for task in phases[1:]] == list(PHASES)
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:

@@ -32,10 +32,11 @@ requirements:
 """
 
 # Actions that never reach a host (the action plugin does all the work on the controller).
+# java_check does in site.yml, where the zookeeper role's probe has looked at Java for it.
 CONTROLLER_ONLY = frozenset({
     "assert", "set_fact", "include_vars", "meta", "debug", "fail", "add_host", "group_by",
     "include_tasks", "include_role", "import_tasks", "import_role", "set_stats",
-    "validate_argument_spec", "zookeeper_validate", "java_check",
+    "validate_argument_spec", "zookeeper_validate", "java_check", "zookeeper_decide",
 })
 
 
