@@ -78,7 +78,8 @@ LOOKUPS = ("zkops.zookeeper34.template", "ansible.builtin.template", "ansible.bu
 ACTIONS = ("ansible.builtin.normal", "ansible.builtin.set_fact", "ansible.builtin.assert",
            "ansible.builtin.debug", "ansible.builtin.include_vars",
            "ansible.builtin.validate_argument_spec", "zkops.zookeeper34.zookeeper_validate",
-           "zkops.zookeeper34.java_check", "zkops.zookeeper34.zookeeper_decide")
+           "zkops.zookeeper34.java_check", "zkops.zookeeper34.zookeeper_decide",
+           "zkops.zookeeper34.zookeeper_membership")
 CONNECTIONS = ("ansible.builtin.ssh",)
 
 display = Display()

@@ -20,7 +20,8 @@ from ansible_collections.zkops.zookeeper34.plugins.callback import preload
 wanted = ("plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
           "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
           "plugins.action.zookeeper_validate", "plugins.action.java_check",
-          "plugins.action.zookeeper_decide", "plugins.connection.ssh")
+          "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
+          "plugins.connection.ssh")
 def loaded():
     # (Ansible names a builtin filter or test file's module <name>_<hash>.)
     return sorted(w for w in wanted if any(w in m for m in sys.modules))
@@ -42,7 +43,8 @@ def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
         "plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper",
         "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
         "plugins.action.zookeeper_validate", "plugins.action.java_check",
-        "plugins.action.zookeeper_decide", "plugins.connection.ssh"])
+        "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
+        "plugins.connection.ssh"])
 
 
 def test_the_project_config_enables_it() -> None:

@@ -37,6 +37,7 @@ CONTROLLER_ONLY = frozenset({
     "assert", "set_fact", "include_vars", "meta", "debug", "fail", "add_host", "group_by",
     "include_tasks", "include_role", "import_tasks", "import_role", "set_stats",
     "validate_argument_spec", "zookeeper_validate", "java_check", "zookeeper_decide",
+    "zookeeper_membership",
 })
 
 

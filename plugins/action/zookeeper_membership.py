@@ -1,0 +1,72 @@
+"""Action plugin: plan each ensemble's membership change and refuse an unsafe one (the module
+file of the same name documents it), run once for the play. The planning is the Python the
+role's filters run (plugins/plugin_utils/zookeeper_membership.py); this plugin saves the tasks
+and the Jinja between them."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_membership import (
+    ARGUMENT_SPEC,
+)
+
+IMPL = "ansible_collections.zkops.zookeeper34.plugins.plugin_utils"
+
+
+def refusals(plans: dict[str, dict[str, Any]], plain_client_port_off: bool) -> list[str]:
+    """Every reason not to go on: each plan's own, then what no single plan can see."""
+    errors = [error for plan in plans.values() for error in plan.get("errors") or []]
+    walks = [group for group, plan in plans.items() if plan.get("walk")]
+    if len(walks) > 1:
+        errors.append(
+            f"the membership of several ensembles changes in this run ({', '.join(walks)}), so "
+            "no host was changed; change one ensemble at a time: --limit \"<its "
+            "group>:zookeeper_retired\".")
+    if walks and plain_client_port_off:
+        errors.append(
+            f"the membership of {', '.join(walks)} changes while zookeeper_tls_client_plain is "
+            "off, and the membership walk asks every server on its plain client port; turn it "
+            "on for the change (a rolling restart), then off again.")
+    return errors
+
+
+class ActionModule(ActionBase):
+    """zkops.zookeeper34.zookeeper_membership"""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        result["changed"] = False
+        membership = import_module(f"{IMPL}.zookeeper_membership")
+        ensemble = import_module(f"{IMPL}.zookeeper_ensemble")
+        hostvars = task_vars["hostvars"]
+        groups = task_vars["groups"]
+        hosts = list(task_vars["ansible_play_hosts"])
+        plans = membership.zookeeper_membership_plans(
+            hosts, hostvars, groups, args["retired_probes"], args["allow_outage"],
+            args["reconfig"])
+        # Each ensemble's members, read from the inventory once for the run (vars/main.yml,
+        # __zookeeper_members).
+        play_groups = list(dict.fromkeys(
+            str((hostvars[host].get("__zookeeper_settings") or {}).get(
+                "zookeeper_ensemble_group") or "zookeeper") for host in hosts))
+        members = {group: ensemble.zookeeper_members(list(groups.get(group) or []), hostvars)
+                   for group in play_groups}
+        # During a restore the servers are stopped or half restored, and their member lists
+        # say nothing: the host checks refuse the run, naming the restore to finish first.
+        marker = args["restore_marker"]
+        restoring = bool(marker) and any(
+            marker in ((hostvars[host].get("__zookeeper_probe") or {}).get("content") or {})
+            for host in hosts)
+        errors = [] if restoring else refusals(plans, args["plain_client_port_off"])
+        if errors:
+            return {**result, "failed": True, "msg": "\n".join(errors)}
+        result.update(plans=plans, members=members)
+        return result

@@ -1,0 +1,95 @@
+#!/usr/bin/python
+"""Ansible module (documentation; the action plugin of the same name does the work on the
+controller): plan each ensemble's membership change, and refuse one that is not safe."""
+
+DOCUMENTATION = r"""
+---
+module: zookeeper_membership
+short_description: Plan each ensemble's membership change on the controller, refusing an unsafe one
+description:
+  - Runs on the controller and contacts no host; run it once for the play (C(run_once)).
+  - For every ensemble of the play, from what each member's server runs with (its
+    M(zkops.zookeeper34.zookeeper_probe) result, C(__zookeeper_probe)) and the retired hosts'
+    (O(retired_probes)) to the inventory's members, one voting member per step, each step checked
+    against ZooKeeper's rules (C(plugins/plugin_utils/zookeeper_membership.py), docs/membership.md).
+  - Fails, listing every problem, when a plan could split an ensemble, lose data or cost an
+    outage, when the members of several ensembles would change in one run, or when a change would
+    need the plain client port that O(plain_client_port_off) says is off. While a restore is in
+    progress on a host of the play (O(restore_marker)), nothing is refused here; the host checks
+    refuse the run, naming the restore to finish.
+  - Returns the plans and each ensemble's members; the role reads them for the rest of the run.
+options:
+  retired_probes:
+    description:
+      - The results of M(zkops.zookeeper34.zookeeper_probe) looped over group C(zookeeper_retired)
+        (each with its C(item); an unreachable one counts as down).
+    type: list
+    elements: dict
+    default: []
+  allow_outage:
+    description: Plan a change that costs an outage (C(zookeeper_membership_allow_outage)).
+    type: bool
+    default: false
+  reconfig:
+    description: The ensembles change their members by dynamic reconfiguration (3.8).
+    type: bool
+    default: false
+  restore_marker:
+    description: The file a restore in progress leaves (C(__zookeeper_restore_marker)).
+    type: str
+    default: ""
+  plain_client_port_off:
+    description:
+      - The servers have no plain client port (C(zookeeper_tls_client) on,
+        C(zookeeper_tls_client_plain) off), which a membership walk asks every server on.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Changes nothing in any mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Changes nothing, in check mode as in a real run (check mode runs it too).
+  - An action plugin; it runs on the controller only, so the host's Python does not matter.
+author:
+  - zookeeper-ansible (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Plan each ensemble's membership change
+  zkops.zookeeper34.zookeeper_membership:
+    retired_probes: "{{ retired.results | default([]) }}"
+  run_once: true
+  register: membership
+"""
+
+RETURN = r"""
+plans:
+  description: Each ensemble's plan, by its group; C(walk) is true where its members change.
+  returned: success
+  type: dict
+members:
+  description: Each ensemble's members (C(id), C(name), C(address)) sorted by id, by its group.
+  returned: success
+  type: dict
+msg:
+  description: The problems, one a line.
+  returned: failure
+  type: str
+"""
+
+# The options; DOCUMENTATION describes each (tests/unit/plugins/test_module_docs.py checks) and
+# the action plugin checks its arguments against it.
+ARGUMENT_SPEC = {
+    "retired_probes": {"type": "list", "elements": "dict", "default": []},
+    "allow_outage": {"type": "bool", "default": False},
+    "reconfig": {"type": "bool", "default": False},
+    "restore_marker": {"type": "str", "default": ""},
+    "plain_client_port_off": {"type": "bool", "default": False},
+}
