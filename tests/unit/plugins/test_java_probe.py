@@ -121,3 +121,44 @@ def test_zookeeper_probe_looks_at_java_in_the_same_call(tmp_path: Path) -> None:
     assert both["ansible_facts"] == alone["ansible_facts"] and both["java"]["version_rc"] == 0
     without = run(tmp_path, "zookeeper_probe.py", user="nobody", group="nogroup")
     assert "java" not in without and "ansible_facts" not in without
+
+
+FACTS_IMPORT = """
+import json, sys
+{first}
+from ansible_collections.zkops.zookeeper34.plugins.module_utils import java_runtime
+from ansible.module_utils.facts.system.distribution import DistributionFactCollector
+class Module:  # what the collector calls of AnsibleModule
+    def get_bin_path(self, name, *args, **kwargs):
+        return None
+    def run_command(self, args, *more, **kwargs):
+        return 1, "", ""
+facts = DistributionFactCollector().collect(module=Module())
+loaded = sorted(m for m in sys.modules if m.startswith("ansible.module_utils.facts."))
+import ansible.module_utils.facts as package
+print(json.dumps({{"facts": {{k: facts.get(k) for k in java_runtime.FACTS}}, "loaded": loaded,
+                  "compat": callable(package.ansible_facts) and callable(package.get_all_facts)}}))
+"""
+
+
+def facts_import(first: str = "") -> dict[str, Any]:
+    """In a fresh Python: java_runtime's import (after `first`), the distribution facts, and
+    the fact modules the process holds then."""
+    proc = subprocess.run([sys.executable, "-c", FACTS_IMPORT.format(first=first)],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_java_runtime_imports_the_distribution_collector_alone() -> None:
+    """ansible.module_utils.facts' __init__ imports every fact collector (a module compiles each
+    from its zip on every run); java_runtime leaves it out, and the facts stay setup's."""
+    alone = facts_import()
+    full = facts_import(first="import ansible.module_utils.facts")
+    assert alone["facts"] == full["facts"] and alone["facts"]["distribution"]
+    assert "ansible.module_utils.facts.default_collectors" in full["loaded"]
+    assert "ansible.module_utils.facts.default_collectors" not in alone["loaded"]
+    assert len(alone["loaded"]) < len(full["loaded"]) // 4, alone["loaded"]
+    # The package's two old functions are still there, in both.
+    assert alone["compat"] and full["compat"]
