@@ -5,15 +5,13 @@ and the Jinja between them."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from ansible.plugins.action import ActionBase
+from ansible_collections.zkops.zookeeper34.plugins.filter.zookeeper import implementation
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_membership import (
     ARGUMENT_SPEC,
 )
-
-IMPL = "ansible_collections.zkops.zookeeper34.plugins.plugin_utils"
 
 
 def refusals(plans: dict[str, dict[str, Any]], plain_client_port_off: bool) -> list[str]:
@@ -44,8 +42,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result["changed"] = False
-        membership = import_module(f"{IMPL}.zookeeper_membership")
-        ensemble = import_module(f"{IMPL}.zookeeper_ensemble")
+        membership = implementation("zookeeper_membership")
+        ensemble = implementation("zookeeper_ensemble")
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
         hosts = list(task_vars["ansible_play_hosts"])

@@ -13,13 +13,14 @@ costs the controller about 40 ms a host) and the Jinja between them.
 
 from __future__ import annotations
 
-from importlib import import_module
-from types import ModuleType
 from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.compat.version import LooseVersion
 from ansible.plugins.action import ActionBase
+from ansible_collections.zkops.zookeeper34.plugins.filter.zookeeper import (
+    implementation as _impl,
+)
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate import (
     ARGUMENT_SPEC,
 )
@@ -27,12 +28,6 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments i
     check_variables,
     load_options,
 )
-
-
-def _impl(name: str) -> ModuleType:
-    """plugins/plugin_utils/<name>.py, imported on first use (as plugins/filter/zookeeper.py
-    does)."""
-    return import_module(f"ansible_collections.zkops.zookeeper34.plugins.plugin_utils.{name}")
 
 
 def _version_below(version: str, bound: str) -> bool:

@@ -6,11 +6,14 @@ names (``ansible_collections.zkops.zookeeper34.plugins.*``), as Ansible and Ansi
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 COLLECTIONS = REPO / ".collections"
@@ -59,3 +62,36 @@ def local_play(tmp_path: Path, play: str, **env: str) -> subprocess.CompletedPro
         capture_output=True, text=True, env=full, check=False, timeout=180, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
+
+
+# An SSH address nothing listens on (loopback's discard port): a play's host there is
+# unreachable as soon as a task contacts it, so a play that ends without "UNREACHABLE" did not.
+NOWHERE = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
+
+
+def inventory_play(tmp_path: Path, play: str, inventory: dict[str, Any]) -> tuple[int, str]:
+    """ansible-playbook of `play` (YAML text) on `inventory` (group `all`: its hosts, children
+    and vars) with this Python, the checkout as the collection, an empty ansible.cfg and none of
+    the caller's ANSIBLE_* variables: its return code and output. No host may be unreachable."""
+    top = dict(inventory, vars={"ansible_python_interpreter": sys.executable,
+                                **inventory.get("vars", {})})
+    inventory = {"all": top}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(play)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],
+        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
+    output = proc.stdout + proc.stderr
+    assert "UNREACHABLE" not in output, output
+    return proc.returncode, output
+
+
+def reported(output: str) -> Any:
+    """What a play's `debug` printed as "RESULT <json>" (None when it did not get there)."""
+    found = re.search(r'"RESULT (\{.*\})"', output)
+    return json.loads(found[1].replace('\\"', '"')) if found else None

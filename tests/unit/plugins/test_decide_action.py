@@ -5,15 +5,10 @@ a boolean."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from plugins import COLLECTIONS, REPO
+from plugins import NOWHERE, inventory_play, reported
 
 PLAY = """
 - name: Decide as the zookeeper role's host checks do
@@ -32,27 +27,11 @@ PLAY = """
       ansible.builtin.debug:
         msg: "RESULT {{ decision.todo | to_json }}"
 """
-NOWHERE = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
 
 
 def decide(tmp_path: Path, **host: Any) -> tuple[int, str, dict[str, Any] | None]:
-    inventory = {"all": {"hosts": {"zk1": {**NOWHERE, **host}},
-                         "vars": {"ansible_python_interpreter": sys.executable}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
-         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
-    output = proc.stdout + proc.stderr
-    assert "UNREACHABLE" not in output, output
-    found = re.search(r'"RESULT (\{.*\})"', output)
-    return (proc.returncode, output,
-            json.loads(found[1].replace('\\"', '"')) if found else None)
+    rc, output = inventory_play(tmp_path, PLAY, {"hosts": {"zk1": {**NOWHERE, **host}}})
+    return rc, output, reported(output)
 
 
 def test_without_problems_each_phase_is_decided(tmp_path: Path) -> None:

@@ -6,15 +6,10 @@ this machine (local connection) and its java binary a small script that prints a
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from plugins import COLLECTIONS, REPO
+from plugins import NOWHERE, inventory_play, reported
 
 PLAY = """
 - name: Check Java as site.yml's pre_tasks do
@@ -32,35 +27,17 @@ PLAY = """
           'pending': __java_install_pending, 'package': __java_package_name,
           'distribution': ansible_facts['distribution'] | default('unset')} | to_json }}"
 """
-# The discard port of loopback: nothing listens there on a test machine.
-NOWHERE = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
 LOCAL = {"ansible_connection": "local"}
 
 
 def check(tmp_path: Path, host: dict[str, Any]) -> tuple[int, str, dict[str, Any] | None]:
     """The play on one host `zk1` with these variables: its return code, output, and what the
     role recorded (None when it failed)."""
-    inventory = {"all": {"hosts": {"zk1": host},
-                         "vars": {"ansible_python_interpreter": sys.executable}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
-         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
-    output = proc.stdout + proc.stderr
-    assert "UNREACHABLE" not in output, output
-    found = re.search(r'"RESULT (\{.*\})"', output)
-    if not found:
-        return proc.returncode, output, None
+    rc, output = inventory_play(tmp_path, PLAY, {"hosts": {"zk1": host}})
+    got = reported(output)
     # (ansible-core before 2.19 renders every value of set_fact as text: "17" for 17.)
-    got = json.loads(found[1].replace('\\"', '"'))
-    return proc.returncode, output, {k: int(v) if isinstance(v, str) and v.isdigit() else v
-                                     for k, v in got.items()}
+    return rc, output, None if got is None else {
+        k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in got.items()}
 
 
 def probed(**java: Any) -> dict[str, Any]:

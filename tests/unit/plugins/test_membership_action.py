@@ -6,15 +6,10 @@ refusals no single plan sees, the restore that silences them, and the members it
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from plugins import COLLECTIONS, REPO
+from plugins import NOWHERE, inventory_play, reported
 
 PLAY = """
 - name: Plan as the zookeeper role's host checks do
@@ -33,7 +28,6 @@ PLAY = """
           | map(attribute='key') | list, 'members': membership.members} | to_json }}"
       run_once: true
 """
-NOWHERE = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
 
 
 def server(members: list[int], mode: str, content: dict[str, str] | None = None
@@ -61,24 +55,9 @@ def ensemble(group: str, net: int, running: list[int], inventory: list[int],
 
 def plan(tmp_path: Path, groups: dict[str, Any], **more: Any
          ) -> tuple[int, str, dict[str, Any] | None]:
-    inventory = {"all": {"children": groups,
-                         "vars": {**NOWHERE, "ansible_python_interpreter": sys.executable,
-                                  **more}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
-         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, check=False, timeout=180, cwd=REPO)
-    output = proc.stdout + proc.stderr
-    assert "UNREACHABLE" not in output, output
-    found = re.search(r'"RESULT (\{.*\})"', output)
-    return (proc.returncode, output,
-            json.loads(found[1].replace('\\"', '"')) if found else None)
+    rc, output = inventory_play(tmp_path, PLAY, {"children": groups,
+                                                 "vars": {**NOWHERE, **more}})
+    return rc, output, reported(output)
 
 
 def test_nothing_to_change_gives_each_ensembles_members(tmp_path: Path) -> None:
