@@ -51,12 +51,9 @@ class ActionModule(ActionBase):
             hosts, hostvars, groups, args["retired_probes"], args["allow_outage"],
             args["reconfig"])
         # Each ensemble's members, read from the inventory once for the run (vars/main.yml,
-        # __zookeeper_members).
-        play_groups = list(dict.fromkeys(
-            str((hostvars[host].get("__zookeeper_settings") or {}).get(
-                "zookeeper_ensemble_group") or "zookeeper") for host in hosts))
+        # __zookeeper_members): the plans are by group, one for each ensemble of the play.
         members = {group: ensemble.zookeeper_members(list(groups.get(group) or []), hostvars)
-                   for group in play_groups}
+                   for group in plans}
         # During a restore the servers are stopped or half restored, and their member lists
         # say nothing: the host checks refuse the run, naming the restore to finish first.
         marker = args["restore_marker"]
