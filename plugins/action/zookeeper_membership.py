@@ -1,10 +1,12 @@
 """Action plugin: plan each ensemble's membership change and refuse an unsafe one (the module
 file of the same name documents it), run once for the play. The planning is the Python the
 role's filters run (plugins/plugin_utils/zookeeper_membership.py); this plugin saves the tasks
-and the Jinja between them."""
+and the Jinja between them. It contacts a host only to ask electing servers again
+(zookeeper_server's observe, from the task's host, as the membership walk asks them)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ansible.plugins.action import ActionBase
@@ -35,7 +37,6 @@ class ActionModule(ActionBase):
     """zkops.zookeeper34.zookeeper_membership"""
 
     TRANSFERS_FILES = False
-    _requires_connection = False
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -47,21 +48,56 @@ class ActionModule(ActionBase):
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
         hosts = list(task_vars["ansible_play_hosts"])
-        plans = membership.zookeeper_membership_plans(
-            hosts, hostvars, groups, args["retired_probes"], args["allow_outage"],
-            args["reconfig"])
-        # Each ensemble's members, read from the inventory once for the run (vars/main.yml,
-        # __zookeeper_members): the plans are by group, one for each ensemble of the play.
-        members = {group: ensemble.zookeeper_members(list(groups.get(group) or []), hostvars)
-                   for group in plans}
+
+        def plan_all(settled: dict[str, dict[str, Any]] | None = None
+                     ) -> dict[str, dict[str, Any]]:
+            return membership.zookeeper_membership_plans(
+                hosts, hostvars, groups, args["retired_probes"], args["allow_outage"],
+                args["reconfig"], settled)
+
         # During a restore the servers are stopped or half restored, and their member lists
         # say nothing: the host checks refuse the run, naming the restore to finish first.
         marker = args["restore_marker"]
         restoring = bool(marker) and any(
             marker in ((hostvars[host].get("__zookeeper_probe") or {}).get("content") or {})
             for host in hosts)
+        plans = plan_all()
+        # A plan refused (or made an outage) for want of a leader or of servers, while some
+        # answer but still elect: wait for those, then plan again from what they say.
+        electing = {plan["endpoints"][i]: name for plan in plans.values()
+                    for i, name in plan.get("names", {}).items()
+                    if name in plan.get("electing", ())}
+        if electing and args["settle_timeout"] > 0 and not restoring:
+            plans = plan_all(self._settle(electing, args["settle_timeout"], task_vars))
+        # Each ensemble's members, read from the inventory once for the run (vars/main.yml,
+        # __zookeeper_members): the plans are by group, one for each ensemble of the play.
+        members = {group: ensemble.zookeeper_members(list(groups.get(group) or []), hostvars)
+                   for group in plans}
         errors = [] if restoring else refusals(plans, args["plain_client_port_off"])
         if errors:
             return {**result, "failed": True, "msg": "\n".join(errors)}
         result.update(plans=plans, members=members)
         return result
+
+    def _settle(self, electing: dict[str, str], timeout: int, task_vars: dict[str, Any]
+                ) -> dict[str, dict[str, Any]]:
+        """Ask the servers of `electing` (endpoint -> host) again, from the task's host as the
+        membership walk does, every second until each serves or `timeout` seconds passed; by
+        host, what each said last (`mode`, `zxid`) and the seconds waited (`waited`)."""
+        start = time.monotonic()
+        settled: dict[str, dict[str, Any]] = {}
+        while True:
+            said = self._execute_module(
+                module_name="zkops.zookeeper34.zookeeper_server",
+                module_args={"action": "observe", "peers": dict.fromkeys(electing, 0)},
+                task_vars=task_vars)
+            waited = round(time.monotonic() - start, 1)
+            for endpoint, server in (said.get("servers") or {}).items():
+                if endpoint in electing and electing[endpoint] not in settled:
+                    if server.get("mode") or time.monotonic() - start >= timeout:
+                        settled[electing[endpoint]] = {"mode": server.get("mode"),
+                                                       "zxid": server.get("zxid"),
+                                                       "waited": waited}
+            if said.get("failed") or len(settled) == len(electing):
+                return settled
+            time.sleep(1.0)

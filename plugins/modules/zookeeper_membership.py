@@ -7,7 +7,8 @@ DOCUMENTATION = r"""
 module: zookeeper_membership
 short_description: Plan each ensemble's membership change on the controller, refusing an unsafe one
 description:
-  - Runs on the controller and contacts no host; run it once for the play (C(run_once)).
+  - Runs on the controller; run it once for the play (C(run_once)). It contacts a host only
+    to ask electing servers again (see O(settle_timeout)).
   - For every ensemble of the play, from what each member's server runs with (its
     M(zkops.zookeeper34.zookeeper_probe) result, C(__zookeeper_probe)) and the retired hosts'
     (O(retired_probes)) to the inventory's members, one voting member per step, each step checked
@@ -44,6 +45,18 @@ options:
         C(zookeeper_tls_client_plain) off), which a membership walk asks every server on.
     type: bool
     default: false
+  settle_timeout:
+    description:
+      - Where a plan is refused (or would cost an outage) for want of a leader or of servers
+        while some servers answer but do not serve yet (they are electing, just started or
+        back from a partition, where ZooKeeper's election retries with a back-off of up to
+        60 seconds), ask those again every second from the task's host (as the membership
+        walk does, with M(zkops.zookeeper34.zookeeper_server)'s
+        O(zkops.zookeeper34.zookeeper_server#module:action=observe)) for at most this many
+        seconds, then plan again from what they say. The plan's C(notes) say whom it waited
+        for and how long. V(0) plans once.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -92,4 +105,5 @@ ARGUMENT_SPEC = {
     "reconfig": {"type": "bool", "default": False},
     "restore_marker": {"type": "str", "default": ""},
     "plain_client_port_off": {"type": "bool", "default": False},
+    "settle_timeout": {"type": "int", "default": 0},
 }

@@ -399,7 +399,8 @@ def _list_text(ids: Iterable[int]) -> str:
 def observations(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """What each host's zookeeper_probe says about its server, in the planner's terms: `active`
     (the unit runs), `mode`, `running` (the ids of the list it started with; None when it
-    cannot be known), `config` (the ids zoo.cfg lists), `data`, `epoch`, `reachable`."""
+    cannot be known), `config` (the ids zoo.cfg lists), `data`, `epoch`, `reachable`, `waited`
+    (the seconds an electing server was waited for: the membership action's second look)."""
     seen = {}
     for name, probe in hosts.items():
         if not probe or probe.get("unreachable"):
@@ -412,7 +413,7 @@ def observations(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
                       "running": _member_ids(ens.get("running")) if active else None,
                       "config": _member_ids(ens.get("config")), "data": bool(ens.get("data")),
                       "epoch": ens.get("epoch"), "zxid": probe.get("zxid"),
-                      "reconfig": bool(ens.get("reconfig"))}
+                      "reconfig": bool(ens.get("reconfig")), "waited": probe.get("waited") or 0}
     return seen
 
 
@@ -473,7 +474,8 @@ def plan(seen: Mapping[str, Mapping[str, Any]], ens: Ensemble, allow_outage: boo
     notes: list[str] = []
     result: dict[str, Any] = {"walk": False, "steps": [], "target": sorted(target),
                               "current": None, "errors": errors, "notes": notes,
-                              "outage": False, "expected": None, "running": []}
+                              "outage": False, "expected": None, "running": [],
+                              "electing": []}
     missing = [n for n in names.values() if n not in seen]
     unknown = [n for n, o in seen.items() if o["active"] and o["running"] is None
                and o["reachable"]]
@@ -527,7 +529,14 @@ def plan(seen: Mapping[str, Mapping[str, Any]], ens: Ensemble, allow_outage: boo
             "what each server runs), so no membership change was started; restart it alone "
             "(systemctl restart zookeeper), then run again.")
     st = _live_state(seen, ens)
+    # Servers that answer but do not serve yet (electing: just started, or back from a
+    # partition, where the election retries with a back-off of up to 60 s). Where the plan is
+    # refused for want of a leader or of servers, the action plugin waits for these and plans
+    # again instead (plugins/action/zookeeper_membership.py).
+    electing = sorted(n for n, o in seen.items() if n in ids and o["active"] and o["reachable"]
+                      and not o["mode"] and o["running"] is not None)
     if st.leader is None and not any(st.solo(s) for s in st.of):
+        result["electing"] = electing
         said = ", ".join(f"{n} {o['mode'] or 'not serving'}" for n, o in sorted(seen.items())
                          if o["active"])
         errors.append(f"no server of {ens.group} leads now ({said}), so no membership change "
@@ -548,6 +557,9 @@ def plan(seen: Mapping[str, Mapping[str, Any]], ens: Ensemble, allow_outage: boo
     dead = [i for i in start_list if i not in running]
     steps = first + path(_bits(start_list), _bits(target), dead)
     result["walk"] = True
+    notes.extend(f"{n} was electing when the run looked; it served {o['waited']:g} s later"
+                 if o["mode"] else f"{n} was still electing {o['waited']:g} s after the run "
+                 "looked" for n, o in sorted(seen.items()) if o.get("waited"))
     if reconfig:
         return _reconfig_plan(result, seen, ens, lists, steps)
     epoch = max((int(o["zxid"], 16) >> 32 for o in seen.values() if o.get("zxid")), default=0)
@@ -577,6 +589,7 @@ def plan(seen: Mapping[str, Mapping[str, Any]], ens: Ensemble, allow_outage: boo
     for step, line in zip(rolling, lines):
         described.append(_step_out(step, "rolling", line, names))
     if stuck is not None:
+        result["electing"] = electing
         step = rolling[stuck]
         reason = _why_not(next(iter(_ends)), step, names)
         if not allow_outage:
@@ -804,16 +817,22 @@ def zookeeper_membership_plan(group_hosts: Sequence[str], hostvars: Mapping[str,
                               retired_hosts: Sequence[str] = (),
                               retired_probes: Sequence[Mapping[str, Any]] = (),
                               allow_outage: bool = False, group: str = "zookeeper",
-                              port: int = 2181, reconfig: bool = False) -> dict[str, Any]:
+                              port: int = 2181, reconfig: bool = False,
+                              settled: Mapping[str, Mapping[str, Any]] | None = None
+                              ) -> dict[str, Any]:
     """The membership walk of the ensemble `group_hosts` (the inventory group; each host's
     zookeeper_probe result as `__zookeeper_probe`), with the retired hosts' probes (results of
-    a loop over them, each with its `item`; unreachable ones count as down)."""
+    a loop over them, each with its `item`; unreachable ones count as down). `settled` gives,
+    by host, what an electing server said when asked again (`mode`, `zxid`, `waited`)."""
     members = {int(hostvars[h]["zookeeper_id"]): h for h in group_hosts}
     retired = {int(hostvars[h]["zookeeper_id"]): h for h in retired_hosts}
     probes: dict[str, Any] = {h: hostvars[h].get("__zookeeper_probe") for h in group_hosts
                               if hostvars[h].get("__zookeeper_probe")}
     for result in retired_probes or []:
         probes[result["item"]] = result
+    for host, said in (settled or {}).items():
+        if host in probes:
+            probes[host] = {**probes[host], **said}
     ens = Ensemble(members, retired,
                    {i: _endpoint(h, hostvars, port) for i, h in {**retired, **members}.items()},
                    group)
@@ -829,7 +848,8 @@ def zookeeper_membership_plan(group_hosts: Sequence[str], hostvars: Mapping[str,
 def zookeeper_membership_plans(play_hosts: Sequence[str], hostvars: Mapping[str, Any],
                                groups: Mapping[str, Sequence[str]],
                                retired_probes: Sequence[Mapping[str, Any]] = (),
-                               allow_outage: bool = False, reconfig: bool = False
+                               allow_outage: bool = False, reconfig: bool = False,
+                               settled: Mapping[str, Mapping[str, Any]] | None = None
                                ) -> dict[str, dict[str, Any]]:
     """`zookeeper_membership_plan` of every ensemble the play's hosts belong to, by group."""
     plans = {}
@@ -840,7 +860,7 @@ def zookeeper_membership_plans(play_hosts: Sequence[str], hostvars: Mapping[str,
             plans[group] = zookeeper_membership_plan(
                 list(groups.get(group) or []), hostvars,
                 list(groups.get("zookeeper_retired") or []), retired_probes, allow_outage, group,
-                int(own.get("zookeeper_client_port") or 2181), reconfig)
+                int(own.get("zookeeper_client_port") or 2181), reconfig, settled)
     return plans
 
 

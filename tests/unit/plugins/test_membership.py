@@ -228,6 +228,50 @@ def test_shrinking_5_to_3_with_both_leaving_servers_down_is_refused_or_done_with
     assert [s["kind"] for s in plan["steps"]] == ["together"]
 
 
+def test_the_plan_says_which_server_the_run_waited_for_while_it_elected() -> None:
+    four, three = [1, 2, 3, 4], [1, 2, 3]
+    observed = seen({"zookeeper01": (three, "follower"), "zookeeper02": (three, "follower"),
+                     "zookeeper03": (three, "leader")}, stopped=("zookeeper04",))
+    observed["zookeeper01"]["waited"] = 12.5
+    plan = zm.plan(observed, ensemble(four))
+    assert plan["errors"] == [] and plan["walk"] is True
+    assert "zookeeper01 was electing when the run looked; it served 12.5 s later" in plan["notes"]
+    observed["zookeeper01"].update(mode=None, waited=90.2)
+    assert "zookeeper01 was still electing 90.2 s after the run looked" in \
+        zm.plan(observed, ensemble(four))["notes"]
+    observed["zookeeper01"].update(mode="follower", waited=0)
+    assert zm.plan(observed, ensemble(four))["notes"] == []
+
+
+def test_electing_servers_are_named_only_where_they_could_lift_a_refusal() -> None:
+    five, three = [1, 2, 3, 4, 5], [1, 2, 3]
+    # The 3 -> 5 walk interrupted and cut: 1 and 4 run with {1,2,3,4} and elect (too few of
+    # that list serve for them to follow); the plan goes on around them, with no wait.
+    observed = seen({"zookeeper01": ([1, 2, 3, 4], None), "zookeeper02": (three, "follower"),
+                     "zookeeper03": (three, "leader"), "zookeeper04": ([1, 2, 3, 4], None)},
+                    stopped=("zookeeper05",))
+    observed["zookeeper04"].update(data=False, zxid=None)  # the new member never synced
+    plan = zm.plan(observed, ensemble(five))
+    assert plan["errors"] == [] and plan["electing"] == []
+    # Every server electing: no leader to start from; they are named for the wait.
+    observed = seen({f"zookeeper0{i}": (three, None) for i in three}, stopped=("zookeeper04",))
+    plan = zm.plan(observed, ensemble([1, 2, 3, 4]))
+    assert any("leads now" in e for e in plan["errors"])
+    assert plan["electing"] == ["zookeeper01", "zookeeper02", "zookeeper03"]
+    # The 5 -> 3 walk interrupted and cut: 1 and 2 run with {1,2,3,4} and still elect after
+    # the cut healed; without them no order of restarts keeps the quorum: refused, and named.
+    observed = seen({"zookeeper01": ([1, 2, 3, 4], None), "zookeeper02": ([1, 2, 3, 4], None),
+                     "zookeeper03": (five, "leader"), "zookeeper04": (five, "follower"),
+                     "zookeeper05": (five, "follower")})
+    plan = zm.plan(observed, ensemble(three, [4, 5]))
+    assert "one server at a time" in plan["errors"][0]
+    assert plan["electing"] == ["zookeeper01", "zookeeper02"]
+    # Once they follow, the same change is planned.
+    for name in ("zookeeper01", "zookeeper02"):
+        observed[name]["mode"] = "follower"
+    assert zm.plan(observed, ensemble(three, [4, 5]))["errors"] == []
+
+
 def test_a_running_server_the_inventory_does_not_know_is_refused() -> None:
     four = [1, 2, 3, 4]
     plan = zm.plan(seen({f"zookeeper0{i}": (four, "follower" if i < 4 else "leader")

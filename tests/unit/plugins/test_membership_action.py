@@ -2,10 +2,15 @@
 that are never contacted (SSH to a loopback port nothing listens on): each host's
 `__zookeeper_probe` is given in the inventory, as tasks/observe.yml would have registered it.
 The planner's rules themselves are tested in test_membership.py; here, what the step adds: the
-refusals no single plan sees, the restore that silences them, and the members it returns."""
+refusals no single plan sees, the restore that silences them, the members it returns, and the
+wait for electing servers (asked with zookeeper_server from the task's host, here the
+controller itself, at loopback servers that answer `srvr` as ZooKeeper does)."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +25,14 @@ PLAY = """
       zkops.zookeeper34.zookeeper_membership:
         restore_marker: /var/lib/zookeeper/restore-in-progress.json
         plain_client_port_off: "{{ plain_off | default(false) }}"
+        settle_timeout: "{{ settle | default(0) }}"
       run_once: true
       register: membership
     - name: Report
       ansible.builtin.debug:
         msg: "RESULT {{ {'walks': membership.plans | dict2items | selectattr('value.walk')
-          | map(attribute='key') | list, 'members': membership.members} | to_json }}"
+          | map(attribute='key') | list, 'members': membership.members,
+          'notes': membership.plans.values() | map(attribute='notes') | flatten} | to_json }}"
       run_once: true
 """
 
@@ -102,3 +109,88 @@ def test_a_restore_in_progress_leaves_the_refusal_to_the_host_checks(tmp_path: P
     rc, output, got = plan(tmp_path, {"a": ensemble("a", 1, [1, 2, 3, 4, 5], [1, 2, 3], marker)})
     assert rc == 0, output
     assert got is not None and [m["id"] for m in got["members"]["a"]] == [1, 2, 3]
+
+
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+
+def srvr_reply(mode: str) -> str:
+    return ("Zookeeper version: 3.4.13-2d71af4dbe22557fda74f9a9b4309b15a7487f03, built on "
+            "06/29/2018 04:05 GMT\nLatency min/avg/max: 0/0/0\nReceived: 1\nSent: 0\n"
+            "Connections: 1\nOutstanding: 0\nZxid: 0x200000005\nMode: " + mode +
+            "\nNode count: 4\n")
+
+
+def answering(electing_for: float, mode: str) -> tuple[int, list[float]]:
+    """A loopback server that answers `srvr` as an electing ZooKeeper server for
+    `electing_for` seconds, then as one in `mode`; its port, and when it was asked. It stops
+    by itself after 30 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+    asked: list[float] = []
+    start = time.monotonic()
+
+    def serve() -> None:
+        with listener:
+            while time.monotonic() - start < 30:
+                try:
+                    conn, _addr = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    if conn.recv(4) == b"srvr":
+                        asked.append(time.monotonic() - start)
+                        electing = time.monotonic() - start < electing_for
+                        conn.sendall((NOT_SERVING if electing else srvr_reply(mode)).encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], asked
+
+
+def electing_ensemble(electing_for: float) -> tuple[dict[str, Any], list[list[float]]]:
+    """Group a: servers 1..3 running with {1,2,3}, all electing when probed (as after a
+    partition healed), the inventory adding 4; each answers from a loopback port, the third
+    leading once it serves. The plan needs a leader to start from."""
+    group = ensemble("a", 1, [1, 2, 3], [1, 2, 3, 4])
+    asked = []
+    for i in (1, 2, 3, 4):
+        host = group["hosts"][f"a-{i}"]
+        port, when = answering(electing_for, "leader" if i == 3 else "follower")
+        asked.append(when)
+        host.update(zookeeper_address="127.0.0.1", zookeeper_client_port=port,
+                    ansible_connection="local")
+        if i < 4:
+            host["__zookeeper_probe"]["mode"] = None
+    return group, asked
+
+
+def test_electing_servers_are_asked_again_and_the_plan_made_once_they_serve(
+        tmp_path: Path) -> None:
+    group, asked = electing_ensemble(3.0)
+    rc, output, got = plan(tmp_path, {"a": group}, settle=30)
+    assert rc == 0, output
+    assert got is not None and got["walks"] == ["a"]
+    waited = [n for n in got["notes"] if "was electing when the run looked" in n]
+    assert len(waited) == 3, got["notes"]
+    # The fake servers started before ansible-playbook, so the run waits a little under 3 s.
+    assert all(1.0 <= float(n.split("served ")[1].split(" s")[0]) < 8 for n in waited), waited
+    # Asked about once a second, and only the electing servers (not the stopped member 4).
+    assert all(3 <= len(when) <= 8 for when in asked[:3]) and asked[3] == [], asked
+
+
+def test_the_wait_is_bounded_and_the_refusal_stands_when_they_do_not_serve(
+        tmp_path: Path) -> None:
+    group, asked = electing_ensemble(60.0)
+    start = time.monotonic()
+    rc, output, got = plan(tmp_path, {"a": group}, settle=2)
+    assert rc != 0 and got is None
+    assert "no server of a leads now (a-1 not serving, a-2 not serving, a-3 not serving)" \
+        in output, output
+    assert time.monotonic() - start < 30 and all(2 <= len(when) <= 5 for when in asked[:3])
+
+
+def test_without_a_settle_timeout_the_plan_is_made_once(tmp_path: Path) -> None:
+    group, asked = electing_ensemble(0.0)
+    rc, output, got = plan(tmp_path, {"a": group})
+    assert rc != 0 and got is None and "no server of a leads now" in output, output
+    assert asked == [[], [], [], []]
