@@ -80,7 +80,9 @@ class ActionModule(ActionBase):
         if found.get("version_rc") != 0 and not pending:
             return {**result, "failed": True, "msg": refusal(host, given, found, facts)}
         try:
-            major = None if pending else java_major_version(found.get("stderr", ""))
+            # The runtime's release file, where the probe read it; else `java -version`.
+            major = None if pending else java_major_version(
+                found.get("version") or found.get("stderr", ""))
         except AnsibleError as error:
             return {**result, "failed": True,
                     "msg": f"{host}: {given['java_binary']} runs, but {error.message}; set "

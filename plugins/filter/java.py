@@ -11,8 +11,10 @@ _VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 
 def java_major_version(output: str) -> int:
     """The major version from `java -version` output: 'version "1.8.0_292"' is 8,
-    'version "11.0.20"' is 11, 'version "17"' is 17."""
-    match = _VERSION.search(output or "")
+    'version "11.0.20"' is 11, 'version "17"' is 17. A bare version (a runtime's `release`
+    file's JAVA_VERSION, "11.0.24") is read the same way."""
+    text = output or ""
+    match = _VERSION.search(text) or _VERSION.search(f'version "{text.strip()}"')
     if not match:
         raise AnsibleFilterError(f"cannot read a Java version from: {output!r}")
     major = int(match.group(1))

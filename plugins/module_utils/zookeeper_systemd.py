@@ -12,14 +12,34 @@ import time
 from typing import Dict, List, Optional
 
 
+_PROPERTIES = "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"
+
+
+def units(services: List[str]) -> Dict[str, Dict]:
+    """What `unit` says of each of `services`, from one `systemctl show` for all of them (it
+    prints their properties in the order asked, a blank line between two units)."""
+    if not services:
+        return {}
+    proc = subprocess.run(["systemctl", "show", *services, _PROPERTIES],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    blocks = [block for block in proc.stdout.split("\n\n") if block.strip()]
+    if len(blocks) != len(services):  # one of them unreadable: ask for each alone
+        if len(services) == 1:
+            blocks = [proc.stdout]
+        else:
+            return {service: units([service])[service] for service in services}
+    return {service: _state(block) for service, block in zip(services, blocks)}
+
+
 def unit(service: str) -> Dict:
     """The unit's `enabled`, `active`, `main_pid` (0 when not running) and `started` (when its
     main process started, epoch seconds, or None)."""
-    proc = subprocess.run(
-        ["systemctl", "show", service,
-         "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return units([service])[service]
+
+
+def _state(text: str) -> Dict:
+    props = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     return {"enabled": props.get("UnitFileState") == "enabled",
             "active": props.get("ActiveState") == "active",
             "main_pid": int(props.get("MainPID") or 0),

@@ -8,8 +8,9 @@ short_description: Find a host's distribution, its Java package and what its jav
 description:
   - Changes nothing. Reads the host's distribution (as C(ansible.builtin.setup) with
     C(gather_subset=distribution) does, and returns it as facts), picks the distribution's Java
-    package from O(packages), asks the package manager whether it is installed and runs
-    C(java -version).
+    package from O(packages), asks the package manager whether it is installed, and reads the
+    binary's version from its runtime's C(release) file, or runs C(java -version) where the
+    runtime has none (RV(version)).
   - One call instead of three (facts, then the package name, then a shell), made before
     anything is installed; the roles after it use the facts.
 options:
@@ -88,16 +89,33 @@ package_state:
   sample: installed
 version_rc:
   description: >-
-    The exit status of C(java -version), 127 when the binary does not exist (not C(rc): Ansible
-    would take a non-zero C(rc) for a failed task).
+    The exit status of C(java -version), 127 when the binary does not exist, 0 when the version
+    was read from the runtime's C(release) file (not C(rc): Ansible would take a non-zero C(rc)
+    for a failed task).
   returned: always
   type: int
   sample: 0
 stderr:
-  description: What C(java -version) printed (to standard error, where the JVM prints it).
+  description: >-
+    What C(java -version) printed (to standard error, where the JVM prints it); empty when the
+    version was read from the runtime's C(release) file instead.
   returned: always
   type: str
   sample: openjdk version "17.0.11" 2024-04-16
+version:
+  description: >-
+    The C(JAVA_VERSION) the runtime's C(release) file declares. The file is read, and no JVM
+    started, where the binary (its links resolved) lies in a runtime that has the file at its home
+    and its JVM library (C(lib/server/libjvm.so), Java 8's C(lib/<arch>/server/libjvm.so));
+    otherwise the binary is run with C(-version).
+  returned: when the release file was read
+  type: str
+  sample: 17.0.11
+version_from:
+  description: The release file read, or C(-version) when the binary was run.
+  returned: when the binary exists
+  type: str
+  sample: /usr/lib/jvm/java-17-openjdk-amd64/release
 msg:
   description: Why the binary could not be run, when it could not.
   returned: when the binary is missing

@@ -246,7 +246,8 @@ zxid:
 java:
   description:
     - What M(zkops.zookeeper34.java_probe) returns for O(java) (C(package), C(package_state),
-      C(version_rc), C(stderr), and C(msg) when the binary cannot be run), its distribution
+      C(version_rc), C(stderr), C(version) and C(version_from), and C(msg) when the binary cannot
+      be run), its distribution
       facts included (C(ansible_facts)), which are also returned as facts.
   returned: when O(java) is given
   type: dict
@@ -304,7 +305,10 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw im
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofollow import (
     open_no_follow,
 )
-from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import stale, unit
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
+    stale,
+    units,
+)
 
 
 def describe(path: str, checksum: bool = True) -> dict:
@@ -524,7 +528,9 @@ def main() -> None:
             continue
         if text is not None:
             content[path] = text
-    service = unit(params["service"])
+    # The server's unit and the others, in one systemctl call.
+    found_units = units([params["service"], *params["units"]])
+    service = found_units[params["service"]]
     is_stale = stale(service, params["config_files"])
     try:
         use_tls(params["tls"])
@@ -541,7 +547,7 @@ def main() -> None:
         user=account(params["user"]),
         group_exists=group_exists(params["group"]),
         service=service,
-        units={name: unit(name) for name in params["units"]},
+        units={name: found_units[name] for name in params["units"]},
         stale=is_stale,
         mode=server["mode"],
         zxid=server.get("zxid") if server["mode"] else None,

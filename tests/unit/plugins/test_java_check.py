@@ -54,6 +54,14 @@ def test_a_java_found_running_is_recorded_without_contacting_the_host(tmp_path: 
                    "package": "openjdk-17-jre-headless", "distribution": "unset"}, output
 
 
+def test_a_version_from_the_runtime_release_file_is_recorded(tmp_path: Path) -> None:
+    """The probe read the runtime's release file (no `java -version` output)."""
+    rc, output, got = check(tmp_path, probed(stderr="", version="1.8.0_412",
+                                             version_from="/usr/lib/jvm/java-8/release"))
+    assert rc == 0, output
+    assert (got["expected"], got["major"]) == (8, 8), output
+
+
 def test_a_missing_package_the_run_installs_gives_its_major(tmp_path: Path) -> None:
     rc, output, got = check(tmp_path, probed(
         package="java-1.8.0-openjdk-headless", package_state="missing", version_rc=127,

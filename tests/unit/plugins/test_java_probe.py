@@ -90,6 +90,54 @@ def test_the_binary_is_run_with_minus_version(tmp_path: Path) -> None:
     assert result["stderr"].startswith('openjdk version "17.0.11"')
 
 
+def runtime(root: Path, version: str, layout: str = "jdk", libjvm: bool = True) -> Path:
+    """A runtime's files under `root` as OpenJDK lays them out ("jdk": bin/java,
+    lib/server/libjvm.so and release at its home; "jre8": Java 8's jre/bin/java and
+    jre/lib/amd64/server/libjvm.so, release above jre/), with `version` in its release file. Its
+    java is a script that leaves a file `ran` behind and says another version: the probe read
+    the release file only if neither shows."""
+    home = root / ("jre" if layout == "jre8" else "")
+    lib = home / "lib" / ("amd64/server" if layout == "jre8" else "server")
+    (home / "bin").mkdir(parents=True)
+    lib.mkdir(parents=True)
+    if libjvm:
+        (lib / "libjvm.so").write_bytes(b"")
+    (root / "release").write_text(f'IMPLEMENTOR="Debian"\nJAVA_VERSION="{version}"\n'
+                                  'JAVA_VERSION_DATE="2024-07-16"\n')
+    java = home / "bin" / "java"
+    java.write_text(f'#!/bin/sh\ntouch {root}/ran\n'
+                    'echo \'openjdk version "99.0.1" 2030-01-01\' >&2\n')
+    java.chmod(0o755)
+    return java
+
+
+def test_the_version_is_read_from_the_runtime_release_file(tmp_path: Path) -> None:
+    """No JVM is started where the runtime declares its version (a link to the binary, as
+    /usr/bin/java is, resolves to the runtime first)."""
+    java = runtime(tmp_path / "jdk", "11.0.24")
+    link = tmp_path / "java"
+    link.symlink_to(java)
+    result = run(tmp_path, binary=str(link))
+    assert result["version_rc"] == 0 and result["version"] == "11.0.24", result
+    assert result["version_from"] == str(tmp_path / "jdk" / "release")
+    assert not (tmp_path / "jdk" / "ran").exists()
+    jre8 = runtime(tmp_path / "jdk8", "1.8.0_412", layout="jre8")
+    result = run(tmp_path, binary=str(jre8))
+    assert (result["version"], result["version_from"]) == (
+        "1.8.0_412", str(tmp_path / "jdk8" / "release")), result
+    assert not (tmp_path / "jdk8" / "ran").exists()
+
+
+def test_a_runtime_without_its_jvm_library_is_run_with_minus_version(tmp_path: Path) -> None:
+    """A release file alone does not make a runtime: without its libjvm.so the binary is run
+    (and what it says counts)."""
+    java = runtime(tmp_path / "jdk", "11.0.24", libjvm=False)
+    result = run(tmp_path, binary=str(java))
+    assert result["version_rc"] == 0 and "version" not in result, result
+    assert result["version_from"] == "-version" and '"99.0.1"' in result["stderr"]
+    assert (tmp_path / "jdk" / "ran").exists()
+
+
 @pytest.mark.skipif(not shutil.which("dpkg-query") and not shutil.which("rpm"),
                     reason="neither dpkg-query nor rpm on this machine")
 def test_the_package_manager_is_asked(tmp_path: Path) -> None:

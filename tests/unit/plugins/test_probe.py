@@ -23,6 +23,41 @@ def test_a_monotonic_timestamp_of_now_is_now_on_the_wall_clock() -> None:
     assert systemd.wall_clock(0) is None
 
 
+def test_every_unit_is_read_in_one_systemctl_call(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`systemctl show a b` prints a's properties, a blank line, then b's; each unit gets its
+    own. A systemctl that prints fewer blocks than units asked is asked for each alone."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "systemctl"
+    fake.write_text(f"""#!/bin/sh
+echo "$@" >> {calls}
+up='MainPID=42 ExecMainStartTimestampMonotonic=0 ActiveState=active UnitFileState=enabled'
+down='MainPID=0 ExecMainStartTimestampMonotonic=0 ActiveState=inactive UnitFileState='
+for unit in "$@"; do
+  case $unit in
+    show|--*) continue ;;
+    zookeeper) printf '%s\\n' $up ;;
+    broken) exit 1 ;;
+    *) printf '%s\\n' $down ;;
+  esac
+  printf '\\n'
+done
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    found = systemd.units(["zookeeper", "zookeeper-firewall"])
+    assert found["zookeeper"] == {"enabled": True, "active": True, "main_pid": 42,
+                                  "started": None}
+    assert found["zookeeper-firewall"] == {"enabled": False, "active": False, "main_pid": 0,
+                                           "started": None}
+    assert len(calls.read_text().splitlines()) == 1
+    assert systemd.unit("zookeeper")["main_pid"] == 42
+    calls.unlink()
+    found = systemd.units(["zookeeper", "broken"])
+    assert found["zookeeper"]["active"] and not found["broken"]["active"]
+    assert len(calls.read_text().splitlines()) == 3  # both at once, then each alone
+
+
 def test_stale_only_when_a_file_changed_after_the_server_started(tmp_path: Path) -> None:
     config = tmp_path / "zoo.cfg"
     config.write_text("tickTime=2000\n")

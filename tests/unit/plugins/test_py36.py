@@ -123,8 +123,9 @@ SCRIPT = textwrap.dedent('''
             raise AssertionError("a link was followed")
     assert systemd.wall_clock(0) is None
     # subprocess.run as the modules call it (stdout/stderr pipes, universal_newlines).
-    state = probe.unit("zk-py36-test-no-such-unit")
-    assert state["active"] is False and state["main_pid"] == 0, state
+    states = probe.units(["zk-py36-test-no-such-unit", "zk-py36-test-no-such-unit-2"])
+    assert [state["active"] for state in states.values()] == [False, False], states
+    assert systemd.unit("zk-py36-test-no-such-unit")["main_pid"] == 0
     assert isinstance(server.unit_state("zk-py36-test-no-such-unit"), str)
     assert isinstance(server.journal("zk-py36-test-no-such-unit", 5), str)
     print("python 3.6 ok")
