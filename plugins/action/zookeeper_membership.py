@@ -7,6 +7,7 @@ and the Jinja between them. It contacts a host only to ask electing servers agai
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.plugins.action import ActionBase
@@ -31,6 +32,15 @@ def refusals(plans: dict[str, dict[str, Any]], plain_client_port_off: bool) -> l
             "off, and the membership walk asks every server on its plain client port; turn it "
             "on for the change (a rolling restart), then off again.")
     return errors
+
+
+def found_server(hostvars: Any, host: str, not_probed: dict[str, Any]) -> Any:
+    """What `host`'s probe found of its server (its result's `ensemble`), or `not_probed`."""
+    variables = hostvars[host] if host in hostvars else {}
+    probe = variables.get("__zookeeper_probe") if hasattr(variables, "get") else None
+    if not isinstance(probe, Mapping) or "ensemble" not in probe:
+        return not_probed
+    return probe["ensemble"]
 
 
 class ActionModule(ActionBase):
@@ -76,7 +86,12 @@ class ActionModule(ActionBase):
         errors = [] if restoring else refusals(plans, args["plain_client_port_off"])
         if errors:
             return {**result, "failed": True, "msg": "\n".join(errors)}
-        result.update(plans=plans, members=members)
+        # And what each member's probe found of its server (vars/main.yml,
+        # __zookeeper_members_found), where every host's checks read each member's variables
+        # again at each use.
+        found = {group: [found_server(hostvars, host, args["not_probed"])
+                         for host in groups.get(group) or []] for group in plans}
+        result.update(plans=plans, members=members, found=found)
         return result
 
     def _settle(self, electing: dict[str, str], timeout: int, task_vars: dict[str, Any]

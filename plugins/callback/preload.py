@@ -29,6 +29,11 @@ description:
     collection's. Ansible builds each once per run while the other workers wait for it (about
     0.3 s of CPU for zookeeper_probe). They are copied into the run's own payload cache when it
     starts, and the ones it built are kept when it ends (plugins/plugin_utils/ansiballz_cache.py).
+  - When each play starts, it moves every object ansible-playbook holds by then (the playbook,
+    the inventory, the plugins and caches above) out of the garbage collector's reach
+    (C(gc.freeze())). A worker inherits them by fork; when its own collector ran it walked all of
+    them and wrote to each one's header, so the kernel copied those pages into the worker. About
+    4% of the controller's CPU of a run with nothing to do, measured on the lab.
   - It prints nothing and changes no result. When a plugin cannot be loaded this way (another
     ansible-core release), the workers load it as they would without this callback; a template
     the cache cannot key (per-template autoescaping, Ansible's template debugging) is compiled
@@ -58,6 +63,7 @@ requirements:
     ansible.cfg, or C(ANSIBLE_CALLBACKS_ENABLED))
 """
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +153,12 @@ class CallbackModule(CallbackBase):
         missed = preload()
         if missed:
             display.vvv(f"preload: not loaded ahead of the workers: {', '.join(missed)}")
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        # Before the play's workers fork: what is alive now stays alive for the play (the
+        # playbook, inventory, plugins), so no worker's collector needs to walk it.
+        gc.collect()
+        gc.freeze()
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
         if getattr(self, "_cache", None) is not None and getattr(self, "_payload_key", None):

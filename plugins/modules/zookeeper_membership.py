@@ -57,6 +57,12 @@ options:
         for and how long. V(0) plans once.
     type: int
     default: 0
+  not_probed:
+    description:
+      - What RV(found) gives for a member whose probe result has no C(ensemble) (not in the play,
+        not reached, not probed yet).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -91,6 +97,13 @@ members:
   description: Each ensemble's members (C(id), C(name), C(address)) sorted by id, by its group.
   returned: success
   type: dict
+found:
+  description:
+    - What the probe found of each member's server (its result's C(ensemble), else
+      O(not_probed)), in the order of the group, by group. Read from every member's variables
+      once for the run, where each host's later checks would read them again at each use.
+  returned: success
+  type: dict
 msg:
   description: The problems, one a line.
   returned: failure
@@ -106,4 +119,5 @@ ARGUMENT_SPEC = {
     "restore_marker": {"type": "str", "default": ""},
     "plain_client_port_off": {"type": "bool", "default": False},
     "settle_timeout": {"type": "int", "default": 0},
+    "not_probed": {"type": "dict", "default": {}},
 }

@@ -26,12 +26,13 @@ PLAY = """
         restore_marker: /var/lib/zookeeper/restore-in-progress.json
         plain_client_port_off: "{{ plain_off | default(false) }}"
         settle_timeout: "{{ settle | default(0) }}"
+        not_probed: {quorum_tls: null, client_ports: null}
       run_once: true
       register: membership
     - name: Report
       ansible.builtin.debug:
         msg: "RESULT {{ {'walks': membership.plans | dict2items | selectattr('value.walk')
-          | map(attribute='key') | list, 'members': membership.members,
+          | map(attribute='key') | list, 'members': membership.members, 'found': membership.found,
           'notes': membership.plans.values() | map(attribute='notes') | flatten} | to_json }}"
       run_once: true
 """
@@ -74,6 +75,27 @@ def test_nothing_to_change_gives_each_ensembles_members(tmp_path: Path) -> None:
     assert got is not None and got["walks"] == []
     assert got["members"]["b"] == [{"id": i, "name": f"b-{i}", "address": f"10.9.2.{i}"}
                                    for i in (1, 2, 3)]
+
+
+def test_what_each_members_probe_found_is_returned_in_the_groups_order(tmp_path: Path) -> None:
+    """The host checks read each member's server from here (vars/main.yml,
+    __zookeeper_members_found): a member whose probe has no `ensemble` (not reached, not
+    probed) is given as not probed."""
+    b = ensemble("b", 2, [1, 2, 3], [1, 2, 3])
+    b["hosts"]["b-2"]["__zookeeper_probe"]["ensemble"]["client_ports"] = {"plain": 2181}
+    a = ensemble("a", 1, [1, 2, 3], [1, 2, 3])
+    rc, output, got = plan(tmp_path, {"a": a, "b": b})
+    assert rc == 0, output
+    assert got is not None and list(got["found"]) == ["a", "b"]
+    assert got["found"]["b"] == [b["hosts"][f"b-{i}"]["__zookeeper_probe"]["ensemble"]
+                                 for i in (1, 2, 3)]
+    assert got["found"]["b"][1]["client_ports"] == {"plain": 2181}
+    del a["hosts"]["a-3"]["__zookeeper_probe"]["ensemble"]
+    a["hosts"]["a-3"]["__zookeeper_probe"]["unreachable"] = True
+    rc, output, got = plan(tmp_path, {"a": a})
+    assert got is not None, output
+    assert got["found"]["a"][2] == {"quorum_tls": None, "client_ports": None}
+    assert got["found"]["a"][0] == a["hosts"]["a-1"]["__zookeeper_probe"]["ensemble"]
 
 
 def test_one_ensemble_grows(tmp_path: Path) -> None:

@@ -68,3 +68,27 @@ def test_a_run_with_it_is_the_same_run(tmp_path: Path) -> None:
                           ANSIBLE_CALLBACKS_ENABLED="zkops.zookeeper34.preload").stdout]
     assert '"msg": "0 True 11"' in outputs[0], outputs[0]
     assert outputs[1] == outputs[0]
+
+
+FREEZE = """
+import gc, json, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible_collections.zkops.zookeeper34.plugins.callback import preload
+held = [[i] for i in range(1000)]  # what ansible-playbook holds when a play starts
+before = gc.get_freeze_count()
+preload.CallbackModule().v2_playbook_on_play_start(None)
+print(json.dumps({"before": before, "after": gc.get_freeze_count(),
+                  "held": gc.is_tracked(held[0])}))
+"""
+
+
+def test_a_play_start_puts_what_is_alive_out_of_the_collectors_reach() -> None:
+    """Forked workers then never walk (and so copy) the main process's objects."""
+    proc = subprocess.run([sys.executable, "-c", FREEZE, str(COLLECTIONS)], capture_output=True,
+                          text=True, check=False, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["before"] == 0 and found["after"] >= 1000, found
+    assert found["held"]
