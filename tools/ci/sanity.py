@@ -39,10 +39,13 @@ CACHE = Path.home() / ".ansible" / "test" / "cache"
 BOOTSTRAP_MARKER = "written by tools/ci/sanity.py"
 BOOTSTRAP = f'''\
 """ansible-test's pip bootstrap, {BOOTSTRAP_MARKER}: ensurepip, then what it asked for."""
-import ensurepip, subprocess, sys
+import ensurepip, os, subprocess, sys
+# ensurepip drops the PIP_* variables and points PIP_CONFIG_FILE at os.devnull for the rest of
+# this process: the install takes pip's settings as they were (an index, a CA bundle).
+env = dict(os.environ)
 ensurepip.bootstrap(upgrade=True)
 args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args]))
+sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args], env=env))
 '''
 NOT_APPLICABLE = "No tests applicable."
 # Not the collection's: the checkout's link to itself (ansible.cfg's collections_path).

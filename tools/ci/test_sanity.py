@@ -46,6 +46,22 @@ def test_the_bootstrap_installs_pip_into_an_empty_environment(tmp_path: Path) ->
     assert pip.stdout.startswith(f"pip {version} from {venv}")
 
 
+def test_the_install_after_ensurepip_keeps_pips_settings(tmp_path: Path) -> None:
+    """ensurepip clears pip's settings in its process; the install that follows asks the index
+    and the CA bundle the machine's pip settings name (here: no index, an empty folder of links,
+    so a missing package fails at once, offline)."""
+    script = sanity.provide_pip_bootstrap(tmp_path / "cache", ensurepip.version())
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    links = tmp_path / "links"
+    links.mkdir()
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(links)}
+    proc = subprocess.run([str(venv / "bin" / "python"), str(script), "zk-no-such-package==1"],
+                          env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert f"Looking in links: {links}" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_a_genuine_get_pip_is_left_alone_and_ours_is_rewritten(tmp_path: Path) -> None:
     script = tmp_path / "get_pip_24_2.py"
     script.write_text("# get-pip.py, downloaded by ansible-test\n")
