@@ -93,7 +93,7 @@ def release_version(binary: str) -> tuple:
 
     Every OpenJDK build since 9, and JDK 8's, has the file at its home (the directory above
     bin/, or above jre/ for Java 8's jre/bin/java), next to the JVM it runs (lib/server/libjvm.so,
-    Java 8's lib/<arch>/server/libjvm.so or jre/lib/<arch>/server/libjvm.so). Reading it costs
+    Java 8's jre/lib/<arch>/server/libjvm.so beside jre/bin/java). Reading it costs
     a few system calls where `java -version` starts a JVM (about 50 ms of CPU per host, the
     largest part of a probe). Only a runtime whose JVM library is there is read this way;
     anything else, a script standing in for java included, is run with -version."""
