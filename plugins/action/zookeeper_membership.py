@@ -36,8 +36,7 @@ def refusals(plans: dict[str, dict[str, Any]], plain_client_port_off: bool) -> l
 
 def found_server(hostvars: Any, host: str, not_probed: dict[str, Any]) -> Any:
     """What `host`'s probe found of its server (its result's `ensemble`), or `not_probed`."""
-    variables = hostvars[host] if host in hostvars else {}
-    probe = variables.get("__zookeeper_probe") if hasattr(variables, "get") else None
+    probe = hostvars[host].get("__zookeeper_probe") if host in hostvars else None
     if not isinstance(probe, Mapping) or "ensemble" not in probe:
         return not_probed
     return probe["ensemble"]

@@ -31,12 +31,17 @@ print(json.dumps({"before": before, "after": loaded(), "missed": missed}))
 """
 
 
-def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(COLLECTIONS)], capture_output=True,
+def in_fresh_python(script: str) -> dict:
+    """What `script` prints last (JSON), run in a fresh interpreter given the collections."""
+    proc = subprocess.run([sys.executable, "-c", script, str(COLLECTIONS)], capture_output=True,
                           text=True, check=False, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
     assert proc.returncode == 0, proc.stderr
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
+    found = in_fresh_python(PROBE)
     assert found["missed"] == []
     assert found["before"] == []
     assert found["after"] == sorted([
@@ -85,10 +90,6 @@ print(json.dumps({"before": before, "after": gc.get_freeze_count(),
 
 def test_a_play_start_puts_what_is_alive_out_of_the_collectors_reach() -> None:
     """Forked workers then never walk (and so copy) the main process's objects."""
-    proc = subprocess.run([sys.executable, "-c", FREEZE, str(COLLECTIONS)], capture_output=True,
-                          text=True, check=False, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
-    assert proc.returncode == 0, proc.stderr
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found = in_fresh_python(FREEZE)
     assert found["before"] == 0 and found["after"] >= 1000, found
     assert found["held"]
