@@ -15,6 +15,7 @@ from ansible_collections.zkops.zookeeper34.plugins.filter.java import (
     java_package_major,
 )
 from ansible_collections.zkops.zookeeper34.plugins.modules.java_check import ARGUMENT_SPEC
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments import (
     check_variables,
     load_options,
@@ -54,7 +55,7 @@ class ActionModule(ActionBase):
         result["changed"] = False
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         options = load_options(args["spec"], args["entry_point"])
-        given, errors = check_variables(self._templar, task_vars, options)
+        given, errors = check_variables(variables_once(self._templar, task_vars), options)
         if errors:
             return {**result, "failed": True, "msg": errors[0]}
         # The role's defaults fill what the inventory leaves out (as the argument specs say).

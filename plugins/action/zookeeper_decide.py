@@ -5,12 +5,14 @@ decision only where the checks passed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_decide import ARGUMENT_SPEC
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
 
 
 class ActionModule(ActionBase):
@@ -19,24 +21,28 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    def _render(self, task_vars: dict[str, Any], name: str) -> Any:
+    @staticmethod
+    def _render(variables: Mapping[str, Any], name: str) -> Any:
         """The value of the variable `name` (a template, as the role's variables are)."""
-        if name not in task_vars:
+        if name not in variables:
             raise AnsibleError(f"zookeeper_decide: no variable {name!r} to render")
-        return self._templar.template(task_vars[name])
+        return variables[name]
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result["changed"] = False
-        problems = self._render(task_vars, args["problems"])
+        # The checks and the decision name the same variables many times over: each is rendered
+        # once for the host.
+        variables = variables_once(self._templar, task_vars)
+        problems = self._render(variables, args["problems"])
         if not isinstance(problems, list):
             raise AnsibleError(f"zookeeper_decide: {args['problems']} is not a list: {problems!r}")
         problems = [str(problem) for problem in problems if problem]
         if problems:
             return {**result, "failed": True, "msg": "\n".join(problems)}
         # (ansible-core before 2.19 renders a boolean as the text True or False.)
-        result["todo"] = {phase: boolean(self._render(task_vars, name), strict=False)
+        result["todo"] = {phase: boolean(self._render(variables, name), strict=False)
                           for phase, name in args["phases"].items()}
         return result

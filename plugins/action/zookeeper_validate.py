@@ -13,6 +13,7 @@ costs the controller about 40 ms a host) and the Jinja between them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleError
@@ -24,6 +25,7 @@ from ansible_collections.zkops.zookeeper34.plugins.filter.zookeeper import (
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate import (
     ARGUMENT_SPEC,
 )
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments import (
     check_variables,
     load_options,
@@ -44,12 +46,14 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        # Each variable rendered once for the host: the role's name many of the same others.
+        variables = variables_once(self._templar, task_vars)
         if args["ensembles"]:
-            warnings, errors = self._ensembles(task_vars)
+            warnings, errors = self._ensembles(task_vars, variables)
         else:
             if not args["spec"]:
                 raise AnsibleError("zookeeper_validate: spec is required unless ensembles is on")
-            warnings, errors = self._host(task_vars, args)
+            warnings, errors = self._host(variables, args)
         result["changed"] = False
         if errors:
             # The warnings first, as the role's output always had them.
@@ -58,15 +62,16 @@ class ActionModule(ActionBase):
             result.update(msg=warnings, _ansible_verbose_always=True)
         return result
 
-    def _var(self, task_vars: dict[str, Any], name: str, default: Any = "") -> Any:
+    @staticmethod
+    def _var(variables: Mapping[str, Any], name: str, default: Any = "") -> Any:
         """A variable of the host, rendered (the task's variables hold templates)."""
-        if name not in task_vars:
-            return default
-        return self._templar.template(task_vars[name])
+        return variables[name] if name in variables else default
 
-    def _ensembles(self, task_vars: dict[str, Any]) -> tuple[list[str], list[str]]:
+    def _ensembles(self, task_vars: Mapping[str, Any], variables: Mapping[str, Any]
+                   ) -> tuple[list[str], list[str]]:
         """Every ensemble of the play at once; then, when group zookeeper_retired has hosts,
-        that the play covers one ensemble and that no host is both member and retired."""
+        that the play covers one ensemble and that no host is both member and retired
+        (`task_vars` as Ansible gives them, `variables` rendered)."""
         ensemble = _impl("zookeeper_ensemble")
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
@@ -94,7 +99,7 @@ class ActionModule(ActionBase):
             names = [m["name"] for m in ensemble.zookeeper_members(retired, hostvars)]
         except AnsibleError as error:
             return warnings, [*errors, error.message]
-        group = str(self._var(task_vars, "zookeeper_ensemble_group", "zookeeper"))
+        group = str(self._var(variables, "zookeeper_ensemble_group", "zookeeper"))
         both = [name for name in names if name in (groups.get(group) or [])]
         if both:
             errors.append(
@@ -102,13 +107,13 @@ class ActionModule(ActionBase):
                 "stays a member or leaves the ensemble, so remove it from one of the two.")
         return warnings, errors
 
-    def _host(self, task_vars: dict[str, Any], args: dict[str, Any]
+    def _host(self, variables: Mapping[str, Any], args: dict[str, Any]
               ) -> tuple[list[str], list[str]]:
         """This host: its release line, then types and choices, then values; the warnings
         about its release's vulnerabilities."""
-        host = task_vars["inventory_hostname"]
+        host = variables["inventory_hostname"]
         checks = _impl("zookeeper_values")
-        version = str(self._var(task_vars, "zookeeper_version"))
+        version = str(self._var(variables, "zookeeper_version"))
         line = checks.VERSION.fullmatch(version)
         known = [str(known) for known in args["known_lines"]]
         if not line or line["line"] not in known:
@@ -117,7 +122,7 @@ class ActionModule(ActionBase):
                         f"role deploys ({lines}), so no host was changed; give one of those, "
                         "such as 3.4.14 or 3.8.4."]
         options = load_options(args["spec"], args["entry_point"])
-        given, errors = check_variables(self._templar, task_vars, options)
+        given, errors = check_variables(variables, options)
         if errors:
             return [], errors
         values = {name: given.get(name, "") for name in options}
@@ -126,10 +131,10 @@ class ActionModule(ActionBase):
                     + checks.zookeeper_switch_problems(values, host))
         if problems:
             return [], problems
-        return self._cve_warnings(task_vars, host, values, line["line"],
+        return self._cve_warnings(variables, host, values, line["line"],
                                   args["release_cves"]), []
 
-    def _cve_warnings(self, task_vars: dict[str, Any], host: str, values: dict[str, Any],
+    def _cve_warnings(self, variables: Mapping[str, Any], host: str, values: dict[str, Any],
                       line: str, cves: list[dict[str, Any]]) -> list[str]:
         """A release (tarball or local method) without the fix of a known vulnerability,
         unless zookeeper_build_fixes says the build has it."""
@@ -144,7 +149,7 @@ class ActionModule(ActionBase):
             when, fixed = item.get("when"), item.get("fixed")
             if item["id"] in fixed_in_build:
                 continue
-            if when is not None and not checks.switched_on(self._var(task_vars, when)):
+            if when is not None and not checks.switched_on(self._var(variables, when)):
                 continue
             if fixed is not None and not _version_below(version, str(fixed)):
                 continue

@@ -18,6 +18,20 @@ description:
     use), with the action plugins of a run that has nothing to do and the ssh connection. Every
     worker forked after that inherits them; a run with nothing to do takes about a third less
     of the controller's CPU.
+  - It also keeps, for the run, what each filter or test name resolves to. A worker's templates
+    look up each filter and test they apply by name, in every Jinja environment they make;
+    Ansible keeps its own builtin ones, but a collection's it finds anew each time (it lists the
+    collection's filter files), and for a name of Jinja's own (C(sort), C(eq)) it first searches
+    every builtin filter or test file. Jinja's and this collection's names are looked up once,
+    here; others once in each worker that asks for them.
+  - It imports the code behind the collection's filters and action plugins
+    (plugins/plugin_utils/) that a run with nothing to do applies, which every worker would
+    otherwise compile from source (Ansible's collection loader keeps no bytecode).
+  - It makes each task of this collection's roles render a variable once for the task when the
+    task's keywords and arguments are rendered (plugins/plugin_utils/rendered_once.py); Ansible
+    renders a variable again each time a template names it, and the role's variables name the
+    same shared ones many times over. The values are the ones Ansible renders; a task's
+    variables do not change while it is rendered. Other roles' tasks are left as they are.
   - It also keeps, in O(cache_dir), two things every run would otherwise make again on the
     controller. The first is Jinja's compiled code (C(jinja-code)). Each worker compiles every
     template and expression it renders (the roles' variables, conditions, module arguments,
@@ -64,6 +78,7 @@ requirements:
 """
 
 import gc
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +87,10 @@ from ansible.utils.display import Display
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils import (
     ansiballz_cache,
     jinja_code_cache,
+    rendered_once,
 )
 
-# A filter of each of the collection's filter files (loading one loads its file).
-COLLECTION_FILTERS = ("zkops.zookeeper34.zookeeper_pending", "zkops.zookeeper34.java_major_version")
+COLLECTION = "zkops.zookeeper34"
 # The lookups the roles' templates use.
 LOOKUPS = ("zkops.zookeeper34.template", "ansible.builtin.template", "ansible.builtin.vars",
            "ansible.builtin.file", "ansible.builtin.fileglob", "ansible.builtin.first_found")
@@ -87,8 +102,51 @@ ACTIONS = ("ansible.builtin.normal", "ansible.builtin.set_fact", "ansible.builti
            "zkops.zookeeper34.java_check", "zkops.zookeeper34.zookeeper_decide",
            "zkops.zookeeper34.zookeeper_membership")
 CONNECTIONS = ("ansible.builtin.ssh",)
+# The code behind the role's filters and action plugins (plugins/plugin_utils/) that a run with
+# nothing to do applies: a worker imports it on first use and compiles it from source (Ansible's
+# collection loader keeps no bytecode), about 20 ms of CPU in every worker that applies one.
+PLUGIN_UTILS = ("zookeeper_ensemble", "zookeeper_membership", "zookeeper_values",
+                "zookeeper_tls")
 
 display = Display()
+
+
+def collection_filters() -> list[str]:
+    """Every filter of this collection by its full name (plugins/filter/*.py)."""
+    from ansible_collections.zkops.zookeeper34.plugins.filter import java, zookeeper
+
+    return [f"{COLLECTION}.{name}" for module in (zookeeper, java)
+            for name in module.FilterModule().filters()]
+
+
+def remember_lookups(loader: Any) -> None:
+    """Keep what `loader` (filters' or tests') finds for a name, in this process and the workers
+    it forks.
+
+    A worker's templates look up each filter and test they apply by name, and each Jinja
+    environment (a worker makes several) looks it up again. Ansible keeps its own builtin ones
+    by name, but a collection's (zkops.zookeeper34.zookeeper_pending) it finds anew each time:
+    it lists the collection's filter files and loads each, about 0.7 ms a name; and a name of
+    Jinja's own (`select`, `defined`) it looks for in every builtin filter or test file before
+    Jinja's is used. Some 280 such look-ups in a three-host run with nothing to do. Within a run
+    the answer for a name does not change; a look-up that fails is made again each time, as
+    without this.
+    """
+    if getattr(loader, "_zkops_remembers", False):
+        return
+    find = loader.get_with_context
+    found: dict[str, Any] = {}
+
+    def get_with_context(name: str, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(name, str):
+            return find(name, *args, **kwargs)
+        known = found.get(name)
+        if known is None:
+            known = found[name] = find(name)
+        return known
+
+    loader.get_with_context = get_with_context
+    loader._zkops_remembers = True
 
 
 def preload() -> list[str]:
@@ -108,10 +166,29 @@ def preload() -> list[str]:
                 pass
         except Exception:  # an optimisation only: the workers load it anyway
             missed.append(f"{loader.type} plugins")
-    for name in COLLECTION_FILTERS:
+    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
+
+    for loader, jinjas in ((filter_loader, DEFAULT_FILTERS), (test_loader, DEFAULT_TESTS)):
+        remember_lookups(loader)
+        for name in jinjas:  # Jinja's own: every worker's templates apply some
+            try:
+                loader.get(name)
+            except Exception:  # a name Ansible refuses ('=='): looked up as without this
+                pass
+    for name in collection_filters():
         try:
             if filter_loader.get(name) is None:
                 missed.append(name)
+        except Exception:
+            missed.append(name)
+    try:  # the role's tasks render each variable once per task, not once per use
+        if not rendered_once.render_tasks_once(COLLECTION):
+            missed.append("variables rendered once")
+    except Exception:
+        missed.append("variables rendered once")
+    for name in PLUGIN_UTILS:
+        try:
+            importlib.import_module(f"ansible_collections.{COLLECTION}.plugins.plugin_utils.{name}")
         except Exception:
             missed.append(name)
     for loader, names in ((lookup_loader, LOOKUPS), (action_loader, ACTIONS),

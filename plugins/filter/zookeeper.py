@@ -5,7 +5,8 @@ host, as soon as the task applies any filter that is not Jinja's own. Compiling 
 role's ~1,900 lines of filter code there cost about 20 ms a worker, a quarter of the controller's
 CPU in a run that changes nothing. So this file only names the filters, and a module of
 plugins/plugin_utils/ is imported (once per process) by the first task that applies one of its
-filters.
+filters; the preload callback imports those a run with nothing to do applies before the workers
+fork.
 """
 
 from __future__ import annotations

@@ -73,6 +73,7 @@ _raw:
 from typing import Any
 
 from ansible.plugins.lookup import template as builtin_template
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import top_level
 
 
 class _TopLevelCopied(dict):
@@ -86,5 +87,5 @@ class LookupModule(builtin_template.LookupModule):
     """zkops.zookeeper34.template"""
 
     def run(self, terms: list, variables: Any = None, **kwargs: Any) -> list:
-        shared = None if variables is None else _TopLevelCopied(variables)
+        shared = None if variables is None else _TopLevelCopied(top_level(variables))
         return super().run(terms, variables=shared, **kwargs)

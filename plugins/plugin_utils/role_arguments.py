@@ -26,11 +26,12 @@ def load_options(path: str, entry_point: str) -> dict[str, Any]:
         raise AnsibleError(f"{path} has no options for the entry point {entry_point!r}") from None
 
 
-def check_variables(templar: Any, task_vars: Mapping[str, Any], options: Mapping[str, Any]
+def check_variables(variables: Mapping[str, Any], options: Mapping[str, Any]
                     ) -> tuple[dict[str, Any], list[str]]:
-    """The host's values of the role's variables (rendered), and validate_argument_spec's
-    message when one of them has the wrong type or is not one of its choices."""
-    given = templar.template({name: task_vars[name] for name in options if name in task_vars})
+    """The host's values of the role's variables, and validate_argument_spec's message when
+    one of them has the wrong type or is not one of its choices. `variables` gives each
+    rendered (plugin_utils/rendered_once.py)."""
+    given = {name: variables[name] for name in options if name in variables}
     checked = ArgumentSpecValidator(dict(options)).validate(dict(given),
                                                             validate_role_argument_spec=True)
     if checked.error_messages:

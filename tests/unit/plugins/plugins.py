@@ -45,6 +45,16 @@ def filter_code(name: str) -> ModuleType:
     return plugin("plugin_utils", name)
 
 
+def in_fresh_python(script: str, *args: str) -> Any:
+    """What `script` prints last (JSON), run in a fresh interpreter given the collections (its
+    first argument) and `args`."""
+    proc = subprocess.run([sys.executable, "-c", script, str(COLLECTIONS), *args],
+                          capture_output=True, text=True, check=False, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def local_play(tmp_path: Path, play: str, **env: str) -> subprocess.CompletedProcess:
     """ansible-playbook of `play` (YAML text) on localhost with this Python and the local
     connection, the checkout as the collection, an empty ansible.cfg, none of the caller's

@@ -3,13 +3,9 @@ plugins every worker would otherwise load again; a playbook run with it enabled 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from plugins import COLLECTIONS, REPO, local_play
+from plugins import REPO, in_fresh_python, local_play
 
 # In a fresh interpreter: which plugin modules are loaded before and after preload().
 PROBE = """
@@ -21,7 +17,9 @@ wanted = ("plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper"
           "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
           "plugins.action.zookeeper_validate", "plugins.action.java_check",
           "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
-          "plugins.connection.ssh")
+          "plugins.connection.ssh", "plugin_utils.zookeeper_values",
+          "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_membership",
+          "plugin_utils.zookeeper_tls")
 def loaded():
     # (Ansible names a builtin filter or test file's module <name>_<hash>.)
     return sorted(w for w in wanted if any(w in m for m in sys.modules))
@@ -29,15 +27,6 @@ before = loaded()
 missed = preload.preload()
 print(json.dumps({"before": before, "after": loaded(), "missed": missed}))
 """
-
-
-def in_fresh_python(script: str) -> dict:
-    """What `script` prints last (JSON), run in a fresh interpreter given the collections."""
-    proc = subprocess.run([sys.executable, "-c", script, str(COLLECTIONS)], capture_output=True,
-                          text=True, check=False, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
@@ -49,7 +38,45 @@ def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
         "plugins.filter.java", "plugins.lookup.template", "plugins.action.set_fact",
         "plugins.action.zookeeper_validate", "plugins.action.java_check",
         "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
-        "plugins.connection.ssh"])
+        "plugins.connection.ssh", "plugin_utils.zookeeper_values",
+        "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_membership",
+        "plugin_utils.zookeeper_tls"])
+
+
+# In a fresh interpreter: which names reach Ansible's own look-up of a filter or test, after
+# preload(), when a worker's templates ask for each twice.
+REMEMBER = """
+import json, sys
+from ansible.plugins import loader
+loader.init_plugin_loader([sys.argv[1]])
+asked = []
+own = loader.Jinja2Loader.get_with_context
+def counted(self, name, *args, **kwargs):
+    asked.append(name)
+    return own(self, name, *args, **kwargs)
+loader.Jinja2Loader.get_with_context = counted
+from ansible_collections.zkops.zookeeper34.plugins.callback import preload
+preload.preload()
+asked.clear()
+found = {}
+for name in ["sort", "zkops.zookeeper34.zookeeper_pending", "no_such_filter", "=="] * 2:
+    try:
+        found[name] = loader.filter_loader.get(name) is not None
+    except KeyError:
+        found[name] = "refused"
+print(json.dumps({"asked": asked, "found": found,
+                  "test": loader.test_loader.get("eq") is None and asked[-1:] != ["eq"]}))
+"""
+
+
+def test_what_a_filter_or_test_name_resolves_to_is_looked_up_once_for_the_run() -> None:
+    """Jinja's own names and the collection's are looked up before the workers fork; another
+    name once, in the worker; a name Ansible refuses each time, as without preload."""
+    found = in_fresh_python(REMEMBER)
+    assert found["found"] == {"sort": False, "zkops.zookeeper34.zookeeper_pending": True,
+                              "no_such_filter": False, "==": "refused"}
+    assert found["asked"] == ["no_such_filter", "==", "=="]
+    assert found["test"]
 
 
 def test_the_project_config_enables_it() -> None:
