@@ -94,8 +94,11 @@ def render_tasks_once(collection: str) -> bool:
     def post_validate(self: Any, templar: Any) -> Any:
         role = getattr(self, "_role", None)
         task_vars = getattr(templar, "available_variables", None)
-        if getattr(role, "_role_collection", None) != collection \
-                or type(task_vars) is not dict or not hasattr(templar, "extend"):
+        # (A plain dictionary, as Ansible hands the task's variables over; exact types, as
+        # Ansible's own lazy containers check them.)
+        plain = type(task_vars) is dict  # pylint: disable=unidiomatic-typecheck
+        if getattr(role, "_role_collection", None) != collection or not plain \
+                or not hasattr(templar, "extend"):
             return original(self, templar)
         return original(self, _engine_once(templar, task_vars))
 
@@ -108,6 +111,8 @@ def top_level(variables: Any) -> dict[str, Any]:
     """A plain dictionary of `variables`' top level: what is rendered already as rendered, the
     rest as written (for a lookup that copies the variables it is given: copying the lazy
     mapping itself would render every variable)."""
+    # (Exact types, as Ansible's own lazy containers check them.)
+    # pylint: disable=unidiomatic-typecheck
     if _AnsibleLazyTemplateDict is not None and type(variables) is _AnsibleLazyTemplateDict:
         return {key: value.value if type(value) is _LazyValue else value
                 for key, value in dict.items(variables)}

@@ -166,4 +166,3 @@ def test_a_role_task_of_the_collection_renders_each_variable_once(
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '"msg": "ok ok"' in proc.stdout
     assert renders(count) == expected
-
