@@ -22,8 +22,8 @@ description:
     look up each filter and test they apply by name, in every Jinja environment they make;
     Ansible keeps its own builtin ones, but a collection's it finds anew each time (it lists the
     collection's filter files), and for a name of Jinja's own (C(sort), C(eq)) it first searches
-    every builtin filter or test file. Jinja's and this collection's names are looked up once,
-    here; others once in each worker that asks for them.
+    every builtin filter or test file. This collection's names, and the names of Jinja's own
+    that its roles apply, are looked up once, here; others once in each worker that asks.
   - It imports the code behind the collection's filters and action plugins
     (plugins/plugin_utils/) that a run with nothing to do applies, which every worker would
     otherwise compile from source (Ansible's collection loader keeps no bytecode).
@@ -102,11 +102,19 @@ ACTIONS = ("ansible.builtin.normal", "ansible.builtin.set_fact", "ansible.builti
            "zkops.zookeeper34.java_check", "zkops.zookeeper34.zookeeper_decide",
            "zkops.zookeeper34.zookeeper_membership")
 CONNECTIONS = ("ansible.builtin.ssh",)
-# The code behind the role's filters and action plugins (plugins/plugin_utils/) that a run with
-# nothing to do applies: a worker imports it on first use and compiles it from source (Ansible's
-# collection loader keeps no bytecode), about 20 ms of CPU in every worker that applies one.
-PLUGIN_UTILS = ("zookeeper_ensemble", "zookeeper_membership", "zookeeper_values",
-                "zookeeper_tls")
+# The filters and tests of Jinja's own that the roles apply (tests/unit/plugins/test_preload.py
+# checks the roles against these). Ansible looks such a name up in every builtin filter or test
+# file before it falls back to Jinja's, about 0.5 ms a name and worker; all of Jinja's, 93
+# names, would take the main process some 40 ms before the first task.
+JINJA_FILTERS = ("default", "dictsort", "first", "int", "join", "length", "list", "lower", "map",
+                 "max", "reject", "rejectattr", "replace", "select", "selectattr", "sort",
+                 "string", "trim", "unique")
+JINJA_TESTS = ("defined", "eq", "equalto", "in", "none", "true")
+# The code behind the role's filters and action plugins (plugins/plugin_utils/) that every host's
+# workers apply in a run with nothing to do: a worker imports it on first use and compiles it
+# from source (Ansible's collection loader keeps no bytecode), 3-9 ms of CPU a module and worker.
+# (zookeeper_membership, 24 ms to compile, serves one worker a run: the plan, run once.)
+PLUGIN_UTILS = ("zookeeper_ensemble", "zookeeper_values", "zookeeper_tls")
 
 display = Display()
 
@@ -127,7 +135,7 @@ def remember_lookups(loader: Any) -> None:
     environment (a worker makes several) looks it up again. Ansible keeps its own builtin ones
     by name, but a collection's (zkops.zookeeper34.zookeeper_pending) it finds anew each time:
     it lists the collection's filter files and loads each, about 0.7 ms a name; and a name of
-    Jinja's own (`select`, `defined`) it looks for in every builtin filter or test file before
+    Jinja's own (`sort`, `length`) it looks for in every builtin filter or test file before
     Jinja's is used. Some 280 such look-ups in a three-host run with nothing to do. Within a run
     the answer for a name does not change; a look-up that fails is made again each time, as
     without this.
@@ -166,14 +174,12 @@ def preload() -> list[str]:
                 pass
         except Exception:  # an optimisation only: the workers load it anyway
             missed.append(f"{loader.type} plugins")
-    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
-
-    for loader, jinjas in ((filter_loader, DEFAULT_FILTERS), (test_loader, DEFAULT_TESTS)):
+    for loader, jinjas in ((filter_loader, JINJA_FILTERS), (test_loader, JINJA_TESTS)):
         remember_lookups(loader)
-        for name in jinjas:  # Jinja's own: every worker's templates apply some
+        for name in jinjas:
             try:
                 loader.get(name)
-            except Exception:  # a name Ansible refuses ('=='): looked up as without this
+            except Exception:  # an optimisation only: the workers look it up as without this
                 pass
     for name in collection_filters():
         try:

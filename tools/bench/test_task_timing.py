@@ -17,7 +17,7 @@ from testkit.playbook_output import profile_line, task_profile
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOK = """
 - name: Timed
-  hosts: localhost
+  hosts: localhost,other
   connection: local
   gather_facts: false
   tasks:
@@ -31,6 +31,10 @@ PLAYBOOK = """
     - name: A fact on the controller
       ansible.builtin.set_fact:
         timed: true
+    # (announced once per host)
+    - name: The end for one host
+      ansible.builtin.meta: end_host
+      when: inventory_hostname == 'other'
 """
 
 
@@ -44,7 +48,7 @@ def timed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_TASK_TIMING_TOP="2",
                **profile_env(where / "timing.json"))
     env.pop("ANSIBLE_CONFIG", None)
-    proc = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "play.yml",
+    proc = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "localhost,other,", "play.yml",
                            "-e", f"ansible_python_interpreter={sys.executable}"], cwd=where,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -72,9 +76,9 @@ def test_every_task_is_timed_and_classified(timed_run: tuple[dict, str]) -> None
     timing, _unused = timed_run
     names = [task["name"] for task in timing["timings"]]
     assert names == ["A check on the controller", "A module run on the host, slow on purpose",
-                     "A fact on the controller"]
-    assert timing["tasks"] == 3
-    assert timing["controller_only_tasks"] == 2
+                     "A fact on the controller", "The end for one host"]
+    assert timing["tasks"] == 4
+    assert timing["controller_only_tasks"] == 3
     slow = timing["timings"][1]
     assert slow["action"] == "command" and slow["seconds"] >= 0.3
     assert timing["hosts_s"] == pytest.approx(slow["seconds"], abs=0.002)
@@ -88,14 +92,14 @@ def test_the_run_prints_the_slowest_tasks_first(timed_run: tuple[dict, str]) -> 
     assert "A module run on the host, slow on purpose" in report[0]
     assert len([line for line in report if line.strip().endswith("purpose")
                 or "controller" in line.split("  ")[-1]]) >= 2
-    assert "3 tasks in" in output and "2 controller-only tasks" in output
+    assert "4 tasks in" in output and "3 controller-only tasks" in output
 
 
 def test_task_profile_keeps_the_totals_and_the_slowest(timed_run: tuple[dict, str]) -> None:
     timing, _unused = timed_run
     profile = task_profile(timing, top=1)
-    assert profile["tasks"] == 3 and profile["controller_only_tasks"] == 2
+    assert profile["tasks"] == 4 and profile["controller_only_tasks"] == 3
     assert len(profile["slowest"]) == 1
     assert profile["slowest"][0].endswith("command: A module run on the host, slow on purpose")
     line = profile_line("no-op", profile)
-    assert line.startswith("no-op: 3 tasks, 2 of them controller-only")
+    assert line.startswith("no-op: 4 tasks, 3 of them controller-only")

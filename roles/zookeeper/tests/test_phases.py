@@ -103,7 +103,17 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     assert len(validate) == 1 and loop == [len(main) - 1] and validate[0] < loop[0]
     site = yaml.safe_load((TASKS.parents[2] / "playbooks" / "site.yml").read_text())[0]
     imported = [task["ansible.builtin.import_role"] for task in site["tasks"]
-                if task["ansible.builtin.import_role"]["name"].endswith(".zookeeper")]
-    assert [role.get("tasks_from") for role in imported] == ["converge.yml"]
+                if "ansible.builtin.import_role" in task
+                and task["ansible.builtin.import_role"]["name"].endswith(".zookeeper")]
+    assert [role.get("tasks_from") for role in imported] == ["settled.yml", "converge.yml"]
+    # A host where nothing differs ends before the loop's (skipped) steps, under any tag.
+    first = site["tasks"][0]
+    assert first["ansible.builtin.import_role"]["tasks_from"] == "settled.yml"
+    assert first["tags"] == ["always"]
+    settled = yaml.safe_load((TASKS / "settled.yml").read_text())
+    assert [task["ansible.builtin.meta"] for task in settled] == ["end_host"]
+    assert settled[0]["tags"] == ["always"]
+    assert settled[0]["when"] == ["not __java_install_pending | default(false) | bool",
+                                  "not __zookeeper_todo.values() | map('bool') is any"]
     observed = [task["ansible.builtin.import_role"].get("tasks_from") for task in site["pre_tasks"]]
     assert observed.index("observe.yml") < observed.index("validate-hosts.yml")

@@ -3,6 +3,7 @@ plugins every worker would otherwise load again; a playbook run with it enabled 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from plugins import REPO, in_fresh_python, local_play
@@ -18,8 +19,7 @@ wanted = ("plugins.filter.core", "plugins.test.core", "plugins.filter.zookeeper"
           "plugins.action.zookeeper_validate", "plugins.action.java_check",
           "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
           "plugins.connection.ssh", "plugin_utils.zookeeper_values",
-          "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_membership",
-          "plugin_utils.zookeeper_tls")
+          "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_tls")
 def loaded():
     # (Ansible names a builtin filter or test file's module <name>_<hash>.)
     return sorted(w for w in wanted if any(w in m for m in sys.modules))
@@ -39,8 +39,7 @@ def test_preload_loads_every_plugin_family_in_its_own_process() -> None:
         "plugins.action.zookeeper_validate", "plugins.action.java_check",
         "plugins.action.zookeeper_decide", "plugins.action.zookeeper_membership",
         "plugins.connection.ssh", "plugin_utils.zookeeper_values",
-        "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_membership",
-        "plugin_utils.zookeeper_tls"])
+        "plugin_utils.zookeeper_ensemble", "plugin_utils.zookeeper_tls"])
 
 
 # In a fresh interpreter: which names reach Ansible's own look-up of a filter or test, after
@@ -77,6 +76,32 @@ def test_what_a_filter_or_test_name_resolves_to_is_looked_up_once_for_the_run() 
                               "no_such_filter": False, "==": "refused"}
     assert found["asked"] == ["no_such_filter", "==", "=="]
     assert found["test"]
+
+
+def jinja_names_the_roles_apply() -> tuple[set[str], set[str]]:
+    """The filters and tests of Jinja's own that the roles and playbooks name (`| name`,
+    `map('name')`; `is name`, `select('name')`, `selectattr('key', 'name')`)."""
+    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
+
+    text = "\n".join(path.read_text() for top in ("roles", "playbooks")
+                     for path in sorted((REPO / top).rglob("*")) if path.suffix in (".yml", ".j2"))
+    filters = (set(re.findall(r"\|\s*([a-z_][a-z_0-9]*)", text))
+               | set(re.findall(r"\bmap\(\s*'([a-z_]+)'", text)))
+    tests = (set(re.findall(r"\bis\s+(?:not\s+)?([a-z_][a-z_0-9]*)", text))
+             | set(re.findall(r"\b(?:select|reject)\(\s*'([a-z_]+)'", text))
+             | set(re.findall(r"\b(?:select|reject)attr\(\s*'[^']*'\s*,\s*'([a-z_]+)'", text)))
+    return filters & set(DEFAULT_FILTERS), tests & set(DEFAULT_TESTS)
+
+
+def test_every_name_of_jinjas_own_the_roles_apply_is_looked_up_before_the_workers_fork() -> None:
+    """A name left out only costs each worker that applies it its own look-up; the list is
+    checked so that it stays whole as the roles change."""
+    from ansible_collections.zkops.zookeeper34.plugins.callback import preload
+
+    filters, tests = jinja_names_the_roles_apply()
+    assert {"sort", "length", "map"} <= filters and {"defined", "eq"} <= tests
+    assert filters <= set(preload.JINJA_FILTERS), filters - set(preload.JINJA_FILTERS)
+    assert tests <= set(preload.JINJA_TESTS), tests - set(preload.JINJA_TESTS)
 
 
 def test_the_project_config_enables_it() -> None:

@@ -67,12 +67,17 @@ class CallbackModule(CallbackBase):
             self._current = None
 
     def _start(self, task, handler: bool = False) -> None:
+        # A meta task with a condition (`end_host`) is announced once per host, one after the
+        # other: one task all the same.
+        if self._current is not None and self._current["uuid"] == task._uuid:
+            return
         self._close_current()
         self._current = {
             "name": task.get_name(),
             "action": short_action(task.action),
             "path": task.get_path() or "",
             "handler": handler,
+            "uuid": task._uuid,
             "started": time.monotonic(),
         }
 
@@ -99,7 +104,7 @@ class CallbackModule(CallbackBase):
             "hosts_s": round(timed - local, 3),
             "outside_s": round(total - timed, 3),
             "timings": [{key: (round(value, 3) if key == "seconds" else value)
-                         for key, value in task.items() if key != "started"}
+                         for key, value in task.items() if key not in ("started", "uuid")}
                         for task in self._tasks],
         }
 
