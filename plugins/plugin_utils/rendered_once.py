@@ -107,13 +107,14 @@ def render_tasks_once(collection: str) -> bool:
     return True
 
 
-def top_level(variables: Any) -> dict[str, Any]:
-    """A plain dictionary of `variables`' top level: what is rendered already as rendered, the
-    rest as written (for a lookup that copies the variables it is given: copying the lazy
-    mapping itself would render every variable)."""
+def top_level(variables: Any) -> Mapping[str, Any]:
+    """`variables` for a lookup that copies the variables it is given: the lazy mapping's top
+    level as a plain dictionary, what is rendered already as rendered, the rest as written
+    (copying the lazy mapping itself would render every variable); any other mapping as it is,
+    for the lookup to copy."""
     # (Exact types, as Ansible's own lazy containers check them.)
     # pylint: disable=unidiomatic-typecheck
     if _AnsibleLazyTemplateDict is not None and type(variables) is _AnsibleLazyTemplateDict:
         return {key: value.value if type(value) is _LazyValue else value
                 for key, value in dict.items(variables)}
-    return dict(variables)
+    return variables

@@ -55,16 +55,24 @@ def in_fresh_python(script: str, *args: str) -> Any:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def isolated_env(tmp_path: Path, collections: str = str(COLLECTIONS)) -> dict[str, str]:
+    """The environment of an ansible-playbook run of a test: an empty ansible.cfg in tmp_path,
+    none of the caller's ANSIBLE_* variables, `collections` as the collections path."""
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=collections)
+    return env
+
+
 def local_play(tmp_path: Path, play: str, **env: str) -> subprocess.CompletedProcess:
     """ansible-playbook of `play` (YAML text) on localhost with this Python and the local
     connection, the checkout as the collection, an empty ansible.cfg, none of the caller's
     ANSIBLE_* variables, and the preload callback's caches (when `env` enables it) in tmp_path
     unless `env` names another ZKOPS_CACHE_DIR. It must succeed."""
     (tmp_path / "play.yml").write_text(play)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    full.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ZKOPS_CACHE_DIR=str(tmp_path / "cache"))
+    full = isolated_env(tmp_path)
+    full.update(ZKOPS_CACHE_DIR=str(tmp_path / "cache"))
     full.update(env)
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
@@ -88,10 +96,7 @@ def inventory_play(tmp_path: Path, play: str, inventory: dict[str, Any]) -> tupl
     inventory = {"all": top}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(play)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS))
+    env = isolated_env(tmp_path)
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
          str(tmp_path / "inventory.json"), str(tmp_path / "play.yml")],

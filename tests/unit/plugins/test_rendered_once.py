@@ -7,13 +7,20 @@ it is rendered: `b` and `c` both name it, so rendering each anew renders it twic
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from plugins import COLLECTIONS, NOWHERE, PLUGIN_UTILS, in_fresh_python, inventory_play, reported
+from plugins import (
+    COLLECTIONS,
+    NOWHERE,
+    PLUGIN_UTILS,
+    in_fresh_python,
+    inventory_play,
+    isolated_env,
+    reported,
+)
 
 
 def counted(count_file: Path) -> dict[str, str]:
@@ -113,7 +120,7 @@ def test_without_lazy_containers_each_use_renders_again(tmp_path: Path) -> None:
     assert found["copied"] and not found["hooked"]
 
 
-# A role of a collection of its own; `collections.once` says whether its tasks render once.
+# A role of a collection of its own (test.once), whose task names `a` twice through `b` and `c`.
 ROLE_TASKS = """
 - name: Name the variable twice
   ansible.builtin.debug:
@@ -154,10 +161,7 @@ def test_a_role_task_of_the_collection_renders_each_variable_once(
         "".join(f"{name}: \"{value}\"\n" for name, value in counted(count).items()))
     (role.parents[1] / "galaxy.yml").write_text("namespace: test\nname: once\nversion: 1.0.0\n")
     (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=f"{tmp_path / 'collections'}:{COLLECTIONS}")
+    env = isolated_env(tmp_path, f"{tmp_path / 'collections'}:{COLLECTIONS}")
     proc = subprocess.run(
         [sys.executable, "-c", RUN, str(PLUGIN_UTILS / "rendered_once.py"), collection,
          "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
