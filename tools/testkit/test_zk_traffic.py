@@ -104,6 +104,50 @@ def test_the_epoch_comes_from_the_leaders_zxid() -> None:
     assert leader_epoch([{"name": "zk2", "zxid": None}], "zk2") is None
 
 
+def deposed_run() -> Traffic:
+    """The looks of a 3 -> 5 change cut in two (CI of 00acd4e): zookeeper02 led epoch 3, was
+    cut off, zookeeper01 was elected in epoch 4 on the other side, and zookeeper02 still said
+    it leads in epoch 3 for 1.2 s, until it counted its followers."""
+    traffic = run()
+    z1, z2 = "zookeeper01", "zookeeper02"
+    traffic.samples = [Sample(101.0, z2, 3, 3, leading=((z2, 3),)),
+                       Sample(101.1, None, 1, away=(z1, "zookeeper03")),
+                       Sample(102.0, z1, 2, 4, leading=((z1, 4),)),
+                       Sample(102.1, None, 2, leading=((z2, 3), (z1, 4))),
+                       Sample(102.5, None, 2, leading=((z1, 4), (z2, 3))),
+                       Sample(103.3, z1, 3, 4, leading=((z1, 4),)),
+                       Sample(104.0, z1, 3, 4, leading=((z1, 4),))]
+    return traffic
+
+
+def test_a_deposed_leader_is_no_split_and_how_long_it_said_so() -> None:
+    traffic = deposed_run()
+    assert traffic.most_leaders() == 2
+    assert traffic.split() == []
+    deposed = traffic.deposed()
+    assert list(deposed) == ["zookeeper02"] and abs(deposed["zookeeper02"][0] - 1.2) < 1e-6
+    assert abs(traffic.longest_deposed(Span("cut", 102.2, 102.4)) - 1.2) < 1e-6
+    assert traffic.deposed(Span("later", 103.5, 104.5)) == {}
+    assert traffic.summary()["split_looks"] == 0
+    assert traffic.summary()["longest_deposed_s"] == 1.2
+
+
+def test_two_leaders_of_one_epoch_or_of_an_unknown_one_are_a_split() -> None:
+    traffic = deposed_run()
+    traffic.samples[3].leading = (("zookeeper02", 4), ("zookeeper01", 4))
+    assert traffic.split() == [traffic.samples[3]]
+    traffic.samples[3].leading = (("zookeeper02", None), ("zookeeper01", 4))
+    assert traffic.split() == [traffic.samples[3]]
+    assert traffic.split(Span("before", 100.0, 102.05)) == []
+
+
+def test_a_deposed_leader_that_never_gave_up_counts_to_the_last_look() -> None:
+    traffic = deposed_run()
+    for sample in traffic.samples[3:]:
+        sample.leading = (("zookeeper01", 4), ("zookeeper02", 3))
+    assert abs(traffic.longest_deposed() - 1.9) < 1e-6
+
+
 def test_json_and_plot(tmp_path: Path) -> None:
     traffic = run()
     traffic.to_json(tmp_path / "run.json", {"parent": "/t"})

@@ -51,7 +51,9 @@ class Sample:
     serving: int
     epoch: int | None = None
     away: tuple[str, ...] = ()  # the servers that did not serve
-    leaders: int = 0  # how many servers said they lead (more than one: a split brain)
+    # (name, epoch) of every server that said it leads: more than one of one epoch is a split
+    # brain; a deposed leader of an older epoch says so until it counts its followers again.
+    leading: tuple[tuple[str, int | None], ...] = ()
 
 
 def leader_epoch(results: Sequence[dict[str, Any]], leader: str | None) -> int | None:
@@ -129,9 +131,9 @@ class Traffic:
             serving = sum(1 for r in results if r["mode"] in SERVING_MODES)
             leader = single_leader(results)
             away = tuple(r["name"] for r in results if r["mode"] not in SERVING_MODES)
+            leading = tuple((name, leader_epoch(results, name)) for name in all_leaders(results))
             self.samples.append(Sample(time.monotonic(), leader, serving,
-                                       leader_epoch(results, leader), away,
-                                       len(all_leaders(results))))
+                                       leader_epoch(results, leader), away, leading))
             self._done.wait(SAMPLE_EVERY)
 
     # ------------------------------------------------------------------ reading
@@ -224,9 +226,45 @@ class Traffic:
         return stretches
 
     def most_leaders(self, span: Span | None = None) -> int:
-        """The most servers that said they lead at one look (1 at most, or the ensemble split)."""
+        """The most servers that said they lead at one look (more than one: a split brain, or
+        a deposed leader not yet given up; split() and deposed() tell which)."""
         start, end = self.window(span)
-        return max((s.leaders for s in self.samples if start <= s.at <= end), default=0)
+        return max((len(s.leading) for s in self.samples if start <= s.at <= end), default=0)
+
+    def split(self, span: Span | None = None) -> list[Sample]:
+        """Looks with two leaders of one epoch, or with two leaders one of which gave no epoch
+        (unknown counts as the same)."""
+        start, end = self.window(span)
+        return [s for s in self.samples if start <= s.at <= end and len(s.leading) > 1 and (
+            None in (epoch for _unused, epoch in s.leading)
+            or len({epoch for _unused, epoch in s.leading}) < len(s.leading))]
+
+    def deposed(self, span: Span | None = None) -> dict[str, list[float]]:
+        """Per server, how long each time it said "leader" in an epoch below the newest any
+        leader had shown by then (counted from the whole run's start): from the first such look
+        to the next look without it. Only stretches that overlap the span."""
+        start, end = self.window(span)
+        stretches: dict[str, list[float]] = {}
+        since: dict[str, float] = {}
+        newest = -1
+        for sample in self.samples:
+            newest = max([newest, *(e for _unused, e in sample.leading if e is not None)])
+            stale = {n for n, e in sample.leading if e is not None and e < newest}
+            for name in stale:
+                since.setdefault(name, sample.at)
+            for name in [n for n in since if n not in stale]:
+                began = since.pop(name)
+                if sample.at >= start and began <= end:
+                    stretches.setdefault(name, []).append(sample.at - began)
+        last = self.samples[-1].at if self.samples else end
+        for name, began in since.items():
+            if began <= end:
+                stretches.setdefault(name, []).append(last - began)
+        return stretches
+
+    def longest_deposed(self, span: Span | None = None) -> float:
+        """The longest any deposed leader still said it leads (0.0 if none did)."""
+        return max((max(v) for v in self.deposed(span).values()), default=0.0)
 
     def fewest_serving(self, span: Span | None = None, settle: float = 1.0) -> int | None:
         """The fewest servers serving at any look outside an election (None without looks).
@@ -254,6 +292,8 @@ class Traffic:
             "none_serving_s": round(self.longest_none_serving(span), 2),
             "fewest_serving": self.fewest_serving(span),
             "most_leaders": self.most_leaders(span),
+            "split_looks": len(self.split(span)),
+            "longest_deposed_s": round(self.longest_deposed(span), 2),
         }
 
     def to_json(self, path: Path, extra: dict[str, Any] | None = None) -> None:
@@ -265,7 +305,8 @@ class Traffic:
             "operations": [self.summary(s) for s in self.spans],
             "acknowledged_at": sorted(round(t - t0, 3) for t in self.acked.values()),
             "failed_at": [round(t - t0, 3) for t in self.failures],
-            "leader_samples": [[round(s.at - t0, 3), s.leader, s.serving, s.epoch]
+            "leader_samples": [[round(s.at - t0, 3), s.leader, s.serving, s.epoch,
+                                [list(pair) for pair in s.leading]]
                                for s in self.samples],
         }
         path.parent.mkdir(parents=True, exist_ok=True)

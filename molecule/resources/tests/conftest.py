@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,6 +279,18 @@ def assert_refused(ensemble: Ensemble, name: str, before: dict[str, str], rc: in
     assert re.search(message, output), f"{name}: expected message not found:\n{output[-3000:]}"
     assert re.search(r"changed=[1-9]", output) is None, f"{name}: something changed"
     assert ensemble.snapshot() == before, f"{name}: a watched file or the server changed"
+
+
+def sync_limit_seconds(configs: Iterable[str]) -> float:
+    """syncLimit x tickTime in seconds, the largest of these zoo.cfg texts (an empty text, a
+    host not installed, counts nothing): how long a cut-off leader may still say it leads."""
+    worst = 0.0
+    for text in configs:
+        cfg = dict(line.split("=", 1) for line in text.splitlines()
+                   if "=" in line and not line.startswith("#"))
+        if "syncLimit" in cfg and "tickTime" in cfg:
+            worst = max(worst, int(cfg["syncLimit"]) * int(cfg["tickTime"]) / 1000)
+    return worst
 
 
 def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:

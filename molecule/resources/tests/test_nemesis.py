@@ -72,12 +72,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, Ensemble, connect, podman, run_site
+from conftest import REPO, Ensemble, connect, podman, run_site, sync_limit_seconds
 from kazoo.client import KazooClient
 from testkit.linearizable import check, summary
 from testkit.zk_register import Register
 from zk_status import Server, build_report, load_inventory, query_all
-from testkit.zk_traffic import Traffic, leader_epoch, missing
+from testkit.zk_traffic import Traffic, missing
 
 SOAK_SECONDS = float(os.environ.get("ZK_SOAK_SECONDS") or 120)
 SEED = int(os.environ.get("ZK_SOAK_SEED") or secrets.randbits(32))
@@ -89,7 +89,6 @@ ON_LEADER = 1 / 3  # share of the faults aimed at the leader (else another membe
 SITE_ATTEMPTS = 3  # site.yml runs an operation may take
 HEALTHY_LIMIT = 90.0  # seconds the ensemble has to be healthy again, at the end and before a run
 STEADY = 6.0  # seconds it must stay so at the end: more than syncLimit x tickTime (2 x 2.2 s)
-LOOK_EVERY = 0.1  # seconds between two looks at who leads
 TICK_TIME = 2200  # the config change: the role's default 2000 -> this
 RESULTS = REPO / "results" / "nemesis"
 ROOT = f"/nemesis/{uuid.uuid4().hex[:8]}"
@@ -260,62 +259,6 @@ def final_health(lab: Lab, limit: float = HEALTHY_LIMIT) -> tuple[str, float]:
         return str(failure), time.monotonic() - began
 
 
-@dataclass
-class Look:
-    at: float
-    leaders: tuple[tuple[str, int | None], ...]  # (name, epoch) of each server leading
-
-
-class Looks:
-    """Who leads, with the epoch of each leader, ten times a second (Traffic's sampler only
-    keeps how many lead)."""
-
-    def __init__(self, servers: Callable[[], list[Server]]) -> None:
-        self.servers = servers
-        self.looks: list[Look] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True, name="nemesis-looks")
-
-    def __enter__(self) -> Looks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(10)
-
-    def _sample(self) -> None:
-        while not self._done.is_set():
-            results = query_all(self.servers(), 0.5)
-            leading = tuple((str(r["name"]), leader_epoch(results, str(r["name"])))
-                            for r in results if r["mode"] == "leader")
-            self.looks.append(Look(time.monotonic(), leading))
-            self._done.wait(LOOK_EVERY)
-
-    def split(self) -> list[Look]:
-        """Looks with two leaders of one epoch (or of an epoch unknown)."""
-        return [look for look in self.looks if len(look.leaders) > 1 and (
-            None in (e for _unused, e in look.leaders)
-            or len({e for _unused, e in look.leaders}) < len(look.leaders))]
-
-    def deposed(self) -> dict[str, list[float]]:
-        """Per server, how long each time it said "leader" in an epoch below the newest any
-        leader had shown by then: from the first such look to the next look without it."""
-        stretches: dict[str, list[float]] = {}
-        since: dict[str, float] = {}
-        newest = -1
-        for look in self.looks:
-            newest = max([newest, *(e for _unused, e in look.leaders if e is not None)])
-            stale = {n for n, e in look.leaders if e is not None and e < newest}
-            for name in stale:
-                since.setdefault(name, look.at)
-            for name in [n for n in since if n not in stale]:
-                stretches.setdefault(name, []).append(look.at - since.pop(name))
-        for name, began in since.items():
-            stretches.setdefault(name, []).append(self.looks[-1].at - began)
-        return stretches
-
-
 class Nemesis:
     """One fault at a time on the lab's current members, in a thread; pause() between phases.
 
@@ -471,7 +414,6 @@ class Soak:
     nemesis: Nemesis
     register: Register
     traffic: Traffic
-    looks: Looks
     site_runs: list[SiteRun] = field(default_factory=list)
     operations: dict[str, bool] = field(default_factory=dict)
     leftovers: list[str] = field(default_factory=list)
@@ -528,7 +470,7 @@ def soak(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
     client = connect(ensemble.members, tries=-1)
     traffic = Traffic(client, f"{ROOT}/writes", lab.servers, limit=10 * SOAK_SECONDS + 3600)
     nemesis = Nemesis(lab, SEED, lambda: round(time.monotonic() - register.started, 3))
-    result = Soak(lab, nemesis, register, traffic, Looks(lab.servers))
+    result = Soak(lab, nemesis, register, traffic)
     began = time.monotonic()
 
     def config_change() -> None:
@@ -544,7 +486,7 @@ def soak(ensemble: Ensemble, tmp_path_factory: pytest.TempPathFactory,
     # SIGTERM (a CI timeout, molecule stopped) unwinds like Ctrl-C: the faults are undone.
     previous = signal.signal(signal.SIGTERM, interrupted)
     try:
-        with traffic, result.looks, register:
+        with traffic, register:
             time.sleep(2)  # the clients' baseline
             nemesis.start()
             try:
@@ -603,8 +545,8 @@ def write_faults(soak: Soak) -> None:
 def figures(soak: Soak) -> list[str]:
     faults = soak.nemesis.counts()
     traffic, verdict = soak.traffic, soak.verdict
-    deposed = soak.looks.deposed()
-    two = sum(1 for look in soak.looks.looks if len(look.leaders) > 1)
+    deposed = traffic.deposed()
+    two = sum(1 for sample in traffic.samples if len(sample.leading) > 1)
     lines = [
         f"nemesis: {soak.seconds:.0f} s in all",
         "nemesis: faults injected: " + ", ".join(
@@ -621,8 +563,8 @@ def figures(soak: Soak) -> list[str]:
         f"nemesis: writes acknowledged {len(traffic.acked)}, failed {len(traffic.failures)}, "
         f"longest gap {traffic.longest_gap():.2f} s, elections {traffic.elections()}",
         f"nemesis: leaders: Traffic.most_leaders() {traffic.most_leaders()}; "
-        f"looks with two leaders {two} of {len(soak.looks.looks)}, same epoch "
-        f"{len(soak.looks.split())}; deposed leaders still saying so: "
+        f"looks with two leaders {two} of {len(traffic.samples)}, same epoch "
+        f"{len(traffic.split())}; deposed leaders still saying so: "
         + (", ".join(f"{n} {len(s)}x, longest {max(s):.2f} s" for n, s in deposed.items())
            or "none"),
         "nemesis: health not checked (the run stopped before)" if soak.health is None
@@ -635,16 +577,6 @@ def figures(soak: Soak) -> list[str]:
         lines.append(f"nemesis: {f['operation']}: {f['seconds']:.0f} s, longest gap "
                      f"{f['longest_gap_s']:.2f} s, {f['elections']} election(s)")
     return lines
-
-
-def sync_limit_seconds(soak: Soak) -> float:
-    """syncLimit x tickTime of the members' zoo.cfg, in seconds (the largest)."""
-    worst = 0.0
-    for name in soak.lab.members:
-        cfg = dict(line.split("=", 1) for line in soak.lab.zoo_cfg(name).splitlines()
-                   if "=" in line and not line.startswith("#"))
-        worst = max(worst, int(cfg["syncLimit"]) * int(cfg["tickTime"]) / 1000)
-    return worst
 
 
 def test_the_operations_ran_between_faults(soak: Soak) -> None:
@@ -701,10 +633,10 @@ def test_no_acknowledged_write_is_lost_on_any_member(soak: Soak) -> None:
 
 
 def test_never_two_leaders_of_one_epoch(soak: Soak) -> None:
-    split = soak.looks.split()
+    split = soak.traffic.split()
     assert not split, f"two servers led the same epoch at one look: {split[:5]}"
-    limit = sync_limit_seconds(soak) + 1.0
-    for name, stretches in soak.looks.deposed().items():
+    limit = sync_limit_seconds(soak.lab.zoo_cfg(n) for n in soak.lab.members) + 1.0
+    for name, stretches in soak.traffic.deposed().items():
         assert max(stretches) <= limit, (
             f"{name}, deposed, still said it leads for {max(stretches):.2f} s (limit "
             f"syncLimit x tickTime + 1 s = {limit:g} s): {stretches}")

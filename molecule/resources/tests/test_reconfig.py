@@ -2,7 +2,7 @@
 zookeeper_reconfig): growing 3 -> 5 and shrinking back through site.yml restart no server (the
 PIDs of the three stay), under a client writing 20 times a second and clients pinned to each
 member reading, writing and compare-and-setting one znode (membership_lab.watched: the history
-linearizable, nothing acknowledged lost, never two leaders at one look)."""
+linearizable, nothing acknowledged lost, never two leaders of one epoch at one look)."""
 
 from __future__ import annotations
 
