@@ -83,7 +83,7 @@ MINIMUMS: dict[str, tuple[int, str]] = {
 }
 HEAP = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 LOG_SIZE = re.compile(r"[1-9][0-9]*(KB|MB|GB)?", re.IGNORECASE)
-# The release lines the role knows (vars/release-<line>.yml each), and a release of one.
+# The release lines the role knows (__zookeeper_releases in vars/main.yml), and a release of one.
 RELEASE_LINES = ("3.4", "3.8")
 VERSION = re.compile(r"(?P<line>[0-9]+\.[0-9]+)\.[0-9]+")
 NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
