@@ -148,6 +148,21 @@ def test_a_deposed_leader_that_never_gave_up_counts_to_the_last_look() -> None:
     assert abs(traffic.longest_deposed() - 1.9) < 1e-6
 
 
+def test_two_majorities_leading_through_a_partition_exceed_the_deposed_bound() -> None:
+    """The split a membership change must never make: each side of a 15 s partition a majority
+    of its own member list, each with a leader of its own epoch. No look has two leaders of one
+    epoch, but the older epoch's leader says so for the whole cut, far past syncLimit x
+    tickTime + 1 s (5 s with the role's defaults), which the membership tests assert."""
+    traffic = run()
+    traffic.samples = [Sample(100 + i * 0.1, None, 4, leading=(("zookeeper02", 3),
+                                                                 ("zookeeper04", 4)))
+                       for i in range(150)]
+    traffic.samples.append(Sample(115.0, "zookeeper04", 5, 4, leading=(("zookeeper04", 4),)))
+    assert traffic.split() == []
+    assert traffic.longest_deposed() > 14.9 > 5.0
+    assert list(traffic.deposed()) == ["zookeeper02"]
+
+
 def test_json_and_plot(tmp_path: Path) -> None:
     traffic = run()
     traffic.to_json(tmp_path / "run.json", {"parent": "/t"})

@@ -172,7 +172,9 @@ class Watch:
 def watched(m: Membership, name: str) -> Iterator[Watch]:
     """Run a change under traffic; afterwards the ensemble of m.members must be healthy, the
     writes flowing, nothing acknowledged lost, the history linearizable, never two leaders of
-    one epoch, a deposed leader gone within syncLimit x tickTime + 1 s."""
+    one epoch, a deposed leader gone within syncLimit x tickTime + 1 s. (Two sides each leading
+    a majority of its own list through a partition show as leaders of two epochs; the older
+    one's stretch then lasts the whole cut, far past that bound.)"""
     watch = Watch(m, name)
     with watch.traffic, watch.register:
         time.sleep(2)
