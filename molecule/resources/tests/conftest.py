@@ -281,16 +281,40 @@ def assert_refused(ensemble: Ensemble, name: str, before: dict[str, str], rc: in
     assert ensemble.snapshot() == before, f"{name}: a watched file or the server changed"
 
 
+def zoo_cfg_settings(text: str) -> dict[str, str]:
+    """The key=value settings of a zoo.cfg text (comments left out)."""
+    return dict(line.split("=", 1) for line in text.splitlines()
+                if "=" in line and not line.startswith("#"))
+
+
 def sync_limit_seconds(configs: Iterable[str]) -> float:
     """syncLimit x tickTime in seconds, the largest of these zoo.cfg texts (an empty text, a
     host not installed, counts nothing): how long a cut-off leader may still say it leads."""
     worst = 0.0
     for text in configs:
-        cfg = dict(line.split("=", 1) for line in text.splitlines()
-                   if "=" in line and not line.startswith("#"))
+        cfg = zoo_cfg_settings(text)
         if "syncLimit" in cfg and "tickTime" in cfg:
             worst = max(worst, int(cfg["syncLimit"]) * int(cfg["tickTime"]) / 1000)
     return worst
+
+
+def assert_one_leader_per_epoch(traffic: Any, configs: Callable[[], Iterable[str]],
+                                span: Any = None, name: str = "leaders") -> None:
+    """What a Traffic sampler (tools/testkit/zk_traffic.py) saw within `span`: never two leaders
+    of one epoch at one look (a split brain), and a deposed leader, of an older epoch, saying so
+    no longer than syncLimit x tickTime + 1 s of the zoo.cfg texts `configs` gives (read only
+    when one was deposed). Two sides each leading a majority of its own list through a partition
+    show as leaders of two epochs: the older one's stretch lasts the whole cut."""
+    split = traffic.split(span)
+    assert not split, f"{name}: two servers led the same epoch at one look: {split[:5]}"
+    deposed = traffic.deposed(span)
+    if not deposed:
+        return
+    limit = sync_limit_seconds(configs()) + 1.0
+    for server, stretches in deposed.items():
+        assert max(stretches) <= limit, (
+            f"{name}: {server}, deposed, still said it leads for {max(stretches):.2f} s (limit "
+            f"syncLimit x tickTime + 1 s = {limit:g} s): {stretches}")
 
 
 def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:

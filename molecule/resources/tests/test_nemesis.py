@@ -72,7 +72,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, Ensemble, connect, podman, run_site, sync_limit_seconds
+from conftest import REPO, Ensemble, assert_one_leader_per_epoch, connect, podman, run_site
 from kazoo.client import KazooClient
 from testkit.linearizable import check, summary
 from testkit.zk_register import Register
@@ -633,10 +633,5 @@ def test_no_acknowledged_write_is_lost_on_any_member(soak: Soak) -> None:
 
 
 def test_never_two_leaders_of_one_epoch(soak: Soak) -> None:
-    split = soak.traffic.split()
-    assert not split, f"two servers led the same epoch at one look: {split[:5]}"
-    limit = sync_limit_seconds(soak.lab.zoo_cfg(n) for n in soak.lab.members) + 1.0
-    for name, stretches in soak.traffic.deposed().items():
-        assert max(stretches) <= limit, (
-            f"{name}, deposed, still said it leads for {max(stretches):.2f} s (limit "
-            f"syncLimit x tickTime + 1 s = {limit:g} s): {stretches}")
+    assert_one_leader_per_epoch(
+        soak.traffic, lambda: (soak.lab.zoo_cfg(n) for n in soak.lab.members), name="nemesis")

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Ensemble, Member, connect, podman
+from conftest import Ensemble, Member, connect, podman, zoo_cfg_settings
 from kazoo.client import KazooClient
 from zk_status import build_report, query_all
 from testkit.zk_traffic import Traffic, missing
@@ -60,7 +60,7 @@ def cut_off(ensemble: Ensemble, victim: Member) -> Iterator[None]:
 def timing(ensemble: Ensemble) -> tuple[int, int]:
     """tickTime and syncLimit as the role deployed them (zoo.cfg of the first member)."""
     text = ensemble.host(ensemble.members[0]).file("/etc/zookeeper/zoo.cfg").content_string
-    cfg = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    cfg = zoo_cfg_settings(text)
     return int(cfg["tickTime"]), int(cfg["syncLimit"])
 
 
