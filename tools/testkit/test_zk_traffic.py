@@ -154,9 +154,8 @@ def test_two_majorities_leading_through_a_partition_exceed_the_deposed_bound() -
     epoch, but the older epoch's leader says so for the whole cut, far past syncLimit x
     tickTime + 1 s (5 s with the role's defaults), which the membership tests assert."""
     traffic = run()
-    traffic.samples = [Sample(100 + i * 0.1, None, 4, leading=(("zookeeper02", 3),
-                                                                 ("zookeeper04", 4)))
-                       for i in range(150)]
+    both = (("zookeeper02", 3), ("zookeeper04", 4))
+    traffic.samples = [Sample(100 + i * 0.1, None, 4, leading=both) for i in range(150)]
     traffic.samples.append(Sample(115.0, "zookeeper04", 5, 4, leading=(("zookeeper04", 4),)))
     assert traffic.split() == []
     assert traffic.longest_deposed() > 14.9 > 5.0
