@@ -166,7 +166,8 @@ def test_a_client_that_is_not_connected_sends_nothing() -> None:
                   connect=connect) as register:
         register.wait()
     down = [op for op in register.history() if op.server == "down:1"]
-    assert down and all(op.outcome == "failed" and op.end - op.start < 0.01 for op in down)
+    # Failed at once, not after the 2 s request timeout (0.1 s leaves room for a busy machine).
+    assert down and all(op.outcome == "failed" and op.end - op.start < 0.1 for op in down)
     assert all(op.outcome == "ok" for op in register.history() if op.server == "up:1")
 
 
