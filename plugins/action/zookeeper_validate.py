@@ -2,13 +2,16 @@
 contacted (the module file of the same name documents it).
 
 Two uses, two tasks of tasks/validate-inventory.yml:
-- `ensembles: true`, once for the play: every ensemble of the play, from each host's resolved
-  `__zookeeper_settings` (plugin_utils/zookeeper_ensemble.py), and the retired hosts;
-- otherwise, on each host: its release line, its variables against the argument specs, the
-  values a type cannot check (plugin_utils/zookeeper_values.py), and the warnings about the
-  known vulnerabilities of its release.
+- on each host (`spec` given): its ensemble settings (the variables the ensembles compare), its
+  release line, its variables against the argument specs, the values a type cannot check
+  (plugin_utils/zookeeper_values.py) and the warnings about the known vulnerabilities of its
+  release. It refuses nothing: the task registers what it found as `__zookeeper_validated`
+  (plugin_utils/zookeeper_ensemble.py, `settings_of`);
+- `ensembles: true`, once for the play, after it: every ensemble of the play from those
+  settings, and the retired hosts; when they pass, every host's own problems and warnings, all
+  at once. An ensemble problem stops every host before its own checks are reported.
 Every check is the same Python the role's filters run; this plugin only saves the tasks (each
-costs the controller about 40 ms a host) and the Jinja between them.
+costs the controller a forked worker per host) and the Jinja between them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from ansible_collections.zkops.zookeeper34.plugins.filter.zookeeper import (
 )
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_validate import (
     ARGUMENT_SPEC,
+)
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemble import (
+    SETTINGS_OF_HOST,
+    VALIDATED,
+    settings_of,
 )
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments import (
@@ -48,19 +56,57 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         # Each variable rendered once for the host: the role's name many of the same others.
         variables = variables_once(self._templar, task_vars)
-        if args["ensembles"]:
-            warnings, errors = self._ensembles(task_vars, variables)
-        else:
+        result["changed"] = False
+        if not args["ensembles"]:
             if not args["spec"]:
                 raise AnsibleError("zookeeper_validate: spec is required unless ensembles is on")
             warnings, errors = self._host(variables, args)
-        result["changed"] = False
+            result.update(settings=self._settings(variables), problems=errors, cautions=warnings)
+            return result
+        own_warnings, own_errors, unchecked = self._hosts(task_vars)
+        if unchecked:
+            warnings, errors = [], [
+                f"{', '.join(unchecked)}: not checked on their own (the task before this one, "
+                f"which registers {VALIDATED}, did not run on them), so their ensemble settings "
+                "are unknown; import the role's tasks/validate-inventory.yml whole."]
+        else:
+            warnings, errors = self._ensembles(task_vars, variables)
+            if not errors:
+                warnings, errors = warnings + own_warnings, own_errors
         if errors:
             # The warnings first, as the role's output always had them.
             result.update(failed=True, msg="\n".join(warnings + errors))
         elif warnings:
             result.update(msg=warnings, _ansible_verbose_always=True)
         return result
+
+    def _settings(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The host's ensemble settings, rendered: what the ensembles check compares and the
+        role's Python reads of the members (a missing zookeeper_id is None)."""
+        host = variables["inventory_hostname"]
+        address = self._var(variables, "zookeeper_address", None)
+        if address is None:
+            address = self._var(variables, "ansible_host", host)
+        return {"zookeeper_id": self._var(variables, "zookeeper_id", None), "address": address,
+                **{name: self._var(variables, name, None) for name in SETTINGS_OF_HOST}}
+
+    @staticmethod
+    def _hosts(task_vars: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
+        """What each host of the play found of its own (the per-host use of this plugin,
+        registered as VALIDATED), in the play's order: its warnings, its problems, and the
+        hosts where it did not run."""
+        hostvars = task_vars["hostvars"]
+        warnings: list[str] = []
+        errors: list[str] = []
+        unchecked: list[str] = []
+        for host in task_vars["ansible_play_hosts"]:
+            found = hostvars[host].get(VALIDATED)
+            if not found or settings_of(hostvars[host]) is None:
+                unchecked.append(host)
+                continue
+            warnings += list(found.get("cautions") or [])
+            errors += list(found.get("problems") or [])
+        return warnings, errors, unchecked
 
     @staticmethod
     def _var(variables: Mapping[str, Any], name: str, default: Any = "") -> Any:
@@ -84,8 +130,7 @@ class ActionModule(ActionBase):
             return warnings, errors
         play_groups: list[str] = []
         for host in hosts:
-            group = (hostvars[host].get("__zookeeper_settings") or {}).get(
-                "zookeeper_ensemble_group")
+            group = (settings_of(hostvars[host]) or {}).get("zookeeper_ensemble_group")
             if group not in play_groups:
                 play_groups.append(group)
         if len(play_groups) != 1:
@@ -124,7 +169,7 @@ class ActionModule(ActionBase):
         options = load_options(args["spec"], args["entry_point"])
         given, errors = check_variables(variables, options)
         if errors:
-            return [], errors
+            return [], [f"{host}: {error}" for error in errors]
         values = {name: given.get(name, "") for name in options}
         values.update(args["values"])
         problems = (checks.zookeeper_value_problems(values, host)

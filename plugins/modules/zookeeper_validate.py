@@ -9,17 +9,20 @@ short_description: Check the zookeeper role's variables on the controller, befor
 description:
   - Runs on the controller and contacts no host. Fails, naming the host, the variable, the value
     and what to do, when the inventory cannot give a working ensemble.
-  - With O(ensembles), it checks every ensemble of the play at once (groups, ids, addresses,
-    ports, timing, names, retired hosts) from each host's resolved C(__zookeeper_settings); run it
-    once for the play (C(run_once)), so that a failure stops every host.
-  - Otherwise it checks one host, in this order, stopping at the first step that fails; the
+  - Two steps. First, on each host (O(spec) given), it resolves the host's ensemble settings
+    and checks the host, stopping at the first step that finds a problem, in this order; the
     release line of C(zookeeper_version); every variable of O(spec)'s entry point against its
     type and choices (as C(ansible.builtin.validate_argument_spec)); what a type cannot check
     (sizes, absolute paths, ranges, URLs, names, zoo.cfg keys, SASL, switches that need another
-    value or release line); then it warns about the known vulnerabilities of the Apache release
-    in use (O(release_cves)).
-  - One step of the role's reconcile loop instead of six tasks a host (each task costs the
-    controller about 40 ms a host on its own).
+    value or release line); then the known vulnerabilities of the Apache release in use
+    (O(release_cves)). It refuses nothing; register its result as C(__zookeeper_validated).
+  - Then, with O(ensembles), once for the play (C(run_once), so that a failure stops every
+    host), every ensemble of the play at once (groups, ids, addresses, ports, timing, names,
+    retired hosts) from the settings each host resolved; when they pass, each host's own
+    problems and warnings, all hosts' at once. An ensemble problem is reported alone, before any
+    host's own.
+  - One step of the role's reconcile loop instead of seven tasks a host (each task costs the
+    controller a forked worker per host).
 options:
   ensembles:
     description:
@@ -74,23 +77,41 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Check the ensembles of the play
-  zkops.zookeeper34.zookeeper_validate:
-    ensembles: true
-  run_once: true
-
-- name: Check this host's variables and values
+- name: Resolve and check this host's settings and variables
   zkops.zookeeper34.zookeeper_validate:
     spec: "{{ role_path }}/meta/argument_specs.yml"
     known_lines: ["3.4", "3.8"]
+  register: __zookeeper_validated
+
+- name: Check the ensembles of the play, then report every host's problems
+  zkops.zookeeper34.zookeeper_validate:
+    ensembles: true
+  run_once: true
 """
 
 RETURN = r"""
+settings:
+  description: >-
+    The host's ensemble settings, rendered (C(zookeeper_id), C(address), the ports, timing,
+    names and C(zookeeper_tls_quorum)), which the check with O(ensembles) compares.
+  returned: on each host (without O(ensembles))
+  type: dict
+  sample: {zookeeper_id: 1, address: 10.0.0.11, zookeeper_client_port: 2181}
+problems:
+  description: What the host's own check found wrong, one message each, naming the host.
+  returned: on each host (without O(ensembles))
+  type: list
+  elements: str
+cautions:
+  description: The host's warnings, one C(WARNING:) line each (a release without a fix).
+  returned: on each host (without O(ensembles))
+  type: list
+  elements: str
 msg:
   description: >-
-    The warnings, one C(WARNING:) line each (an even member count, a release without a fix);
-    the problems when it fails, one a line.
-  returned: when there is something to say
+    With O(ensembles): the warnings, one C(WARNING:) line each (an even member count, a release
+    without a fix); the problems when it fails, one a line.
+  returned: with O(ensembles), when there is something to say
   type: raw
   sample: ["WARNING: zookeeper01: the Apache ZooKeeper 3.4.13 release (tarball method) lacks ..."]
 """

@@ -85,18 +85,31 @@ def _positive_int(value: Any) -> int | None:
 
 SETTINGS = ("zookeeper_id", "address", *PORTS, *TIMING, "zookeeper_max_session_timeout",
             "zookeeper_ensemble_name", "zookeeper_tls_quorum")
+# What each host's own check (the zookeeper_validate action, tasks/validate-inventory.yml)
+# registers: its ensemble settings as `settings`, its `problems` and `cautions` (warnings).
+VALIDATED = "__zookeeper_validated"
+# The settings resolved on each host besides zookeeper_id and address.
+SETTINGS_OF_HOST = (*PORTS, "zookeeper_client_port_address", *TIMING,
+                    "zookeeper_max_session_timeout", "zookeeper_ensemble_name",
+                    "zookeeper_ensemble_group", "zookeeper_tls_quorum")
+
+
+def settings_of(host_vars: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A host's ensemble settings as its own check resolved them in the play (its inventory
+    values over the role defaults), or None where it has not run (a host outside the play)."""
+    return (host_vars.get(VALIDATED) or {}).get("settings")
 
 
 def zookeeper_problems(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]]
                        ) -> dict[str, list[str]]:
     """Every problem of an ensemble's inventory at once, as {'errors': [...], 'warnings': [...]}.
 
-    Each member's settings are the `__zookeeper_settings` it resolved in the play (its
+    Each member's settings are those it resolved in the play (`settings_of`: its
     inventory values over the role defaults); a member outside the play falls back to its
     inventory values over the first member's. Each message names the host, the variable,
     the value and what to do.
     """
-    resolved = {h: hostvars[h].get("__zookeeper_settings") for h in hosts}
+    resolved = {h: settings_of(hostvars[h]) for h in hosts}
     base = next((v for v in resolved.values() if v), {})
     settings = []
     for host, own in resolved.items():
@@ -193,7 +206,7 @@ def zookeeper_ensembles_problems(hosts: Iterable[str], hostvars: Mapping[str, Ma
     by_group: dict[str, list[str]] = {}
     errors: list[str] = []
     for host in hosts:
-        own = hostvars[host].get("__zookeeper_settings") or {}
+        own = settings_of(hostvars[host]) or {}
         group = str(own.get("zookeeper_ensemble_group") or "zookeeper")
         if host not in (groups.get(group) or []):
             errors.append(f"{host} is not in the inventory group '{group}' "
@@ -214,7 +227,7 @@ def zookeeper_ensembles_problems(hosts: Iterable[str], hostvars: Mapping[str, Ma
                 errors.append(f"{host} is a member of two ensembles, groups {member_of[host]} and "
                               f"{group}; a host serves one ensemble: take it out of one group")
             member_of.setdefault(host, group)
-        name = str((hostvars[by_group[group][0]].get("__zookeeper_settings") or {})
+        name = str((settings_of(hostvars[by_group[group][0]]) or {})
                    .get("zookeeper_ensemble_name"))
         if name in names:
             errors.append(f"ensemble groups {names[name]} and {group} are both named {name!r} "

@@ -38,6 +38,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemble import (
+    settings_of,
+)
+
 
 def majority(size: int) -> int:
     """Servers a list of `size` needs: more than half."""
@@ -801,7 +805,7 @@ def _endpoint(name: str, hostvars: Mapping[str, Mapping[str, Any]], port: Any,
     """Where a host's client port answers: its clientPortAddress, else its member address;
     with `tls`, its TLS client port (zookeeper_tls_client_port, else `port`)."""
     hv = hostvars[name]
-    own = hv.get("__zookeeper_settings") or {}
+    own = settings_of(hv) or {}
     bound = own.get("zookeeper_client_port_address") or hv.get("zookeeper_client_port_address")
     address = ((bound if bound not in ANY_ADDRESS else None)
                or own.get("address") or hv.get("zookeeper_address") or hv.get("ansible_host")
@@ -837,7 +841,7 @@ def zookeeper_membership_plan(group_hosts: Sequence[str], hostvars: Mapping[str,
                    {i: _endpoint(h, hostvars, port) for i, h in {**retired, **members}.items()},
                    group)
     result = plan(observations(probes), ens, bool(allow_outage), bool(reconfig))
-    own = hostvars[group_hosts[0]].get("__zookeeper_settings") or {} if group_hosts else {}
+    own = (settings_of(hostvars[group_hosts[0]]) or {}) if group_hosts else {}
     result.update(names={str(i): n for i, n in ens.names.items()},
                   endpoints={str(i): ep for i, ep in ens.endpoints.items()}, group=group,
                   ports=[int(own.get("zookeeper_quorum_port") or 2888),
@@ -854,7 +858,7 @@ def zookeeper_membership_plans(play_hosts: Sequence[str], hostvars: Mapping[str,
     """`zookeeper_membership_plan` of every ensemble the play's hosts belong to, by group."""
     plans = {}
     for host in play_hosts:
-        own = hostvars[host].get("__zookeeper_settings") or {}
+        own = settings_of(hostvars[host]) or {}
         group = str(own.get("zookeeper_ensemble_group") or "zookeeper")
         if group not in plans:
             plans[group] = zookeeper_membership_plan(

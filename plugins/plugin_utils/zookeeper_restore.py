@@ -22,6 +22,10 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemble import (
+    settings_of,
+)
+
 MANIFEST = "zookeeper-backup.json"
 # backup.yml names an archive <zookeeper_ensemble_name>-backup-<UTC time>.tar.gz, the name with
 # every character but [A-Za-z0-9._-] replaced by _.
@@ -128,7 +132,7 @@ def zookeeper_backup_contents(path: str) -> dict[str, Any]:
 
 
 def _group_of(host: str, hostvars: Mapping[str, Mapping[str, Any]]) -> str:
-    own = hostvars[host].get("__zookeeper_settings") or {}
+    own = settings_of(hostvars[host]) or {}
     return str(own.get("zookeeper_ensemble_group")
                or hostvars[host].get("zookeeper_ensemble_group") or "zookeeper")
 

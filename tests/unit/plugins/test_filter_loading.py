@@ -50,9 +50,10 @@ def test_a_module_of_plugin_utils_is_loaded_by_the_first_use_of_its_filters_only
                          capture_output=True, text=True, check=True, timeout=60).stdout
     seen = json.loads(out)
     assert seen["before"] == [], "the filter file loaded plugin_utils before any filter was applied"
-    assert seen["after_one"] == ["zookeeper_restore"]
+    # zookeeper_restore reads the members' settings through zookeeper_ensemble's settings_of.
+    assert seen["after_one"] == ["zookeeper_ensemble", "zookeeper_restore"]
     assert seen["zxid"] == (3 << 32) + 0x12
-    assert seen["after_two"] == ["zookeeper_restore", "zookeeper_values"]
+    assert seen["after_two"] == ["zookeeper_ensemble", "zookeeper_restore", "zookeeper_values"]
 
 
 def test_a_module_that_fails_to_load_is_not_kept_half_loaded(

@@ -135,14 +135,14 @@ def settings(**overrides: object) -> dict:
     given as host__variable=value."""
     hostvars = {}
     for i in (1, 2, 3):
-        hostvars[f"zk{i}"] = {"__zookeeper_settings": {
+        hostvars[f"zk{i}"] = {"__zookeeper_validated": {"settings": {
             "zookeeper_id": i, "address": f"10.0.0.{i}", "zookeeper_client_port": 2181,
             "zookeeper_quorum_port": 2888, "zookeeper_election_port": 3888,
             "zookeeper_tick_time": 2000, "zookeeper_init_limit": 10, "zookeeper_sync_limit": 5,
-            "zookeeper_max_session_timeout": 40000, "zookeeper_ensemble_name": "zookeeper"}}
+            "zookeeper_max_session_timeout": 40000, "zookeeper_ensemble_name": "zookeeper"}}}
     for key, value in overrides.items():
         host, var = key.split("__", 1)
-        hostvars[host]["__zookeeper_settings"][var] = value
+        hostvars[host]["__zookeeper_validated"]["settings"][var] = value
     return hostvars
 
 
@@ -199,9 +199,10 @@ def three_ensembles() -> tuple[dict, dict[str, list[str]]]:
         for i in (1, 2, 3):
             host = f"{name}{i}"
             groups[group].append(host)
-            hostvars[host] = {"__zookeeper_settings": {
-                **settings()[f"zk{i}"]["__zookeeper_settings"], "address": f"10.0.{e}.{i}",
-                "zookeeper_ensemble_name": name, "zookeeper_ensemble_group": group}}
+            hostvars[host] = {"__zookeeper_validated": {"settings": {
+                **settings()[f"zk{i}"]["__zookeeper_validated"]["settings"],
+                "address": f"10.0.{e}.{i}",
+                "zookeeper_ensemble_name": name, "zookeeper_ensemble_group": group}}}
     return hostvars, groups
 
 
@@ -209,7 +210,7 @@ def test_several_ensembles_are_each_checked_and_may_reuse_ids() -> None:
     hostvars, groups = three_ensembles()
     assert zookeeper_ensembles_problems(list(hostvars), hostvars, groups) == {
         "errors": [], "warnings": []}
-    hostvars["b2"]["__zookeeper_settings"]["zookeeper_id"] = 1
+    hostvars["b2"]["__zookeeper_validated"]["settings"]["zookeeper_id"] = 1
     found = zookeeper_ensembles_problems(list(hostvars), hostvars, groups)
     assert found["errors"] == ["b2: zookeeper_id=1 is already used by b1; every member needs "
                                "its own id"]
@@ -218,9 +219,9 @@ def test_several_ensembles_are_each_checked_and_may_reuse_ids() -> None:
 def test_ensembles_share_neither_a_host_nor_a_name() -> None:
     hostvars, groups = three_ensembles()
     groups["zk_c"].append("a1")
-    hostvars["b1"]["__zookeeper_settings"]["zookeeper_ensemble_name"] = "a"
+    hostvars["b1"]["__zookeeper_validated"]["settings"]["zookeeper_ensemble_name"] = "a"
     for host in ("b2", "b3"):
-        hostvars[host]["__zookeeper_settings"]["zookeeper_ensemble_name"] = "a"
+        hostvars[host]["__zookeeper_validated"]["settings"]["zookeeper_ensemble_name"] = "a"
     found = zookeeper_ensembles_problems(list(hostvars), hostvars, groups)
     assert ("a1 is a member of two ensembles, groups zk_a and zk_c; a host serves one "
             "ensemble: take it out of one group") in found["errors"]

@@ -401,7 +401,8 @@ def test_reconfig_waits_until_every_server_runs_with_it() -> None:
     ({"ansible_host": "10.0.0.1", "zookeeper_client_port_address": "0.0.0.0"}, "10.0.0.1:2181"),
     ({"ansible_host": "10.0.0.1", "zookeeper_client_port_address": "::"}, "10.0.0.1:2181"),
     ({"zookeeper_client_port_address": "10.2.0.1",
-      "__zookeeper_settings": {"address": "10.1.0.1", "zookeeper_client_port_address": None}},
+      "__zookeeper_validated": {"settings": {"address": "10.1.0.1",
+                                             "zookeeper_client_port_address": None}}},
      "10.2.0.1:2181"),
 ])
 def test_the_gate_asks_each_member_where_its_client_port_answers(

@@ -53,7 +53,7 @@ def ensemble(group: str, net: int, running: list[int], inventory: list[int],
     for i in inventory:
         name = f"{group}-{i}"
         hosts[name] = {"zookeeper_id": i, "zookeeper_address": f"10.9.{net}.{i}",
-                       "__zookeeper_settings": {"zookeeper_ensemble_group": group},
+                       "__zookeeper_validated": {"settings": {"zookeeper_ensemble_group": group}},
                        "__zookeeper_probe": server(running, "leader" if i == 3 else "follower",
                                                    content) if i in running else {
                            "service": {"active": False}, "content": {},

@@ -177,7 +177,7 @@ def test_origin_refused_when_nothing_says(file: str) -> None:
 
 
 def settings(group: str) -> dict:
-    return {"__zookeeper_settings": {"zookeeper_ensemble_group": group}}
+    return {"__zookeeper_validated": {"settings": {"zookeeper_ensemble_group": group}}}
 
 
 HOSTVARS = {"a1": settings("zk_a"), "b1": settings("zk_b"), "b2": settings("zk_b"),

@@ -45,9 +45,9 @@ def inventory(hosts: dict | None = None, group: dict | None = None,
                     "vars": {**NOWHERE, "ansible_python_interpreter": sys.executable}}}
 
 
-def validate(tmp_path: Path, inv: dict, *options: str) -> tuple[int, str]:
+def validate(tmp_path: Path, inv: dict, *options: str, play: str = PLAY) -> tuple[int, str]:
     (tmp_path / "inventory.json").write_text(json.dumps(inv))
-    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "play.yml").write_text(play)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
@@ -63,7 +63,7 @@ def test_a_good_inventory_passes_without_contacting_a_host(tmp_path: Path) -> No
     rc, output = validate(tmp_path, inventory())
     assert rc == 0, output
     assert "WARNING" not in output
-    assert "ok=3" in output  # the settings, the ensembles, each host
+    assert "ok=2" in output  # each host's own check, the ensembles
 
 
 def test_an_unknown_release_line_is_refused_on_every_host(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_an_ensemble_problem_stops_every_host_before_its_own_checks(tmp_path: Pa
     assert rc != 0
     assert "zookeeper02: zookeeper_id=1 is already used by zookeeper01" in output, output
     assert "Validation of arguments failed" not in output, output
-    assert "Check each variable" not in output, output
+    assert "zookeeper_metrics" not in output, output
 
 
 def test_an_even_member_count_is_warned_about_and_passes(tmp_path: Path) -> None:
@@ -97,17 +97,20 @@ def test_an_even_member_count_is_warned_about_and_passes(tmp_path: Path) -> None
 def test_a_wrong_type_is_refused_as_validate_argument_spec_does(tmp_path: Path) -> None:
     rc, output = validate(tmp_path, inventory(hosts={"zookeeper02": {"zookeeper_metrics": "x"}}))
     assert rc != 0
-    assert ("Validation of arguments failed:\\nargument 'zookeeper_metrics' is of type str and "
-            "we were unable to convert to bool") in output, output
-    assert output.count('"msg": "Validation of arguments failed') == 1, output
+    assert ("zookeeper02: Validation of arguments failed:\\nargument 'zookeeper_metrics' is of "
+            "type str and we were unable to convert to bool") in output, output
+    assert output.count('"msg": "zookeeper02: Validation of arguments failed') == 1, output
 
 
 def test_values_and_switches_are_refused_all_at_once(tmp_path: Path) -> None:
+    # Every host's problems at once (each host's own check refuses nothing; the ensembles
+    # check after it reports them all).
     rc, output = validate(tmp_path, inventory(hosts={"zookeeper03": {
         "zookeeper_heap_size": "512mb", "zookeeper_reconfig": True,
-        "zookeeper_sasl_client_auth": True}}))
+        "zookeeper_sasl_client_auth": True}, "zookeeper01": {"zookeeper_data_dir": "data"}}))
     assert rc != 0
-    for text in ("zookeeper03: zookeeper_heap_size='512mb' is not a JVM heap size",
+    for text in ("zookeeper01: zookeeper_data_dir='data' is not an absolute path",
+                 "zookeeper03: zookeeper_heap_size='512mb' is not a JVM heap size",
                  "zookeeper03: zookeeper_sasl_client_auth is on but zookeeper_sasl_client_users "
                  "is empty",
                  "zookeeper03: zookeeper_reconfig is on but zookeeper_version=3.4.14 is a 3.4 "
@@ -158,3 +161,22 @@ def test_retired_hosts(tmp_path: Path, case: str) -> None:
     rc, output = validate(tmp_path, inv, "-e", "target=zookeeper:kafka")
     assert rc != 0
     assert expected in output, output
+
+
+def test_the_ensembles_check_refuses_hosts_whose_own_check_did_not_run(tmp_path: Path) -> None:
+    alone = """
+- name: The ensembles check without each host's own
+  hosts: zookeeper
+  gather_facts: false
+  tasks:
+    - name: Check the ensembles
+      zkops.zookeeper34.zookeeper_validate:
+        ensembles: true
+      run_once: true
+"""
+    rc, output = validate(tmp_path, inventory(), play=alone)
+    assert rc != 0
+    assert ("zookeeper01, zookeeper02, zookeeper03: not checked on their own (the task before "
+            "this one, which registers __zookeeper_validated, did not run on them)") in output, \
+        output
+    assert "is not a port" not in output, output
