@@ -100,10 +100,10 @@ class ActionModule(ActionBase):
         errors: list[str] = []
         unchecked: list[str] = []
         for host in task_vars["ansible_play_hosts"]:
-            found = hostvars[host].get(VALIDATED)
-            if not found or settings_of(hostvars[host]) is None:
+            if settings_of(hostvars[host]) is None:
                 unchecked.append(host)
                 continue
+            found = hostvars[host][VALIDATED]
             warnings += list(found.get("cautions") or [])
             errors += list(found.get("problems") or [])
         return warnings, errors, unchecked
