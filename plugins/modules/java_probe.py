@@ -35,8 +35,9 @@ options:
     default: {}
   query:
     description:
-      - Ask the package manager (C(dpkg-query) on the Debian family, C(rpm) on the Red Hat
-        family) whether the package is installed; off, RV(package_state) is C(unknown).
+      - Ask the package manager (on the Debian family dpkg, from its status file, or
+        C(dpkg-query) where that file cannot tell; C(rpm) on the Red Hat family) whether the
+        package is installed; off, RV(package_state) is C(unknown).
     type: bool
     required: false
     default: true

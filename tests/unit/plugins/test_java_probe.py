@@ -210,3 +210,123 @@ def test_java_runtime_imports_the_distribution_collector_alone() -> None:
     assert len(alone["loaded"]) < len(full["loaded"]) // 4, alone["loaded"]
     # The package's two old functions are still there, in both.
     assert alone["compat"] and full["compat"]
+
+
+STATUS = """Package: bash
+Status: install ok installed
+Priority: required
+Version: 5.1-2
+
+Package: openjdk-11-jre-headless
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 11.0.24+8-1
+
+Package: openjdk-11-jre-headless
+Status: install ok installed
+Architecture: i386
+Version: 11.0.24+8-1
+
+Package: openjdk-17-jre-headless
+Status: install ok half-installed
+Version: 17.0.12+7-2
+
+Package: zookeeper-tools
+Status: install ok installed
+"""
+
+
+def test_dpkg_status_file_says_what_dpkg_query_would(tmp_path: Path) -> None:
+    """dpkg's status file answers for a package the way `dpkg-query -W -f
+    '${db:Status-Status}'` does: installed only when its Status ends in installed (any one
+    architecture); a name it lacks, or a prefix of a name it has, is missing."""
+    from ansible_collections.zkops.zookeeper34.plugins.module_utils.java_runtime import (
+        dpkg_status,
+    )
+
+    status, updates = tmp_path / "status", tmp_path / "updates"
+    status.write_text(STATUS)
+    updates.mkdir()
+    state = {name: dpkg_status(name, str(status), str(updates)) for name in (
+        "bash", "openjdk-11-jre-headless", "openjdk-17-jre-headless", "zookeeper-tools",
+        "zookeeper", "openjdk-11-jre", "no-such-package-zk")}
+    assert state == {"bash": "installed", "openjdk-11-jre-headless": "installed",
+                     "openjdk-17-jre-headless": "missing", "zookeeper-tools": "installed",
+                     "zookeeper": "missing", "openjdk-11-jre": "missing",
+                     "no-such-package-zk": "missing"}
+
+
+def test_dpkg_query_is_asked_where_the_status_file_cannot_tell(tmp_path: Path) -> None:
+    """An interrupted dpkg leaves its journal in updates/ (not yet in the status file), a name
+    may carry an architecture, the file may be unreadable: dpkg-query is asked then."""
+    from ansible_collections.zkops.zookeeper34.plugins.module_utils.java_runtime import (
+        dpkg_status,
+    )
+
+    status, updates = tmp_path / "status", tmp_path / "updates"
+    status.write_text(STATUS)
+    updates.mkdir()
+    (updates / "tmp.i").write_text("")  # dpkg's own temporary name: nothing pending
+    assert dpkg_status("bash", str(status), str(updates)) == "installed"
+    (updates / "0003").write_text("Package: bash\nStatus: deinstall ok config-files\n")
+    assert dpkg_status("bash", str(status), str(updates)) is None
+    assert dpkg_status("bash:amd64", str(status), str(tmp_path / "none")) is None
+    assert dpkg_status("bash", str(tmp_path / "none"), str(updates)) is None
+
+
+@pytest.mark.skipif(not Path("/var/lib/dpkg/status").is_file() or not shutil.which("dpkg-query")
+                    or any(name.isdigit() for name in os.listdir("/var/lib/dpkg/updates")),
+                    reason="no dpkg on this machine, or its journal not yet merged")
+def test_dpkg_status_file_agrees_with_dpkg_query_on_this_machine() -> None:
+    from ansible_collections.zkops.zookeeper34.plugins.module_utils.java_runtime import (
+        dpkg_status,
+    )
+
+    for name in ("bash", "coreutils", "no-such-package-zk", "openjdk-17-jre-headless"):
+        proc = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Status}", name],
+                              capture_output=True, text=True, check=False)
+        expected = "installed" if proc.returncode == 0 and proc.stdout.strip() == "installed" \
+            else "missing"
+        assert dpkg_status(name) == expected, name
+
+
+# In a fresh interpreter: the distribution facts, and the commands the distro library runs for
+# them, as the probes look (argument "look") and as the collector alone finds them ("asked").
+UNAME = """
+import json, os, subprocess, sys
+if sys.argv[3:] == ["bare"]:  # no command on the PATH: no lsb_release (nor uname)
+    os.environ["PATH"] = "/nonexistent"
+ran = []
+own = subprocess.check_output
+def recorded(cmd, *args, **kwargs):
+    ran.append(cmd[0] if isinstance(cmd, (list, tuple)) else cmd)
+    return own(cmd, *args, **kwargs)
+subprocess.check_output = recorded
+from ansible_collections.zkops.zookeeper34.plugins.module_utils import java_runtime
+class Module:
+    def get_bin_path(self, *args, **kwargs):
+        return None
+    def run_command(self, args, **kwargs):
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+if sys.argv[2] == "look":  # as the probes look
+    found = java_runtime.look(Module(), "/bin/true", "", {}, False)["ansible_facts"]
+    facts = {k: found["ansible_" + k] for k in java_runtime.FACTS}
+else:
+    facts = java_runtime.DistributionFactCollector().collect(module=Module())
+print(json.dumps({"facts": {k: facts.get(k) for k in java_runtime.FACTS}, "ran": ran}))
+"""
+
+
+@pytest.mark.skipif(os.uname().sysname != "Linux", reason="the distro library asks uname on Linux")
+def test_the_distribution_facts_are_the_same_without_uname_or_a_missing_lsb_release() -> None:
+    from plugins import in_fresh_python
+
+    for path in ("as it is", "bare"):
+        asked = in_fresh_python(UNAME, "asked", path)
+        known = in_fresh_python(UNAME, "look", path)
+        assert "uname" in asked["ran"] and "lsb_release" in asked["ran"], asked
+        # lsb_release runs where there is one (its answer may count), else neither is started
+        there = path != "bare" and shutil.which("lsb_release")
+        assert known["ran"] == (["lsb_release"] if there else []), (path, known)
+        assert known["facts"] == asked["facts"] and known["facts"]["distribution"], known
