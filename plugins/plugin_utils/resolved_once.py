@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 from typing import Any, Callable
-from collections.abc import Iterable
 
 # No filters here (this module serves the preload callback).
 FILTERS: dict = {}
@@ -96,12 +95,12 @@ def loaders() -> list:
             lookup_loader]
 
 
-def remember_all(every: Iterable | None = None) -> None:
+def remember_all() -> None:
     """remember() on each loader a worker looks plugins up with, then find the connection, shell
     and become plugins it will ask for."""
     from ansible.plugins.loader import become_loader, connection_loader, shell_loader
 
-    for loader in every if every is not None else loaders():
+    for loader in loaders():
         remember(loader)
     for loader, name in ((connection_loader, CONNECTION), (shell_loader, SHELL),
                          (become_loader, BECOME)):
