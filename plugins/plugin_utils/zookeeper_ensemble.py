@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_verify import (
+    published_sha512,
+)
 
 HOSTS_BEGIN = "# BEGIN zookeeper ensemble (managed by Ansible)"
 HOSTS_END = "# END zookeeper ensemble"
@@ -280,27 +282,13 @@ def zookeeper_etc_hosts(content: str, members: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
-
-
 def zookeeper_sha512(text: str) -> str:
     """The sha512 digest from a .sha512 file, in either format Apache has used:
     `<hex>  <file>` (sha512sum) or `<file>: 0123ABCD 4567EF01 ...` (gpg --print-md)."""
-    body = text or ""
-    if ":" in body.split("\n", 1)[0]:
-        body = body.split(":", 1)[1]
-    tokens = body.split()
-    digest = ""
-    for token in tokens:
-        if not _HEX.fullmatch(token):
-            break
-        digest += token
-    digest = digest.lower()
-    if len(digest) != 128:
-        raise AnsibleFilterError(
-            f"no sha512 digest in the checksum file (read {text[:200]!r}); set "
-            "zookeeper_checksum to the release's sha512")
-    return digest
+    try:
+        return published_sha512(text)
+    except ValueError as error:
+        raise AnsibleFilterError(str(error)) from None
 
 
 COMPARED = ("type", "owner", "group", "mode", "checksum", "target")

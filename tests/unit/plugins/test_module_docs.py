@@ -61,8 +61,8 @@ ACTIONS = sorted(p.stem for p in (MODULE_DIR.parent / "action").glob("*.py"))
 def test_the_roles_have_modules() -> None:
     assert MODULES == ["java_check", "java_probe", "zookeeper_decide", "zookeeper_files",
                        "zookeeper_membership", "zookeeper_probe", "zookeeper_reconfig",
-                       "zookeeper_server", "zookeeper_signature", "zookeeper_tls_ca",
-                       "zookeeper_validate"]
+                       "zookeeper_release", "zookeeper_server", "zookeeper_signature",
+                       "zookeeper_tls_ca", "zookeeper_validate"]
     assert ACTIONS == ["java_check", "zookeeper_decide", "zookeeper_membership",
                        "zookeeper_validate"]
 

@@ -14,9 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import MODULES, REPO, ROLE, module
+from plugins import COLLECTIONS, MODULES, REPO, ROLE, module_util
 
 MODULE = MODULES / "zookeeper_signature.py"
+# The module as its own process, its module_utils (which AnsiballZ would bundle) imported from the
+# checkout by their collection names; verifiers names the programs it may use (all by default).
+MAIN = f"""
+import runpy, sys
+sys.path.insert(0, {str(COLLECTIONS)!r})
+from ansible_collections.zkops.zookeeper34.plugins.module_utils import zookeeper_verify
+if len(sys.argv) > 3:
+    zookeeper_verify.VERIFIERS = tuple(sys.argv[3].split(","))
+sys.argv = sys.argv[1:2] + sys.argv[2:3]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 PINNED_KEYS = ROLE / "files" / "zookeeper-release-keys.asc"
 # Debian's source package of ZooKeeper carries Apache's source release as it was published,
 # with Apache's signature (<name>.orig.tar.gz.asc): a real release to check, fetched once.
@@ -34,8 +45,8 @@ def run(tmp_path: Path, **args: Any) -> dict:
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
         **args, "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
-    proc = subprocess.run([sys.executable, str(MODULE), str(path)], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULE), str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
     return json.loads(proc.stdout)
 
 
@@ -158,7 +169,7 @@ def test_keys_that_are_not_keys_are_refused(tmp_path: Path,
 
 
 def test_dearmor_reads_every_block_of_an_apache_keys_file() -> None:
-    keyring, count = module("zookeeper_signature").dearmor(PINNED_KEYS.read_text())
+    keyring, count = module_util("zookeeper_verify").dearmor(PINNED_KEYS.read_text())
     assert count == 16
     # What gpg makes of the same file, as one binary keyring, is the same packets.
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"zk-dearmor-{os.getpid()}"
@@ -184,12 +195,10 @@ def test_no_verifier_on_the_host_says_what_to_install(
         "path": str(tarball), "signature": str(signature), "keys": keys,
         "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
     # get_bin_path also looks in /sbin, /usr/sbin and /usr/local/sbin: hide gpg from them too by
-    # a PATH of one empty directory and a module copy whose verifier names are not found.
-    copy = tmp_path / "zookeeper_signature.py"
-    copy.write_text(MODULE.read_text().replace('VERIFIERS = ("gpgv", "gpgv2", "gpg")',
-                                               'VERIFIERS = ("gpgv-absent",)'))
-    proc = subprocess.run([sys.executable, str(copy), str(path)], capture_output=True, text=True,
-                          timeout=60, check=False, env={**os.environ, "PATH": str(bare)})
+    # a PATH of one empty directory and verifier names that are not found.
+    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULE), str(path), "gpgv-absent"],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PATH": str(bare)})
     result = json.loads(proc.stdout)
     assert result["msg"] == (f"{tarball}: no program here checks OpenPGP signatures (gpgv, gpgv2 "
                              "or gpg): install gpgv (Debian, Ubuntu) or gnupg2 (the RHEL "
