@@ -24,7 +24,9 @@ description:
     unpack are removed.
 options:
   path:
-    description: The release tarball on the host (gzip-compressed tar).
+    description:
+      - The release tarball on the host (gzip-compressed tar). Its directory is made (mode 0755)
+        when a download needs it.
     type: path
     required: true
   url:
@@ -225,6 +227,7 @@ def download(module: AnsibleModule, url: str, path: str, expected: Optional[str]
     """`url` into `path` (mode 0644) through a temporary file beside it, renamed into place
     only when its sha512 is `expected` (any, when None)."""
     response = get(module, url)
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=os.path.dirname(path),
                                        prefix="." + os.path.basename(path) + ".")
     try:

@@ -25,6 +25,11 @@ description:
     systemd timer starts it anyway ten seconds later, should the run die meanwhile.
   - After the change it waits until every server of O(after) serves with one leader, every
     follower synced.
+  - With O(action=started), the unit is enabled or disabled as O(enabled) says, started only
+    when it is not active, without a gate (the service phase of the zookeeper role, for servers
+    whose ensemble cannot serve before they do), and a server it started is then waited for
+    (one already active is not, since a restart may be due first). It changes only what differs and
+    reports C(changed) only then.
   - With O(action=observe), changes nothing and returns what each server of O(peers) says.
     With O(action=wait), O(peers) and no O(member), only waits until the ensemble is healthy.
   - A server that does not serve in time fails the task with the last C(srvr) answer, the
@@ -51,11 +56,18 @@ options:
   action:
     description:
       - V(wait) only waits until the server serves; V(observe) reads every server of O(peers);
-        V(restart), V(start) and V(stop) change the unit when the gate holds.
+        V(restart), V(start) and V(stop) change the unit when the gate holds; V(started) starts
+        the unit only when it is not active, without a gate, and sets O(enabled).
     type: str
     required: false
     default: wait
-    choices: [wait, observe, restart, start, stop]
+    choices: [wait, observe, restart, start, stop, started]
+  enabled:
+    description:
+      - With O(action=started), whether the unit starts at boot (C(systemctl enable) or
+        C(disable) where it differs); unchanged when omitted.
+    type: bool
+    required: false
   peers:
     description:
       - Every server expected to run before the change (this one included when it runs), by
@@ -516,6 +528,30 @@ def reload_if_needed(module: AnsibleModule, service: str) -> None:
         systemctl(module, "daemon-reload")
 
 
+def bring_up(module: AnsibleModule, params: dict, endpoint: str) -> Tuple[bool, bool]:
+    """action=started: the unit enabled or disabled as asked and started unless active (in
+    check mode, only what would change is reported). Whether anything changed, and whether
+    it was started."""
+    service = unit(params["service"])
+    enable = params["enabled"] is not None and service["enabled"] != params["enabled"]
+    start = not service["active"]
+    if module.check_mode:
+        status = srvr_at(endpoint)
+        would = ["start"] if start else []
+        if enable:
+            would.append("enable" if params["enabled"] else "disable")
+        module.exit_json(changed=enable or start, restarted=start, mode=status["mode"],
+                         waited=0.0, msg=f"check mode: {endpoint} "
+                         f"{'would ' + ' and '.join(would) if would else 'unchanged'}"
+                         f" (now {status['mode'] or status['error']})")
+    reload_if_needed(module, params["service"])
+    if enable:
+        systemctl(module, "enable" if params["enabled"] else "disable", params["service"])
+    if start:
+        systemctl(module, "start", params["service"])
+    return enable or start, start
+
+
 def failure(params: dict, endpoint: str, wanted: set, status: dict) -> str:
     last = status.get("error") or f"mode {status.get('mode')}"
     return (f"ZooKeeper on {endpoint} did not serve as {' or '.join(sorted(wanted))} within "
@@ -532,7 +568,8 @@ ARGUMENT_SPEC = {
     "port": {"type": "int", "default": 2181},
     "members": {"type": "int", "default": 3},
     "action": {"type": "str", "default": "wait",
-               "choices": ["wait", "observe", "restart", "start", "stop"]},
+               "choices": ["wait", "observe", "restart", "start", "stop", "started"]},
+    "enabled": {"type": "bool"},
     "peers": {"type": "dict", "default": {}},
     "serving": {"type": "list", "elements": "str"},
     "after": {"type": "list", "elements": "str"},
@@ -569,13 +606,18 @@ def main() -> None:
         module.exit_json(changed=False, restarted=False, servers=said,
                          leader=leaders[0] if len(leaders) == 1 else None)
     changes = action in ("restart", "start", "stop")
-    if module.check_mode:
+    changed = None  # as restarted, unless action=started says otherwise
+    restarted = False
+    if action == "started":
+        changed, restarted = bring_up(module, params, endpoint)
+        if not params["wait"] or not restarted:  # one already active is left to the caller
+            module.exit_json(changed=changed, restarted=restarted, waited=0.0, mode=None)
+    elif module.check_mode:
         status = srvr_at(endpoint)
         would = changes and not (params["defer_leader"] and status["mode"] == "leader")
         module.exit_json(changed=would, restarted=would, mode=status["mode"], waited=0.0,
                          msg=f"check mode: {endpoint} {'would ' + action if would else 'unchanged'}"
                              f" (now {status['mode'] or status['error']})")
-    restarted = False
     if changes:
         if action == "restart" and params["only_if_stale"] is not None \
                 and not stale(unit(params["service"]), params["only_if_stale"]):
@@ -650,7 +692,8 @@ def main() -> None:
             module.fail_json(msg=failure(params, endpoint, wanted, status),
                              waited=round(time.monotonic() - started, 2), changed=restarted,
                              restarted=restarted)
-    result = {"changed": restarted, "restarted": restarted, "mode": status.get("mode"),
+    result = {"changed": restarted if changed is None else changed, "restarted": restarted,
+              "mode": status.get("mode"),
               "zxid": status.get("zxid"), "version": short_version(status.get("version"))}
     if len(peers) > 1 or params["after"]:
         after = params["after"]

@@ -298,3 +298,13 @@ def test_a_mirror_without_the_release_or_not_there_at_all_is_named(
     assert result["msg"].startswith(f"{nowhere}.sha512 could not be fetched ("), result
     assert "refused" in result["msg"], result
     assert tree(tmp_path / "cache") == [] and tree(tmp_path / "opt") == []
+
+
+def test_a_missing_download_directory_is_made(
+        tmp_path: Path, mirror: Mirror, signer: tuple[Path, str]) -> None:
+    """On a new host the role makes the account and its directories after the release."""
+    args = release_args(tmp_path, mirror, signer[1], path=str(tmp_path / "new" / "cache" / NAME))
+    result = run(tmp_path, **args)
+    assert result["changed"] and not result.get("failed"), result
+    assert oct((tmp_path / "new" / "cache").stat().st_mode & 0o777) == "0o755"
+    assert tree(tmp_path / "new" / "cache") == [NAME, f"{NAME}.asc"]

@@ -1,0 +1,137 @@
+"""zookeeper_server's action=started, run as Ansible runs it (a Python process given its
+arguments as JSON), against a stand-in `systemctl` first on PATH that keeps the unit's state in
+files and logs each call, and a server on loopback answering `srvr`: it enables or disables,
+reloads and starts only what differs, waits only for a server it started, and check mode
+changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plugins import COLLECTIONS, MODULES
+
+MAIN = f"""
+import runpy, sys
+sys.path.insert(0, {str(COLLECTIONS)!r})
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+# The unit's state: a file each for active, enabled and "the unit file changed on disk".
+SYSTEMCTL = r"""#!/bin/sh
+state="$(dirname "$0")/state"
+echo "$*" >> "$state/calls"
+flag() { [ -e "$state/$1" ] && echo "$2" || echo "$3"; }
+case "$1" in
+  show)
+    case "$*" in
+      *NeedDaemonReload*) echo "NeedDaemonReload=$(flag reload yes no)" ;;
+      *) echo "UnitFileState=$(flag enabled enabled disabled)"
+         echo "ActiveState=$(flag active active inactive)"
+         echo "MainPID=$(flag active 4242 0)"
+         echo "ExecMainStartTimestampMonotonic=$(flag active 1000000 0)" ;;
+    esac ;;
+  daemon-reload) rm -f "$state/reload" ;;
+  enable) touch "$state/enabled" ;;
+  disable) rm -f "$state/enabled" ;;
+  start) touch "$state/active" ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+class Srvr(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.recv(4)
+        self.request.sendall(b"Zookeeper version: 3.4.13\nMode: follower\nZxid: 0x100000002\n")
+
+
+@pytest.fixture
+def follower() -> Iterator[int]:
+    """The port of a server that answers srvr as a follower."""
+    srv = socketserver.TCPServer(("127.0.0.1", 0), Srvr)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def unit_dir(tmp_path: Path, *flags: str) -> Path:
+    bin_dir = tmp_path / "bin"
+    (bin_dir / "state").mkdir(parents=True)
+    (bin_dir / "systemctl").write_text(SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    for flag in flags:
+        (bin_dir / "state" / flag).touch()
+    return bin_dir
+
+
+def run(tmp_path: Path, bin_dir: Path, port: int, check: bool = False,
+        **args: Any) -> tuple[dict, list[str], set[str]]:
+    """The module's result, the systemctl calls it made, and the unit's state after."""
+    args = {"action": "started", "port": port, "members": 3, "timeout": 3,
+            "_ansible_check_mode": check, "_ansible_tmpdir": str(tmp_path),
+            "_ansible_remote_tmp": str(tmp_path), **args}
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    calls = bin_dir / "state" / "calls"
+    calls.unlink(missing_ok=True)
+    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULES / "zookeeper_server.py"),
+                           str(path)], capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    made = calls.read_text().splitlines() if calls.exists() else []
+    state = {p.name for p in (bin_dir / "state").iterdir()} - {"calls"}
+    return json.loads(proc.stdout), made, state
+
+
+def changes(calls: list[str]) -> list[str]:
+    return [call for call in calls if not call.startswith("show ")]
+
+
+def test_a_stopped_server_is_enabled_started_and_waited_for(
+        tmp_path: Path, follower: int) -> None:
+    bin_dir = unit_dir(tmp_path, "reload")
+    result, calls, state = run(tmp_path, bin_dir, follower, enabled=True)
+    assert not result.get("failed"), result
+    assert result["changed"] and result["restarted"] and result["mode"] == "follower", result
+    assert changes(calls) == ["daemon-reload", "enable zookeeper", "start zookeeper"], calls
+    assert state == {"active", "enabled"}
+    # Then nothing differs: nothing is called but systemctl show, and nothing changes.
+    again, calls, state = run(tmp_path, bin_dir, follower, enabled=True)
+    assert not again["changed"] and not again["restarted"], again
+    assert changes(calls) == [] and state == {"active", "enabled"}
+
+
+def test_a_running_server_is_only_disabled_and_not_waited_for(tmp_path: Path) -> None:
+    """zookeeper_service_enabled=false on a running server: disabled, not restarted, and not
+    waited for (it does not answer here: a restart the caller applies next may be due)."""
+    bin_dir = unit_dir(tmp_path, "active", "enabled")
+    result, calls, state = run(tmp_path, bin_dir, 1, enabled=False)
+    assert not result.get("failed"), result
+    assert result["changed"] and not result["restarted"] and result["waited"] == 0.0, result
+    assert changes(calls) == ["disable zookeeper"], calls
+    assert state == {"active"}
+
+
+def test_a_server_that_does_not_serve_after_its_start_fails_the_task(tmp_path: Path) -> None:
+    bin_dir = unit_dir(tmp_path)
+    result, calls, _state = run(tmp_path, bin_dir, 1, timeout=0.5)
+    assert result.get("failed") and "did not serve as follower or leader" in result["msg"], result
+    assert changes(calls) == ["start zookeeper"], calls  # enabled not given: left as it is
+
+
+def test_check_mode_says_what_would_change_and_changes_nothing(
+        tmp_path: Path, follower: int) -> None:
+    bin_dir = unit_dir(tmp_path, "reload")
+    result, calls, state = run(tmp_path, bin_dir, follower, check=True, enabled=True)
+    assert result["changed"] and result["restarted"], result
+    assert result["msg"].startswith(f"check mode: 127.0.0.1:{follower} would start and enable")
+    assert changes(calls) == [] and state == {"reload"}
