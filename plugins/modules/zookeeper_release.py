@@ -267,12 +267,13 @@ def fetch(module: AnsibleModule, expected: Optional[str]) -> list:
     params = module.params
     path, url = params["path"], params["url"]
     fetched = []
-    if url and sha512_of(path) != expected:
+    found = sha512_of(path) if url or expected is not None else None
+    if url and found != expected:
         fetched.append(path)
         if not module.check_mode:
             download(module, url, path, expected)
-    elif not url and expected is not None and os.path.isfile(path) and sha512_of(path) != expected:
-        raise Refused(f"{path} has sha512 {sha512_of(path)}, not the release's {expected}")
+    elif not url and expected is not None and found is not None and found != expected:
+        raise Refused(f"{path} has sha512 {found}, not the release's {expected}")
     signature = path + ".asc"
     if url and params["signature_check"] and (path in fetched or not os.path.isfile(signature)):
         fetched.append(signature)

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -43,6 +44,42 @@ def module_util(name: str) -> ModuleType:
 def filter_code(name: str) -> ModuleType:
     """plugins/plugin_utils/<name>.py, the code behind the zookeeper role's filters."""
     return plugin("plugin_utils", name)
+
+
+# A module as its own process: its module_utils (which AnsiballZ would bundle) imported from the
+# checkout by their collection names, after a setup (Python run first: a stand-in, say).
+_MODULE_MAIN = """
+import runpy, sys
+sys.path.insert(0, sys.argv[1])
+exec(sys.argv[2])
+sys.argv = sys.argv[3:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run_module(name: str, tmp_path: Path, args: dict[str, Any], check: bool = False,
+               diff: bool = False, setup: str = "", env: dict[str, str] | None = None,
+               prefix: Sequence[str] = ()) -> dict:
+    """plugins/modules/<name>.py run as Ansible runs it, a Python process given its arguments
+    as JSON (tmp_path its temporary directory): its JSON result. `setup` is Python run before
+    the module, `env` what the environment has besides this one's, `prefix` the command that
+    runs it (unshare, say)."""
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        **args, "_ansible_check_mode": check, "_ansible_diff": diff,
+        "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
+    command = [*prefix, sys.executable, "-c", _MODULE_MAIN, str(COLLECTIONS), setup,
+               str(MODULES / f"{name}.py"), str(path)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, **(env or {})})
+    return json.loads(proc.stdout)
+
+
+def gpg(home: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """gpg's output, run in batch mode with `home` (made when missing) as its home."""
+    home.mkdir(mode=0o700, exist_ok=True)
+    return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args], input=stdin,
+                          capture_output=True, timeout=120, check=True).stdout
 
 
 def in_fresh_python(script: str, *args: str) -> Any:

@@ -10,41 +10,24 @@ import os
 import pwd
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import COLLECTIONS, MODULES
+from plugins import run_module
 
 USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
-
-
-# The module as its own process, its module_utils (which AnsiballZ would bundle) imported from the
-# checkout by their collection names.
-MAIN = f"""
-import runpy, sys
-sys.path.insert(0, {str(COLLECTIONS)!r})
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 
 def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | None = None,
         **args: Any) -> dict:
     """The module's JSON result for `args`; with `etc`, run with that copy of /etc mounted
     over /etc in a mount namespace of its own (the accounts it makes stay in the copy)."""
-    args.update(_ansible_check_mode=check, _ansible_diff=diff,
-                _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    command = [sys.executable, "-c", MAIN, str(MODULES / "zookeeper_files.py"), str(path)]
-    if etc is not None:
-        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                   f'mount --bind "{etc}" /etc && exec "$@"', "sh", *command]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    return json.loads(proc.stdout)
+    prefix = [] if etc is None else [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c",
+        f'mount --bind "{etc}" /etc && exec "$@"', "sh"]
+    return run_module("zookeeper_files", tmp_path, args, check=check, diff=diff, prefix=prefix)
 
 
 def mode(path: Path) -> str:

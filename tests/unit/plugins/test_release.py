@@ -9,10 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
-import json
 import os
-import subprocess
-import sys
 import tarfile
 import threading
 from collections import Counter
@@ -21,22 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import COLLECTIONS, MODULES
+from plugins import gpg, run_module
 
 TOP = "zookeeper-3.4.13"
 NAME = f"{TOP}.tar.gz"
-MAIN = f"""
-import runpy, sys
-sys.path.insert(0, {str(COLLECTIONS)!r})
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def gpg(home: Path, *args: str) -> bytes:
-    home.mkdir(mode=0o700, exist_ok=True)
-    return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args],
-                          capture_output=True, timeout=120, check=True).stdout
 
 
 def tarball(members: dict[str, bytes]) -> bytes:
@@ -110,13 +95,7 @@ def mirror(signer: tuple[Path, str], tmp_path: Path) -> Iterator[Mirror]:
 
 
 def run(tmp_path: Path, check: bool = False, diff: bool = False, **args: Any) -> dict:
-    args.update(_ansible_check_mode=check, _ansible_diff=diff,
-                _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULES / "zookeeper_release.py"),
-                           str(path)], capture_output=True, text=True, timeout=60, check=False)
-    return json.loads(proc.stdout)
+    return run_module("zookeeper_release", tmp_path, args, check=check, diff=diff)
 
 
 def release_args(tmp_path: Path, mirror: Mirror, keys: str, **extra: Any) -> dict[str, Any]:
@@ -308,3 +287,14 @@ def test_a_missing_download_directory_is_made(
     assert result["changed"] and not result.get("failed"), result
     assert oct((tmp_path / "new" / "cache").stat().st_mode & 0o777) == "0o755"
     assert tree(tmp_path / "new" / "cache") == [NAME, f"{NAME}.asc"]
+
+
+def test_a_tarball_on_the_host_with_another_sha512_than_the_one_given_is_refused(
+        tmp_path: Path, mirror: Mirror, signer: tuple[Path, str]) -> None:
+    args = release_args(tmp_path, mirror, signer[1], checksum="ab" * 64)
+    del args["url"]
+    Path(args["path"]).write_bytes(mirror.files[NAME])
+    result = run(tmp_path, **args)
+    digest = hashlib.sha512(mirror.files[NAME]).hexdigest()
+    assert result["msg"] == f"{args['path']} has sha512 {digest}, not the release's {'ab' * 64}"
+    assert tree(tmp_path / "opt") == []

@@ -6,25 +6,16 @@ changes nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import socketserver
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import COLLECTIONS, MODULES
+from plugins import run_module
 
-MAIN = f"""
-import runpy, sys
-sys.path.insert(0, {str(COLLECTIONS)!r})
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 # The unit's state: a file each for active, enabled and "the unit file changed on disk".
 SYSTEMCTL = r"""#!/bin/sh
 state="$(dirname "$0")/state"
@@ -77,19 +68,14 @@ def unit_dir(tmp_path: Path, *flags: str) -> Path:
 def run(tmp_path: Path, bin_dir: Path, port: int, check: bool = False,
         **args: Any) -> tuple[dict, list[str], set[str]]:
     """The module's result, the systemctl calls it made, and the unit's state after."""
-    args = {"action": "started", "port": port, "members": 3, "timeout": 3,
-            "_ansible_check_mode": check, "_ansible_tmpdir": str(tmp_path),
-            "_ansible_remote_tmp": str(tmp_path), **args}
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     calls = bin_dir / "state" / "calls"
     calls.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULES / "zookeeper_server.py"),
-                           str(path)], capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    result = run_module("zookeeper_server", tmp_path,
+                        {"action": "started", "port": port, "members": 3, "timeout": 3, **args},
+                        check=check, env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     made = calls.read_text().splitlines() if calls.exists() else []
     state = {p.name for p in (bin_dir / "state").iterdir()} - {"calls"}
-    return json.loads(proc.stdout), made, state
+    return result, made, state
 
 
 def changes(calls: list[str]) -> list[str]:

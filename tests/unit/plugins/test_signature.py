@@ -5,7 +5,6 @@ against the keys pinned in the role, and each way a check must fail."""
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import subprocess
@@ -14,20 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import COLLECTIONS, MODULES, REPO, ROLE, module_util
+from plugins import REPO, ROLE, gpg, module_util, run_module
 
-MODULE = MODULES / "zookeeper_signature.py"
-# The module as its own process, its module_utils (which AnsiballZ would bundle) imported from the
-# checkout by their collection names; verifiers names the programs it may use (all by default).
-MAIN = f"""
-import runpy, sys
-sys.path.insert(0, {str(COLLECTIONS)!r})
-from ansible_collections.zkops.zookeeper34.plugins.module_utils import zookeeper_verify
-if len(sys.argv) > 3:
-    zookeeper_verify.VERIFIERS = tuple(sys.argv[3].split(","))
-sys.argv = sys.argv[1:2] + sys.argv[2:3]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 PINNED_KEYS = ROLE / "files" / "zookeeper-release-keys.asc"
 # Debian's source package of ZooKeeper carries Apache's source release as it was published,
 # with Apache's signature (<name>.orig.tar.gz.asc): a real release to check, fetched once.
@@ -42,12 +29,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 def run(tmp_path: Path, **args: Any) -> dict:
     """The module's JSON result for `args`."""
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
-        **args, "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
-    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULE), str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)
-    return json.loads(proc.stdout)
+    return run_module("zookeeper_signature", tmp_path, args)
 
 
 @pytest.fixture(scope="session")
@@ -105,12 +87,6 @@ def test_a_changed_byte_is_a_bad_signature(
         f"{changed}: its signature {signature} is not good: the signature does not match the "
         "file: the file was changed after it was signed, or the signature is of another file. "
         "Fetch the release again."), result
-
-
-def gpg(home: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    home.mkdir(mode=0o700, exist_ok=True)
-    return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args], input=stdin,
-                          capture_output=True, timeout=120, check=True).stdout
 
 
 @pytest.fixture(scope="module")
@@ -190,16 +166,14 @@ def test_no_verifier_on_the_host_says_what_to_install(
     bare = tmp_path / "bin"
     bare.mkdir()
     os.symlink(sys.executable, bare / "python3")
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
-        "path": str(tarball), "signature": str(signature), "keys": keys,
-        "_ansible_tmpdir": str(tmp_path), "_ansible_remote_tmp": str(tmp_path)}}))
     # get_bin_path also looks in /sbin, /usr/sbin and /usr/local/sbin: hide gpg from them too by
     # a PATH of one empty directory and verifier names that are not found.
-    proc = subprocess.run([sys.executable, "-c", MAIN, str(MODULE), str(path), "gpgv-absent"],
-                          capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "PATH": str(bare)})
-    result = json.loads(proc.stdout)
+    result = run_module(
+        "zookeeper_signature", tmp_path,
+        {"path": str(tarball), "signature": str(signature), "keys": keys},
+        setup="from ansible_collections.zkops.zookeeper34.plugins.module_utils import "
+              "zookeeper_verify; zookeeper_verify.VERIFIERS = ('gpgv-absent',)",
+        env={"PATH": str(bare)})
     assert result["msg"] == (f"{tarball}: no program here checks OpenPGP signatures (gpgv, gpgv2 "
                              "or gpg): install gpgv (Debian, Ubuntu) or gnupg2 (the RHEL "
                              "family)."), result
