@@ -91,6 +91,12 @@ class ActionModule(ActionBase):
         found = {group: [found_server(hostvars, host, args["not_probed"])
                          for host in groups.get(group) or []] for group in plans}
         result.update(plans=plans, members=members, found=found)
+        # How the membership changes (one ensemble per run, above), shown in the run's output
+        # as a debug task would.
+        walking = [line for plan in plans.values() if plan.get("walk")
+                   for line in plan.get("summary") or []]
+        if walking:
+            result.update(msg=walking, _ansible_verbose_always=True)
         return result
 
     def _settle(self, electing: dict[str, str], timeout: int, task_vars: dict[str, Any]

@@ -1,15 +1,18 @@
-"""Action plugin: check the zookeeper role's inventory on the controller, before any host is
-contacted (the module file of the same name documents it).
+"""Action plugin: check the zookeeper role's inventory on the controller, before any host
+changes (the module file of the same name documents it). It contacts no host, except to read the
+distribution of a host of the package method (when nothing has yet).
 
 Two uses, two tasks of tasks/validate-inventory.yml:
 - on each host (`spec` given): its ensemble settings (the variables the ensembles compare), its
   release line, its variables against the argument specs, the values a type cannot check
-  (plugin_utils/zookeeper_values.py) and the warnings about the known vulnerabilities of its
-  release. It refuses nothing: the task registers what it found as `__zookeeper_validated`
-  (plugin_utils/zookeeper_ensemble.py, `settings_of`);
+  (plugin_utils/zookeeper_values.py), the warnings about the known vulnerabilities of its
+  release and, for the package method, the distribution's package (plugin_utils/
+  zookeeper_methods.py). It refuses nothing: the task registers what it found as
+  `__zookeeper_validated` (plugin_utils/zookeeper_ensemble.py, `settings_of`);
 - `ensembles: true`, once for the play, after it: every ensemble of the play from those
   settings, and the retired hosts; when they pass, every host's own problems and warnings, all
-  at once. An ensemble problem stops every host before its own checks are reported.
+  at once, with the local method's tarballs (each hashed once). An ensemble problem stops every
+  host before its own checks are reported.
 Every check is the same Python the role's filters run; this plugin only saves the tasks (each
 costs the controller a forked worker per host) and the Jinja between them.
 """
@@ -34,6 +37,13 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemb
     settings_of,
 )
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_methods import (
+    LOCAL,
+    local_check,
+    local_problems,
+    package_facts,
+    package_problem,
+)
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.role_arguments import (
     check_variables,
     load_options,
@@ -48,7 +58,6 @@ class ActionModule(ActionBase):
     """zkops.zookeeper34.zookeeper_validate"""
 
     TRANSFERS_FILES = False
-    _requires_connection = False
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -60,7 +69,8 @@ class ActionModule(ActionBase):
         if not args["ensembles"]:
             if not args["spec"]:
                 raise AnsibleError("zookeeper_validate: spec is required unless ensembles is on")
-            warnings, errors = self._host(variables, args)
+            warnings, errors, found = self._host(variables, args, task_vars)
+            result.update(found)
             result.update(settings=self._settings(variables), problems=errors, cautions=warnings)
             return result
         own_warnings, own_errors, unchecked = self._hosts(task_vars)
@@ -99,6 +109,7 @@ class ActionModule(ActionBase):
         warnings: list[str] = []
         errors: list[str] = []
         unchecked: list[str] = []
+        local: dict[str, Any] = {}
         for host in task_vars["ansible_play_hosts"]:
             if settings_of(hostvars[host]) is None:
                 unchecked.append(host)
@@ -106,7 +117,9 @@ class ActionModule(ActionBase):
             found = hostvars[host][VALIDATED]
             warnings += list(found.get("cautions") or [])
             errors += list(found.get("problems") or [])
-        return warnings, errors, unchecked
+            if found.get(LOCAL) and not found.get("problems"):
+                local[host] = found[LOCAL]
+        return warnings, errors + local_problems(local), unchecked
 
     @staticmethod
     def _var(variables: Mapping[str, Any], name: str, default: Any = "") -> Any:
@@ -152,10 +165,12 @@ class ActionModule(ActionBase):
                 "stays a member or leaves the ensemble, so remove it from one of the two.")
         return warnings, errors
 
-    def _host(self, variables: Mapping[str, Any], args: dict[str, Any]
-              ) -> tuple[list[str], list[str]]:
+    def _host(self, variables: Mapping[str, Any], args: dict[str, Any],
+              task_vars: Mapping[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]:
         """This host: its release line, then types and choices, then values; the warnings
-        about its release's vulnerabilities."""
+        about its release's vulnerabilities; then what its install method needs (the
+        package method's package; what the local method's check, once for the play, reads).
+        Also what the task returns besides (the package, facts read, the local check)."""
         host = variables["inventory_hostname"]
         checks = _impl("zookeeper_values")
         version = str(self._var(variables, "zookeeper_version"))
@@ -165,19 +180,48 @@ class ActionModule(ActionBase):
             lines = ", ".join(f"{known}.N" for known in known)
             return [], [f"{host}: zookeeper_version={version} is not a release of a line this "
                         f"role deploys ({lines}), so no host was changed; give one of those, "
-                        "such as 3.4.14 or 3.8.4."]
+                        "such as 3.4.14 or 3.8.4."], {}
         options = load_options(args["spec"], args["entry_point"])
         given, errors = check_variables(variables, options)
         if errors:
-            return [], [f"{host}: {error}" for error in errors]
+            return [], [f"{host}: {error}" for error in errors], {}
         values = {name: given.get(name, "") for name in options}
         values.update(args["values"])
         problems = (checks.zookeeper_value_problems(values, host)
                     + checks.zookeeper_switch_problems(values, host))
         if problems:
-            return [], problems
-        return self._cve_warnings(variables, host, values, line["line"],
-                                  args["release_cves"]), []
+            return [], problems, {}
+        warnings = self._cve_warnings(variables, host, values, line["line"],
+                                      args["release_cves"])
+        if values.get("zookeeper_install_method") != "package":
+            check = local_check(values)
+            return warnings, [], ({LOCAL: check} if check else {})
+        if not args["package_vars"]:
+            raise AnsibleError("zookeeper_validate: package_vars is required on a host of the "
+                               "package method")
+        facts, found = self._distribution(task_vars)
+        package = package_facts(args["package_vars"], facts)
+        problem = package_problem(host, facts, package, known)
+        return warnings, [problem] if problem else [], {"package": package, **found}
+
+    def _distribution(self, task_vars: Mapping[str, Any]
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The host's distribution facts, read from the host when no task has yet (a task of
+        the package method: its package and paths depend on them); and what the task returns
+        besides (the facts read, as setup would)."""
+        facts = dict(task_vars.get("ansible_facts") or {})
+        if "distribution" in facts:
+            return facts, {}
+        read = self._execute_module(
+            module_name="ansible.builtin.setup", task_vars=dict(task_vars),
+            module_args={"gather_subset": ["!all", "!min", "distribution"]})
+        if read.get("failed") or "ansible_facts" not in read:
+            raise AnsibleError(f"{task_vars.get('inventory_hostname')}: could not read the "
+                               "distribution (zookeeper_install_method=package needs it): "
+                               f"{read.get('msg', read)}")
+        gathered = read["ansible_facts"]
+        facts.update({key.removeprefix("ansible_"): value for key, value in gathered.items()})
+        return facts, {"ansible_facts": gathered}
 
     def _cve_warnings(self, variables: Mapping[str, Any], host: str, values: dict[str, Any],
                       line: str, cves: list[dict[str, Any]]) -> list[str]:

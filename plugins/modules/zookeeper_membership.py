@@ -105,9 +105,12 @@ found:
   returned: success
   type: dict
 msg:
-  description: The problems, one a line.
-  returned: failure
-  type: str
+  description:
+    - On failure, the problems, one a line.
+    - Otherwise, where an ensemble's members change, how (its plan's C(summary) lines), shown
+      in the run's output.
+  returned: failure, or when an ensemble's members change
+  type: raw
 """
 
 # The options; DOCUMENTATION describes each (tests/unit/plugins/test_module_docs.py checks) and

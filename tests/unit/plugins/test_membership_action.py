@@ -33,7 +33,8 @@ PLAY = """
       ansible.builtin.debug:
         msg: "RESULT {{ {'walks': membership.plans | dict2items | selectattr('value.walk')
           | map(attribute='key') | list, 'members': membership.members, 'found': membership.found,
-          'notes': membership.plans.values() | map(attribute='notes') | flatten} | to_json }}"
+          'notes': membership.plans.values() | map(attribute='notes') | flatten,
+          'shown': membership.msg | default(none)} | to_json }}"
       run_once: true
 """
 
@@ -72,7 +73,7 @@ def test_nothing_to_change_gives_each_ensembles_members(tmp_path: Path) -> None:
     rc, output, got = plan(tmp_path, {"a": ensemble("a", 1, [1, 2, 3], [1, 2, 3]),
                                       "b": ensemble("b", 2, [1, 2, 3], [1, 2, 3])})
     assert rc == 0, output
-    assert got is not None and got["walks"] == []
+    assert got is not None and got["walks"] == [] and got["shown"] is None
     assert got["members"]["b"] == [{"id": i, "name": f"b-{i}", "address": f"10.9.2.{i}"}
                                    for i in (1, 2, 3)]
 
@@ -103,6 +104,9 @@ def test_one_ensemble_grows(tmp_path: Path) -> None:
                                       "b": ensemble("b", 2, [1, 2, 3], [1, 2, 3])})
     assert rc == 0, output
     assert got is not None and got["walks"] == ["a"]
+    # How it changes is shown in the run's output, as the role's debug task did.
+    assert got["shown"] and any("a-4" in line for line in got["shown"]), got
+    assert f'"msg": [\n        "{got["shown"][0]}' in output, output
 
 
 def test_two_ensembles_changing_at_once_are_refused(tmp_path: Path) -> None:
@@ -194,6 +198,9 @@ def test_electing_servers_are_asked_again_and_the_plan_made_once_they_serve(
     rc, output, got = plan(tmp_path, {"a": group}, settle=30)
     assert rc == 0, output
     assert got is not None and got["walks"] == ["a"]
+    # How it changes is shown in the run's output, as the role's debug task did.
+    assert got["shown"] and any("a-4" in line for line in got["shown"]), got
+    assert f'"msg": [\n        "{got["shown"][0]}' in output, output
     waited = [n for n in got["notes"] if "was electing when the run looked" in n]
     assert len(waited) == 3, got["notes"]
     # The servers elect for 3 s from the first question: the run waits at least that long,
