@@ -76,8 +76,8 @@ def test_a_local_tarball_is_refused_naming_the_host_and_the_file(tmp_path: Path,
     # Every host of the play is checked, each named.
     assert all(f"{host}: " in output for host in ("zookeeper02", "zookeeper03")), output
     if case == "no asc":
-        rc, output = validate(tmp_path, inventory(group={**group,
-                                                          "zookeeper_signature_check": False}))
+        unchecked = {**group, "zookeeper_signature_check": False}
+        rc, output = validate(tmp_path, inventory(group=unchecked))
         assert rc == 0, output
 
 
