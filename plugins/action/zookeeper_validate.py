@@ -73,7 +73,7 @@ class ActionModule(ActionBase):
             result.update(found)
             result.update(settings=self._settings(variables), problems=errors, cautions=warnings)
             return result
-        own_warnings, own_errors, unchecked = self._hosts(task_vars)
+        own_warnings, own_errors, unchecked, local = self._hosts(task_vars)
         if unchecked:
             warnings, errors = [], [
                 f"{', '.join(unchecked)}: not checked on their own (the task before this one, "
@@ -82,7 +82,7 @@ class ActionModule(ActionBase):
         else:
             warnings, errors = self._ensembles(task_vars, variables)
             if not errors:
-                warnings, errors = warnings + own_warnings, own_errors
+                warnings, errors = warnings + own_warnings, own_errors + local_problems(local)
         if errors:
             # The warnings first, as the role's output always had them.
             result.update(failed=True, msg="\n".join(warnings + errors))
@@ -101,10 +101,11 @@ class ActionModule(ActionBase):
                 **{name: self._var(variables, name, None) for name in SETTINGS_OF_HOST}}
 
     @staticmethod
-    def _hosts(task_vars: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    def _hosts(task_vars: Mapping[str, Any]
+               ) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
         """What each host of the play found of its own (the per-host use of this plugin,
-        registered as VALIDATED), in the play's order: its warnings, its problems, and the
-        hosts where it did not run."""
+        registered as VALIDATED), in the play's order: its warnings, its problems, the hosts
+        where it did not run, and the local method's tarball checks still to make (by host)."""
         hostvars = task_vars["hostvars"]
         warnings: list[str] = []
         errors: list[str] = []
@@ -119,7 +120,7 @@ class ActionModule(ActionBase):
             errors += list(found.get("problems") or [])
             if found.get(LOCAL) and not found.get("problems"):
                 local[host] = found[LOCAL]
-        return warnings, errors + local_problems(local), unchecked
+        return warnings, errors, unchecked, local
 
     @staticmethod
     def _var(variables: Mapping[str, Any], name: str, default: Any = "") -> Any:

@@ -213,3 +213,12 @@ def test_each_tarball_is_hashed_once_for_the_play(tmp_path: Path,
     # A pinned checksum in capitals is the same digest.
     pinned = {**check, "checksum": hashlib.sha512(b"release").hexdigest().upper()}
     assert methods.local_problems({"zk1": pinned}) == []
+
+
+def test_an_ensemble_problem_comes_before_the_local_tarball(tmp_path: Path) -> None:
+    # As every host's own problems: the ensemble's refusal alone, the tarball not even hashed.
+    rc, output = validate(tmp_path, inventory(group=local(tmp_path / "nowhere.tar.gz"),
+                                              hosts={"zookeeper02": {"zookeeper_id": 1}}))
+    assert rc != 0
+    assert "zookeeper02: zookeeper_id=1 is already used by zookeeper01" in output, output
+    assert INTRO not in output, output
