@@ -105,14 +105,17 @@ PACKAGE_PLAY = """
     - name: Show the package, the release and the distribution facts
       ansible.builtin.debug:
         msg: >-
-          SHOWN {{ {'package': __zookeeper_package, 'version': __zookeeper_version,
-          'facts': ansible_facts | default({})} | to_json | b64encode }} END
+          SHOWN {{ {'host': inventory_hostname, 'package': __zookeeper_package,
+          'version': __zookeeper_version, 'facts': ansible_facts | default({})}
+          | to_json | b64encode }} END
 """
 
 
-def shown(output: str) -> list[dict]:
-    return [json.loads(base64.b64decode(line.split("SHOWN ", 1)[1].split(" END", 1)[0]))
-            for line in output.splitlines() if "SHOWN " in line]
+def shown(output: str) -> dict[str, dict]:
+    """What each host showed, by host (the hosts answer in whatever order they finish)."""
+    found = [json.loads(base64.b64decode(line.split("SHOWN ", 1)[1].split(" END", 1)[0]))
+             for line in output.splitlines() if "SHOWN " in line]
+    return {item.pop("host"): item for item in found}
 
 
 def this_machine_package() -> str:
@@ -138,12 +141,14 @@ def test_the_package_method_reads_the_distribution_and_its_package(tmp_path: Pat
         assert "would install nothing: the distribution has no zookeeper package" in output
         return
     assert rc == 0, output
-    first, *tarball = shown(output)
+    by_host = shown(output)
+    first = by_host["zookeeper01"]
     package = methods.package_facts(str(VARS), first["facts"])
     assert package["version"] == expected, first
     assert first["package"] == package and first["version"] == expected, first
     # The tarball hosts have no package, and nothing was read of them.
-    assert tarball == [{"package": {}, "version": "3.4.14", "facts": {}}] * 2, output
+    for host in ("zookeeper02", "zookeeper03"):
+        assert by_host[host] == {"package": {}, "version": "3.4.14", "facts": {}}, output
 
 
 def test_a_package_host_with_bad_variables_is_not_contacted(tmp_path: Path) -> None:
