@@ -9,6 +9,7 @@ the floor with vermin.
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 import shutil
@@ -20,10 +21,23 @@ BLOCK = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n(.*?)"
 # The programs that check a detached signature against a keyring, in the order tried.
 VERIFIERS = ("gpgv", "gpgv2", "gpg")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+# Bytes read at a time from a file or a download.
+CHUNK = 1 << 20
 
 
 class KeysError(ValueError):
     """The keys text holds no usable public key block."""
+
+
+def sha512_of(path: str) -> Optional[str]:
+    """The file's sha512, or None when it is not a regular file."""
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha512()
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def published_sha512(text: str) -> str:

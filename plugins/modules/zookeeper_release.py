@@ -161,12 +161,14 @@ from typing import Optional
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_verify import (
+    CHUNK,
     NO_VERIFIER,
     KeysError,
     check_signature,
     dearmor,
     find_verifier,
     published_sha512,
+    sha512_of,
 )
 
 ARGUMENT_SPEC = {
@@ -183,7 +185,6 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "int", "default": 10},
     "validate_certs": {"type": "bool", "default": True},
 }
-CHUNK = 1 << 20
 
 
 class Refused(Exception):
@@ -192,17 +193,6 @@ class Refused(Exception):
 
 def with_advice(message: str, advice: str) -> str:
     return f"{message} {advice}" if advice else message
-
-
-def sha512_of(path: str) -> Optional[str]:
-    """The file's sha512, or None when it is not a regular file."""
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha512()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def get(module: AnsibleModule, url: str):

@@ -11,7 +11,6 @@ zookeeper_validate (plugins/action/zookeeper_validate.py), in the step every hos
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_verify import (
     published_sha512,
+    sha512_of,
 )
 
 # No filters: zookeeper_validate calls these itself.
@@ -76,17 +76,8 @@ def local_check(values: Mapping[str, Any]) -> dict[str, Any] | None:
             "signature_check": bool(values.get("zookeeper_signature_check"))}
 
 
-def file_sha512(path: str) -> str:
-    """The sha512 of a file, read in blocks."""
-    digest = hashlib.sha512()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def local_problem(host: str, check: Mapping[str, Any],
-                  digest_of: Callable[[str], str] = file_sha512) -> str | None:
+                  digest_of: Callable[[str], str | None] = sha512_of) -> str | None:
     """Why a host's local tarball cannot be installed, or None; `digest_of` gives a file's
     sha512 (local_problems passes one that hashes each file once)."""
     tarball = check["tarball"]
@@ -116,11 +107,11 @@ def local_problem(host: str, check: Mapping[str, Any],
 
 def local_problems(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Each host's local tarball check (host -> local_check), each tarball hashed once."""
-    digests: dict[str, str] = {}
+    digests: dict[str, str | None] = {}
 
-    def digest_of(path: str) -> str:
+    def digest_of(path: str) -> str | None:
         if path not in digests:
-            digests[path] = file_sha512(path)
+            digests[path] = sha512_of(path)
         return digests[path]
 
     found = (local_problem(host, check, digest_of) for host, check in checks.items())

@@ -210,8 +210,8 @@ def test_each_tarball_is_hashed_once_for_the_play(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     tarball = release(tmp_path)
     read: list[str] = []
-    real = methods.file_sha512
-    monkeypatch.setattr(methods, "file_sha512", lambda path: read.append(path) or real(path))
+    real = methods.sha512_of
+    monkeypatch.setattr(methods, "sha512_of", lambda path: read.append(path) or real(path))
     check = {"tarball": str(tarball), "checksum": "", "signature_check": True}
     assert methods.local_problems({f"zk{i}": check for i in range(30)}) == []
     assert read == [str(tarball)]
