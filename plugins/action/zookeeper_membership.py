@@ -15,6 +15,7 @@ from ansible_collections.zkops.zookeeper34.plugins.filter.zookeeper import imple
 from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_membership import (
     ARGUMENT_SPEC,
 )
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import hostvars_once
 
 
 def refusals(plans: dict[str, dict[str, Any]], plain_client_port_off: bool) -> list[str]:
@@ -54,7 +55,9 @@ class ActionModule(ActionBase):
         result["changed"] = False
         membership = implementation("zookeeper_membership")
         ensemble = implementation("zookeeper_ensemble")
-        hostvars = task_vars["hostvars"]
+        # Every host's variables are read many times over (each plan, the members, the found):
+        # each is gathered and rendered once.
+        hostvars = hostvars_once(task_vars["hostvars"])
         groups = task_vars["groups"]
         hosts = list(task_vars["ansible_play_hosts"])
 
@@ -91,6 +94,14 @@ class ActionModule(ActionBase):
         found = {group: [found_server(hostvars, host, args["not_probed"])
                          for host in groups.get(group) or []] for group in plans}
         result.update(plans=plans, members=members, found=found)
+        # And which of each ensemble's members in the play serve, and which are deployed but do
+        # not (vars/main.yml's host checks refuse a run with both).
+        if args["unit_path"]:
+            result["states"] = {
+                group: ensemble.zookeeper_down(
+                    [host for host in hosts if host in (groups.get(group) or [])], hostvars,
+                    args["unit_path"], bool(plan.get("walk")), plan.get("expected"))
+                for group, plan in plans.items()}
         # How the membership changes (one ensemble per run, above), shown in the run's output
         # as a debug task would.
         walking = [line for plan in plans.values() if plan.get("walk")

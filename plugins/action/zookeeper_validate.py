@@ -36,7 +36,10 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemb
     VALIDATED,
     settings_of,
 )
-from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import (
+    hostvars_once,
+    variables_once,
+)
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_methods import (
     LOCAL,
     local_check,
@@ -73,14 +76,16 @@ class ActionModule(ActionBase):
             result.update(found)
             result.update(settings=self._settings(variables), problems=errors, cautions=warnings)
             return result
-        own_warnings, own_errors, unchecked, local = self._hosts(task_vars)
+        # Every host's variables are read by both checks: each gathered and rendered once.
+        hostvars = hostvars_once(task_vars["hostvars"])
+        own_warnings, own_errors, unchecked, local = self._hosts(task_vars, hostvars)
         if unchecked:
             warnings, errors = [], [
                 f"{', '.join(unchecked)}: not checked on their own (the task before this one, "
                 f"which registers {VALIDATED}, did not run on them), so their ensemble settings "
                 "are unknown; import the role's tasks/validate-inventory.yml whole."]
         else:
-            warnings, errors = self._ensembles(task_vars, variables)
+            warnings, errors = self._ensembles(task_vars, hostvars, variables)
             if not errors:
                 warnings, errors = warnings + own_warnings, own_errors + local_problems(local)
         if errors:
@@ -101,12 +106,11 @@ class ActionModule(ActionBase):
                 **{name: self._var(variables, name, None) for name in SETTINGS_OF_HOST}}
 
     @staticmethod
-    def _hosts(task_vars: Mapping[str, Any]
+    def _hosts(task_vars: Mapping[str, Any], hostvars: Mapping[str, Any]
                ) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
         """What each host of the play found of its own (the per-host use of this plugin,
         registered as VALIDATED), in the play's order: its warnings, its problems, the hosts
         where it did not run, and the local method's tarball checks still to make (by host)."""
-        hostvars = task_vars["hostvars"]
         warnings: list[str] = []
         errors: list[str] = []
         unchecked: list[str] = []
@@ -127,13 +131,12 @@ class ActionModule(ActionBase):
         """A variable of the host, rendered (the task's variables hold templates)."""
         return variables[name] if name in variables else default
 
-    def _ensembles(self, task_vars: Mapping[str, Any], variables: Mapping[str, Any]
-                   ) -> tuple[list[str], list[str]]:
+    def _ensembles(self, task_vars: Mapping[str, Any], hostvars: Mapping[str, Any],
+                   variables: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         """Every ensemble of the play at once; then, when group zookeeper_retired has hosts,
         that the play covers one ensemble and that no host is both member and retired
         (`task_vars` as Ansible gives them, `variables` rendered)."""
         ensemble = _impl("zookeeper_ensemble")
-        hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
         hosts = list(task_vars["ansible_play_hosts"])
         found = ensemble.zookeeper_ensembles_problems(hosts, hostvars, groups)

@@ -30,6 +30,7 @@ FILTERS = {
     "zookeeper_existing": "zookeeper_ensemble",
     "zookeeper_pending": "zookeeper_ensemble",
     "zookeeper_down": "zookeeper_ensemble",
+    "zookeeper_not_files": "zookeeper_ensemble",
     "zookeeper_jaas_string": "zookeeper_ensemble",
     "zookeeper_super_digest": "zookeeper_ensemble",
     "zookeeper_membership_plan": "zookeeper_membership",

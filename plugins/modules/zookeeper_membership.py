@@ -63,6 +63,13 @@ options:
         not reached, not probed yet).
     type: dict
     default: {}
+  unit_path:
+    description:
+      - The systemd unit of the ZooKeeper service (C(__zookeeper_unit_path)). Given, RV(states)
+        says which members of each ensemble serve and which are deployed (the unit is there)
+        but do not.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -104,6 +111,15 @@ found:
       once for the run, where each host's later checks would read them again at each use.
   returned: success
   type: dict
+states:
+  description:
+    - With O(unit_path), each ensemble's members in the play that serve (C(serving)) and those
+      deployed there but not serving (C(down)), by group; during a membership walk a server
+      whose unit runs is not down, nor is a member still to join. Read once for the run from
+      every member's probe result, where each host's checks would read them all again.
+  returned: success, with O(unit_path)
+  type: dict
+  sample: {zookeeper: {down: [zookeeper02], serving: [zookeeper01, zookeeper03]}}
 msg:
   description:
     - On failure, the problems, one a line.
@@ -123,4 +139,5 @@ ARGUMENT_SPEC = {
     "plain_client_port_off": {"type": "bool", "default": False},
     "settle_timeout": {"type": "int", "default": 0},
     "not_probed": {"type": "dict", "default": {}},
+    "unit_path": {"type": "str", "default": ""},
 }

@@ -12,6 +12,11 @@ names its shared parts many times over: in one host's decision, `__zookeeper_fou
   variable naming another).
 - `render_tasks_once(collection)`: the same for the rendering of the keywords and arguments of
   each task of that collection's roles (Ansible's post-validation of the task).
+- `hostvars_once(hostvars)`, for an action plugin run once for the play that reads other hosts'
+  variables (the membership plan, the ensembles check): each host's variables gathered once
+  and each of them rendered once, where Ansible's `hostvars` gathers all of a host's variables
+  again at each `hostvars[host]` and renders a variable at each read (a registered result as
+  large as a probe's included).
 
 Within one action's run, or one task's post-validation, on one host the variables do not change,
 so a value rendered once is the value every later render would give.
@@ -75,6 +80,57 @@ def variables_once(templar: Any, task_vars: Mapping[str, Any]) -> Mapping[str, A
     if _AnsibleLazyTemplateDict is None or not hasattr(engine, "extend"):
         return _RenderedEachTime(templar, task_vars)
     return _engine_once(engine, task_vars).available_variables
+
+
+class _HostOnce(Mapping):
+    """One host's variables (an entry of Ansible's `hostvars`), each rendered on first read."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self._variables = variables
+        self._kept: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._kept:
+            self._kept[name] = self._variables[name]
+        return self._kept[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kept or name in self._variables
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variables)
+
+    def __len__(self) -> int:
+        return len(self._variables)
+
+
+class _HostvarsOnce(Mapping):
+    """Ansible's `hostvars`, each host's variables gathered on first read and kept."""
+
+    def __init__(self, hostvars: Mapping[str, Any]) -> None:
+        self._hostvars = hostvars
+        self._hosts: dict[str, _HostOnce] = {}
+
+    def __getitem__(self, host: str) -> _HostOnce:
+        if host not in self._hosts:
+            self._hosts[host] = _HostOnce(self._hostvars[host])
+        return self._hosts[host]
+
+    def __contains__(self, host: object) -> bool:
+        return host in self._hosts or host in self._hostvars
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hostvars)
+
+    def __len__(self) -> int:
+        return len(self._hostvars)
+
+
+def hostvars_once(hostvars: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    """`hostvars` (Ansible's, from an action's task variables) with each host's variables
+    gathered once and each variable rendered once, for one action's run (see the module's
+    documentation): within it no host's variables change."""
+    return hostvars if isinstance(hostvars, _HostvarsOnce) else _HostvarsOnce(hostvars)
 
 
 def render_tasks_once(collection: str) -> bool:

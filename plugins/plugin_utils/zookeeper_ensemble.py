@@ -341,6 +341,19 @@ def zookeeper_existing(paths: Iterable[str], found: Mapping[str, Mapping[str, An
     return [path for path in paths if (found.get(path) or {}).get("exists")]
 
 
+def zookeeper_not_files(found: Mapping[str, Mapping[str, Any]], paths: Iterable[str]) -> list[str]:
+    """Of `paths` (files the role writes as root), those zookeeper_probe found as a symbolic
+    link someone but root made (`path -> target`), then those that are neither a regular file
+    nor a link (`path`), each in the probe's order. A link root made is not among them (the
+    role replaces it: Debian's package links myid into /etc/zookeeper/conf)."""
+    wanted = set(paths)
+    managed = [(path, seen) for path, seen in found.items()
+               if path in wanted and (seen or {}).get("type") is not None]
+    links = [f"{path} -> {seen['target']}" if seen.get("target") else path
+             for path, seen in managed if seen["type"] == "link" and seen.get("owner") != "root"]
+    return links + [path for path, seen in managed if seen["type"] == "other"]
+
+
 SERVING_MODES = ("leader", "follower", "standalone")
 
 
@@ -399,6 +412,7 @@ FILTERS = {
     "zookeeper_existing": zookeeper_existing,
     "zookeeper_pending": zookeeper_pending,
     "zookeeper_down": zookeeper_down,
+    "zookeeper_not_files": zookeeper_not_files,
     "zookeeper_jaas_string": zookeeper_jaas_string,
     "zookeeper_super_digest": zookeeper_super_digest,
 }

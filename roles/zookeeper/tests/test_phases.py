@@ -93,8 +93,8 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
-    """The role on its own checks before it converges; site.yml, having checked in its
-    pre_tasks, imports the loop alone."""
+    """The role on its own checks before it converges; site.yml imports the role once
+    (tasks/deploy.yml), whose checks come first and whose loop is imported alone."""
     main = yaml.safe_load((TASKS / "main.yml").read_text())
     validate = [i for i, task in enumerate(main)
                 if (task.get("ansible.builtin.include_tasks") or {}).get("file") == "validate.yml"]
@@ -102,18 +102,20 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
             if task.get("ansible.builtin.import_tasks") == "converge.yml"]
     assert len(validate) == 1 and loop == [len(main) - 1] and validate[0] < loop[0]
     site = yaml.safe_load((TASKS.parents[2] / "playbooks" / "site.yml").read_text())[0]
-    imported = [task["ansible.builtin.import_role"] for task in site["tasks"]
-                if "ansible.builtin.import_role" in task
-                and task["ansible.builtin.import_role"]["name"].endswith(".zookeeper")]
-    assert [role.get("tasks_from") for role in imported] == ["settled.yml", "converge.yml"]
+    assert [task["ansible.builtin.import_role"] for task in site["tasks"]] == [{
+        "name": "zkops.zookeeper34.zookeeper", "tasks_from": "deploy.yml",
+        "rolespec_validate": False}]
+    deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
+    steps = [task.get("ansible.builtin.import_tasks")
+             or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in deploy]
+    assert steps == ["validate-inventory.yml", "observe.yml", "java:validate.yml",
+                     "validate-hosts.yml", "settled.yml", "java:converge.yml", "converge.yml"]
+    assert [task["tags"] for task in deploy] == [["always"]] * 5 + [["java"], ["zookeeper"]]
+    assert deploy[3]["vars"] == {"zookeeper_line_change": False}
     # A host where nothing differs ends before the loop's (skipped) steps, under any tag.
-    first = site["tasks"][0]
-    assert first["ansible.builtin.import_role"]["tasks_from"] == "settled.yml"
-    assert first["tags"] == ["always"]
     settled = yaml.safe_load((TASKS / "settled.yml").read_text())
     assert [task["ansible.builtin.meta"] for task in settled] == ["end_host"]
     assert settled[0]["tags"] == ["always"]
     assert settled[0]["when"] == ["not __java_install_pending | default(false) | bool",
                                   "not __zookeeper_todo.values() | map('bool') is any"]
-    observed = [task["ansible.builtin.import_role"].get("tasks_from") for task in site["pre_tasks"]]
-    assert observed.index("observe.yml") < observed.index("validate-hosts.yml")
+

@@ -18,6 +18,7 @@ from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.zookeeper_ensemb
     zookeeper_existing,
     zookeeper_jaas_string,
     zookeeper_members,
+    zookeeper_not_files,
     zookeeper_pending,
     zookeeper_problems,
     zookeeper_sha512,
@@ -309,6 +310,29 @@ def test_down_members_are_the_deployed_ones_that_do_not_serve() -> None:
                 "zk3": probe("follower", True), "zk4": probe(None, False), "zk5": {}}
     assert zookeeper_down(list(hostvars), hostvars, unit) == {
         "down": ["zk2"], "serving": ["zk1", "zk3"]}
+
+
+def test_paths_the_role_would_write_through_are_named_links_first() -> None:
+    """A link someone but root made (with its target), then what is neither a file nor a link,
+    among the files the role writes as root only; a link root made is replaced, not refused."""
+    written = ["/etc/zookeeper/zoo.cfg", "/var/lib/zookeeper/myid", "/etc/hosts",
+               "/etc/zookeeper/log4j.properties", "/etc/systemd/system/zookeeper.service"]
+    found = {
+        "/etc/zookeeper/zoo.cfg": {"exists": True, "type": "other"},
+        "/var/lib/zookeeper": {"exists": True, "type": "link", "owner": "zookeeper",
+                               "target": "/etc"},
+        "/var/lib/zookeeper/myid": {"exists": True, "type": "link", "owner": "zookeeper",
+                                    "target": "/etc/shadow"},
+        "/etc/hosts": {"exists": True, "type": "link", "owner": "root", "target": "/x"},
+        "/etc/zookeeper/log4j.properties": {"exists": True, "type": "link", "owner": "nobody"},
+        "/etc/systemd/system/zookeeper.service": {"exists": False},
+    }
+    assert zookeeper_not_files(found, written) == [
+        "/var/lib/zookeeper/myid -> /etc/shadow", "/etc/zookeeper/log4j.properties",
+        "/etc/zookeeper/zoo.cfg"]
+    files = {path: {"exists": True, "type": "file", "owner": "root"} for path in written}
+    assert zookeeper_not_files(files, written) == []
+    assert zookeeper_not_files({}, written) == []
 
 
 @pytest.mark.parametrize(("password", "quoted"), [

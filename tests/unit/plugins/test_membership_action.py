@@ -27,6 +27,7 @@ PLAY = """
         plain_client_port_off: "{{ plain_off | default(false) }}"
         settle_timeout: "{{ settle | default(0) }}"
         not_probed: {quorum_tls: null, client_ports: null}
+        unit_path: "{{ unit | default(omit) }}"
       run_once: true
       register: membership
     - name: Report
@@ -34,7 +35,8 @@ PLAY = """
         msg: "RESULT {{ {'walks': membership.plans | dict2items | selectattr('value.walk')
           | map(attribute='key') | list, 'members': membership.members, 'found': membership.found,
           'notes': membership.plans.values() | map(attribute='notes') | flatten,
-          'shown': membership.msg | default(none)} | to_json }}"
+          'shown': membership.msg | default(none),
+          'states': membership.states | default(none)} | to_json }}"
       run_once: true
 """
 
@@ -97,6 +99,35 @@ def test_what_each_members_probe_found_is_returned_in_the_groups_order(tmp_path:
     assert got is not None, output
     assert got["found"]["a"][2] == {"quorum_tls": None, "client_ports": None}
     assert got["found"]["a"][0] == a["hosts"]["a-1"]["__zookeeper_probe"]["ensemble"]
+
+
+UNIT = "/etc/systemd/system/zookeeper.service"
+
+
+def test_which_members_serve_and_which_are_down_by_ensemble(tmp_path: Path) -> None:
+    """The host checks refuse a run where a deployed member does not serve while others do
+    (tasks/validate-hosts.yml, __zookeeper_states): each ensemble's, read here once for the run.
+    A new host (no unit) is neither; without unit_path nothing is returned."""
+    a = ensemble("a", 1, [1, 2, 3], [1, 2, 3])
+    for name in ("a-1", "a-2", "a-3"):
+        a["hosts"][name]["__zookeeper_probe"]["paths"] = {UNIT: {"exists": True}}
+    # a-2 is deployed, with the others on its list, but its server is stopped.
+    a["hosts"]["a-2"]["__zookeeper_probe"].update(service={"active": False}, mode=None)
+    rc, output, got = plan(tmp_path, {"a": a, "b": ensemble("b", 2, [1, 2, 3], [1, 2, 3])},
+                           unit=UNIT)
+    assert rc == 0, output
+    assert got is not None and got["states"] == {
+        "a": {"down": ["a-2"], "serving": ["a-1", "a-3"]},
+        "b": {"down": [], "serving": ["b-1", "b-2", "b-3"]}}, output
+    # b-4 is new (no unit), not down: b grows by it, and its three others serve.
+    b = ensemble("b", 2, [1, 2, 3], [1, 2, 3, 4])
+    b["hosts"]["b-4"]["__zookeeper_probe"]["paths"] = {UNIT: {"exists": False}}
+    rc, output, got = plan(tmp_path, {"b": b}, unit=UNIT)
+    assert rc == 0, output
+    assert got is not None and got["walks"] == ["b"]
+    assert got["states"] == {"b": {"down": [], "serving": ["b-1", "b-2", "b-3"]}}, output
+    rc, output, got = plan(tmp_path, {"a": a})
+    assert got is not None and got["states"] is None, output
 
 
 def test_one_ensemble_grows(tmp_path: Path) -> None:

@@ -170,3 +170,58 @@ def test_a_role_task_of_the_collection_renders_each_variable_once(
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '"msg": "ok ok"' in proc.stdout
     assert renders(count) == expected
+
+
+# In a fresh interpreter: Ansible's own hostvars of an inventory of two hosts, where `a`
+# (counted in argv[2] at each render) and `b` (names it) are variables of both; read several
+# times over, plainly or through hostvars_once (argv[3]); and how many times each host's
+# variables were gathered (VariableManager.get_vars).
+HOSTVARS = """
+import json, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import trust_as_template
+from ansible.vars.hostvars import HostVars
+from ansible.vars.manager import VariableManager
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import hostvars_once
+loader = DataLoader()
+inventory = InventoryManager(loader=loader, sources=["zk1,zk2"])
+manager = VariableManager(loader=loader, inventory=inventory)
+for host in ("zk1", "zk2"):
+    manager.set_host_variable(host, "a", trust_as_template(
+        "{{ lookup('ansible.builtin.pipe', 'echo rendered >> " + sys.argv[2] + "; echo ok') }}"))
+    manager.set_host_variable(host, "b", trust_as_template("{{ a }}-b"))
+gathered = []
+original = manager.get_vars
+def get_vars(*args, **kwargs):
+    gathered.append(kwargs.get("host").name)
+    return original(*args, **kwargs)
+manager.get_vars = get_vars
+hostvars = HostVars(inventory=inventory, variable_manager=manager, loader=loader)
+view = hostvars_once(hostvars) if sys.argv[3] == "once" else hostvars
+values = [view[host][name] for _ in range(3) for host in ("zk1", "zk2") for name in ("a", "b")]
+print(json.dumps({
+    "values": sorted(set(values)), "renders": len(open(sys.argv[2]).read().splitlines()),
+    "gathered": {host: gathered.count(host) for host in ("zk1", "zk2")},
+    "has": ["zk1" in view, "zk3" in view, "b" in view["zk1"], "c" in view["zk1"]],
+    "get": view["zk1"].get("c", "none"), "same": hostvars_once(view) is view
+    if sys.argv[3] == "once" else True}))
+"""
+
+
+def test_other_hosts_variables_are_gathered_and_rendered_once(tmp_path: Path) -> None:
+    """What the plans and checks run once for the play read of every host: each host's
+    variables gathered once, each variable rendered once, the values Ansible renders."""
+    plain = in_fresh_python(HOSTVARS, str(tmp_path / "plain"), "plain")
+    once = in_fresh_python(HOSTVARS, str(tmp_path / "once"), "once")
+    assert plain["values"] == once["values"] == ["ok", "ok-b"]
+    # Ansible's own: every read gathers the host's variables and renders `a` again, and `b`
+    # renders it once more inside; read once, `a` is rendered on each host for itself and
+    # within `b`, each of them once.
+    assert plain["renders"] == 12 and plain["gathered"] == {"zk1": 6, "zk2": 6}, plain
+    assert once["renders"] == 4 and once["gathered"] == {"zk1": 1, "zk2": 1}, once
+    assert once["has"] == plain["has"] == [True, False, True, False]
+    assert once["get"] == plain["get"] == "none"
+    assert once["same"]
