@@ -108,10 +108,18 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
     steps = [task.get("ansible.builtin.import_tasks")
              or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in deploy]
-    assert steps == ["validate-inventory.yml", "observe.yml", "java:validate.yml",
-                     "validate-hosts.yml", "settled.yml", "java:converge.yml", "converge.yml"]
-    assert [task["tags"] for task in deploy] == [["always"]] * 5 + [["java"], ["zookeeper"]]
-    assert deploy[3]["vars"] == {"zookeeper_line_change": False}
+    assert steps == ["checks.yml", "settled.yml", "java:converge.yml", "converge.yml"]
+    assert [task["tags"] for task in deploy] == [["always"]] * 2 + [["java"], ["zookeeper"]]
+    assert deploy[0]["vars"] == {"zookeeper_line_change": False}
+    # site.yml and upgrade.yml check the same way, each saying whether the line may change.
+    checks = yaml.safe_load((TASKS / "checks.yml").read_text())
+    assert [task.get("ansible.builtin.import_tasks")
+            or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in checks] == [
+        "validate-inventory.yml", "observe.yml", "java:validate.yml", "validate-hosts.yml"]
+    upgrade = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())[0]
+    first = upgrade["pre_tasks"][0]
+    assert first["ansible.builtin.import_role"]["tasks_from"] == "checks.yml"
+    assert first["vars"] == {"zookeeper_line_change": True}
     # A host where nothing differs ends before the loop's (skipped) steps, under any tag.
     settled = yaml.safe_load((TASKS / "settled.yml").read_text())
     assert [task["ansible.builtin.meta"] for task in settled] == ["end_host"]

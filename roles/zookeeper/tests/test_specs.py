@@ -18,6 +18,7 @@ PER_HOST = {"zookeeper_id", "zookeeper_address"}
 # Parameters the playbooks pass to one entry point (include_role/import_role vars), not
 # variables of the role: no default in defaults/main.yml, none in the main entry point.
 ENTRY_PARAMETERS = {("zookeeper", "validate-hosts"): {"zookeeper_line_change"},
+                    ("zookeeper", "checks"): {"zookeeper_line_change"},
                     ("zookeeper", "upgrade-member"): {"zookeeper_upgrade_leader"}}
 
 
