@@ -68,8 +68,9 @@ options:
         text, the Jinja environment's settings, the Jinja, ansible-core and Python releases); the
         payloads are kept under a digest of the ansible-core release and its modules' files, this
         collection's modules and module_utils, and the Python. Runs of different releases share
-        the directory without mixing. Past 20,000 compiled templates, or 4 payload keys, the
-        oldest go.
+        the directory without mixing. A compiled template no run has used for a week goes when
+        the next run starts (a use marks it, at most once a day); past 20,000 of them, or 4
+        payload keys, the oldest go.
       - An empty value switches both caches off (the plugins are still loaded).
     type: str
     default: ~/.ansible/zkops

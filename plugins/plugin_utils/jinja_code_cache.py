@@ -12,6 +12,11 @@ compile-time backslash escaping, and the Jinja, Ansible and Python releases. A w
 compiles something new writes it to the cache directory; the main process reads the whole
 directory before the first task, so every worker forked after that finds it in memory.
 
+An entry no run has used for MAX_IDLE_SECONDS (a week) is removed when the directory is read: a
+use marks the entry (its file's modification time), at most once a day. Without that, entries of
+templates no longer in use (an earlier release of the roles, a changed playbook) would pile up
+to MAX_ENTRIES, every one of them read before each run's first task.
+
 A hit yields the same code object compiling would (the code does not depend on the environment
 object, only on the settings in the key); a template is still built for the environment that
 asked. Anything unexpected falls back to compiling, as without the cache.
@@ -19,11 +24,13 @@ asked. Anything unexpected falls back to compiling, as without the cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
 import sys
 import tempfile
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -34,8 +41,14 @@ FILTERS: dict[str, Any] = {}
 
 # Entries kept in the directory before it is emptied and filled again (one file each).
 MAX_ENTRIES = 20000
+# An entry unused for this long is removed when the directory is read; a use marks an entry
+# whose mark is older than MARK_AFTER_SECONDS.
+MAX_IDLE_SECONDS = 7 * 24 * 3600
+MARK_AFTER_SECONDS = 24 * 3600
 
 _MEMORY: dict[str, types.CodeType] = {}
+# When each entry read from the directory was last marked used (its file's modification time).
+_MARKED: dict[str, float] = {}
 _STATE: dict[str, Any] = {"dir": None, "installed": False, "hits": 0, "misses": 0}
 
 # The environment's settings the generated code depends on.
@@ -109,7 +122,22 @@ def _get(key: str) -> types.CodeType | None:
     code = _MEMORY.get(key)
     if code is not None:
         _STATE["hits"] += 1
+        marked = _MARKED.get(key)  # (None: compiled in this run, its file new)
+        if marked is not None and time.time() - marked > MARK_AFTER_SECONDS:
+            _mark_used(key)
     return code
+
+
+def _mark_used(key: str) -> None:
+    """Mark the entry `key` used now (its file's modification time), so that it is kept."""
+    _MARKED[key] = time.time()
+    directory = _STATE["dir"]
+    if directory is None:
+        return
+    try:
+        os.utime(os.path.join(directory, key))
+    except OSError:  # removed meanwhile: written again when next compiled
+        pass
 
 
 def _put(key: str, code: types.CodeType) -> None:
@@ -167,14 +195,24 @@ def load(directory: Path) -> int:
             (directory / name).unlink(missing_ok=True)
         return 0
     read = 0
+    now = time.time()
+    # (marshal.loads of the whole file: marshal.load on a file object reads it a few bytes at a
+    # time, five times slower for the hundreds of entries read here before the first task.)
+    base = os.fspath(directory)
     for name in names:
+        path = os.path.join(base, name)
         try:
-            with open(directory / name, "rb") as fh:
-                code = marshal.load(fh)
+            with open(path, "rb") as fh:
+                marked = os.fstat(fh.fileno()).st_mtime
+                code = None if now - marked > MAX_IDLE_SECONDS else marshal.loads(fh.read())
         except (OSError, EOFError, ValueError, TypeError):
             continue  # a torn or foreign file: compiled again, and replaced
-        if isinstance(code, types.CodeType):
+        if code is None:  # unused for a week
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        elif isinstance(code, types.CodeType):
             _MEMORY[name] = code
+            _MARKED[name] = marked
             read += 1
     return read
 

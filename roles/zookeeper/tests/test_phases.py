@@ -126,4 +126,3 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     assert settled[0]["tags"] == ["always"]
     assert settled[0]["when"] == ["not __java_install_pending | default(false) | bool",
                                   "not __zookeeper_todo.values() | map('bool') is any"]
-

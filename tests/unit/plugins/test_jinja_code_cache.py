@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,34 @@ def test_a_playbook_run_warns_of_it_and_runs_as_without(tmp_path: Path) -> None:
     assert '"msg": "1-2-3"' in outputs[0].stdout
     assert outputs[1].stdout == outputs[2].stdout == outputs[0].stdout
     assert len(list((tmp_path / "own" / "jinja-code").iterdir())) > 0
+
+
+def test_an_entry_unused_for_a_week_is_removed_and_a_use_keeps_one(tmp_path: Path) -> None:
+    """Entries of templates no run uses any more do not pile up (each is read before every
+    run's first task): one unused for over a week goes when the directory is read; a use marks
+    an entry whose mark is over a day old, and none younger (no write at each use)."""
+    cache_dir = tmp_path / "code"
+    _render(str(cache_dir))
+    entries = sorted(cache_dir.iterdir())
+    assert len(entries) >= 4
+    day = 24 * 3600
+    now = time.time()
+    stale, old, recent = entries[0], entries[1], entries[2]
+    os.utime(stale, (now - 8 * day, now - 8 * day))
+    for entry in entries[1:]:
+        os.utime(entry, (now - 2 * day, now - 2 * day))
+    os.utime(recent, (now - 3600, now - 3600))
+    # Entries of templates this run does not render: one unused for eight days, one for two.
+    gone, idle = cache_dir / ("0" * 64), cache_dir / ("1" * 64)
+    for entry, age in ((gone, 8 * day), (idle, 2 * day)):
+        entry.write_bytes(stale.read_bytes())
+        os.utime(entry, (now - age, now - age))
+    again = _render(str(cache_dir))
+    assert not gone.exists(), "an entry unused for eight days was kept"
+    assert abs(idle.stat().st_mtime - (now - 2 * day)) < 2
+    # The eight-day-old entry was not read: its template was compiled again (and written anew);
+    # every other one came from the cache.
+    assert again["stats"]["misses"] == 1, again["stats"]
+    assert stale.stat().st_mtime > now - 60
+    assert old.stat().st_mtime > now - 60, "a two-day-old entry that was used was not marked"
+    assert abs(recent.stat().st_mtime - (now - 3600)) < 2, "a fresh mark was written again"
