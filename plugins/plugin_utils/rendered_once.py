@@ -82,55 +82,35 @@ def variables_once(templar: Any, task_vars: Mapping[str, Any]) -> Mapping[str, A
     return _engine_once(engine, task_vars).available_variables
 
 
-class _HostOnce(Mapping):
-    """One host's variables (an entry of Ansible's `hostvars`), each rendered on first read."""
+class _Kept(Mapping):
+    """A read-only view of `source` that keeps each value it reads, made by `make`."""
 
-    def __init__(self, variables: Mapping[str, Any]) -> None:
-        self._variables = variables
+    def __init__(self, source: Mapping[str, Any], make: Any = None) -> None:
+        self._source = source
+        self._make = make
         self._kept: dict[str, Any] = {}
 
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._kept:
-            self._kept[name] = self._variables[name]
-        return self._kept[name]
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._kept:
+            value = self._source[key]
+            self._kept[key] = value if self._make is None else self._make(value)
+        return self._kept[key]
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._kept or name in self._variables
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._variables)
-
-    def __len__(self) -> int:
-        return len(self._variables)
-
-
-class _HostvarsOnce(Mapping):
-    """Ansible's `hostvars`, each host's variables gathered on first read and kept."""
-
-    def __init__(self, hostvars: Mapping[str, Any]) -> None:
-        self._hostvars = hostvars
-        self._hosts: dict[str, _HostOnce] = {}
-
-    def __getitem__(self, host: str) -> _HostOnce:
-        if host not in self._hosts:
-            self._hosts[host] = _HostOnce(self._hostvars[host])
-        return self._hosts[host]
-
-    def __contains__(self, host: object) -> bool:
-        return host in self._hosts or host in self._hostvars
+    def __contains__(self, key: object) -> bool:
+        return key in self._kept or key in self._source
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._hostvars)
+        return iter(self._source)
 
     def __len__(self) -> int:
-        return len(self._hostvars)
+        return len(self._source)
 
 
 def hostvars_once(hostvars: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     """`hostvars` (Ansible's, from an action's task variables) with each host's variables
     gathered once and each variable rendered once, for one action's run (see the module's
     documentation): within it no host's variables change."""
-    return hostvars if isinstance(hostvars, _HostvarsOnce) else _HostvarsOnce(hostvars)
+    return hostvars if isinstance(hostvars, _Kept) else _Kept(hostvars, _Kept)
 
 
 def render_tasks_once(collection: str) -> bool:
