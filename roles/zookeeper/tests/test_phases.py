@@ -70,7 +70,9 @@ def test_each_phase_runs_on_the_decision(file: str) -> None:
 def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_tag() -> None:
     """The last step of tasks/validate-hosts.yml checks each host and decides which phases have
     work on it (zookeeper_decide); tasks/converge.yml is the include of the phases, under any
-    tag, where one has work. The first task of the phases forgets what an earlier pass wrote."""
+    tag, where one has work. The phases are the four includes alone (no set_fact step to forget
+    what an earlier pass wrote): the start reads the unit's write only in a pass whose config
+    phase ran, which registers it anew."""
     checks = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
     assert checks["register"] == "__zookeeper_decision"
     decide = checks["zkops.zookeeper34.zookeeper_decide"]
@@ -87,9 +89,15 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
     assert "__zookeeper_decision.todo" in variables["__zookeeper_todo"]
     assert set(variables["__zookeeper_todo_now"]) == set(decide["phases"])
     phases = yaml.safe_load((TASKS / "phases.yml").read_text())
-    assert phases[0]["ansible.builtin.set_fact"] == {"__zookeeper_written": {}}
-    assert phases[0]["tags"] == ["always"]
-    assert [task["ansible.builtin.include_tasks"]["file"] for task in phases[1:]] == list(PHASES)
+    assert [task["ansible.builtin.include_tasks"]["file"] for task in phases] == list(PHASES)
+    config = yaml.safe_load((TASKS / "config.yml").read_text())
+    writes = [task for task in config if task.get("register") == "__zookeeper_written"]
+    assert len(writes) == 1 and "zkops.zookeeper34.zookeeper_files" in writes[0]
+    start = [task for task in yaml.safe_load((TASKS / "service.yml").read_text())
+             if (task.get("zkops.zookeeper34.zookeeper_server") or {}).get("action") == "started"]
+    assert len(start) == 1
+    unit_changed = " ".join(start[0]["vars"]["__zookeeper_unit_changed"].split())
+    assert unit_changed.startswith("{{ __zookeeper_todo.config | bool and "), unit_changed
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
@@ -108,7 +116,7 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
     steps = [task.get("ansible.builtin.import_tasks")
              or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in deploy]
-    assert steps == ["checks.yml", "settled.yml", "java:converge.yml", "converge.yml"]
+    assert steps == ["checks.yml", "settled.yml", "java:converge.yml", "phases.yml"]
     assert [task["tags"] for task in deploy] == [["always"]] * 2 + [["java"], ["zookeeper"]]
     assert deploy[0]["vars"] == {"zookeeper_line_change": False}
     # site.yml and upgrade.yml check the same way, each saying whether the line may change.
