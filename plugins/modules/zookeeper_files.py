@@ -6,9 +6,9 @@ DOCUMENTATION = r"""
 module: zookeeper_files
 short_description: Write a ZooKeeper host's directories, files and links in one call
 description:
-  - Makes each directory of O(directories), writes each file of O(files) with its content,
-    owner, group and mode, points each link of O(links) at its target and removes each path of
-    O(absent), all in one call; only what differs is touched.
+  - Makes each directory of O(directories), writes each file of O(files) and O(secret_files)
+    with its content, owner, group and mode, points each link of O(links) at its target and
+    removes each path of O(absent), all in one call; only what differs is touched.
   - The zookeeper role renders every file on the controller, compares it with what
     zookeeper_probe found and hands this module only what differs, so that a fresh host costs
     one call instead of one or two per file (a template or copy task is a C(stat) and a
@@ -77,7 +77,7 @@ options:
     elements: dict
     required: false
     default: []
-    suboptions:
+    suboptions: &file_options
       path:
         description: The file.
         type: path
@@ -103,6 +103,17 @@ options:
         type: bool
         required: false
         default: false
+  secret_files:
+    description:
+      - Files written as O(files) are, after them, whose content is a secret (logins, a
+        password digest). No diff of them is shown, and their content is kept out of the
+        module's logs and result, so that the task needs no C(no_log) and the other files'
+        diffs still show.
+    type: list
+    elements: dict
+    required: false
+    default: []
+    suboptions: *file_options
   links:
     description:
       - Symbolic links to point at a target (the target need not exist).
@@ -139,7 +150,7 @@ attributes:
     platforms: posix
 notes:
   - Supports check mode (nothing is written, RV(changed_paths) lists what would change) and
-    diff mode.
+    diff mode (but for O(secret_files)).
   - A path of O(links) that is a directory or a file is refused, not replaced.
   - Runs on the host's Python 3.6 or later, standard library only.
 author:
@@ -201,6 +212,10 @@ _ATTRIBUTES = {
     "group": {"type": "str", "required": False},
     "mode": {"type": "str", "required": False},
 }
+_FILE = dict({"path": {"type": "path", "required": True},
+              "content": {"type": "str", "required": True},
+              "unsafe_writes": {"type": "bool", "required": False, "default": False}},
+             **_ATTRIBUTES)
 ARGUMENT_SPEC = {
     "account": {"type": "dict", "required": False,
                 "options": {"user": {"type": "str", "required": True},
@@ -212,11 +227,13 @@ ARGUMENT_SPEC = {
                     "options": dict({"path": {"type": "path", "required": True}},
                                     **_ATTRIBUTES)},
     "files": {"type": "list", "elements": "dict", "required": False, "default": [],
-              "options": dict({"path": {"type": "path", "required": True},
-                               "content": {"type": "str", "required": True},
-                               "unsafe_writes": {"type": "bool", "required": False,
-                                                 "default": False}},
-                              **_ATTRIBUTES)},
+              "options": _FILE},
+    # The same, but each content is a no_log value (masked wherever it would be shown); the
+    # paths, owners and modes are not secret, so that they still show.
+    "secret_files": {"type": "list", "elements": "dict", "required": False, "default": [],
+                     "no_log": False,
+                     "options": dict(_FILE, content={"type": "str", "required": True,
+                                                     "no_log": True})},
     "links": {"type": "list", "elements": "dict", "required": False, "default": [],
               "options": {"path": {"type": "path", "required": True},
                           "target": {"type": "path", "required": True}}},
@@ -357,12 +374,13 @@ class Writer:
             self.refuse(f"{item['path']}: no such user or group on the host: {err}")
             raise
 
-    def write_file(self, item: dict) -> bool:
-        """Write one file of `files` where its content differs, and give it its owner, group
-        and mode. The new content goes into a new file beside it (its owner, group and mode
-        set through its descriptor), renamed over the old one; a link is never followed."""
+    def write_file(self, item: dict, secret: bool = False) -> bool:
+        """Write one file of `files` (of `secret_files`: `secret`, no diff) where its content
+        differs, and give it its owner, group and mode. The new content goes into a new file
+        beside it (its owner, group and mode set through its descriptor), renamed over the old
+        one; a link is never followed."""
         if item["unsafe_writes"]:  # /etc/hosts, in root's /etc: Ansible's own way
-            return self.write_in_place(item)
+            return self.write_in_place(item, secret)
         path, wanted = item["path"], item["content"].encode("utf-8")
         uid, gid, mode = self.ids(item)
         # The file there, read, compared and (same content) given its attributes through one
@@ -389,7 +407,8 @@ class Writer:
                     return fix_attributes(fd, uid, gid, mode, self.module.check_mode)
             finally:
                 os.close(fd)
-        self.diff(text_diff(path, current, wanted))
+        if not secret:
+            self.diff(text_diff(path, current, wanted))
         if self.module.check_mode:
             return True
         if had is not None:
@@ -414,7 +433,7 @@ class Writer:
                 os.unlink(temporary)
         return True
 
-    def write_in_place(self, item: dict) -> bool:
+    def write_in_place(self, item: dict, secret: bool = False) -> bool:
         """A file written with unsafe_writes (a bind-mounted /etc/hosts cannot be renamed
         over): atomic_move, which falls back to writing in place."""
         path, wanted = item["path"], item["content"].encode("utf-8")
@@ -426,7 +445,8 @@ class Writer:
         changed = False
         if current != wanted:
             changed = True
-            self.diff(text_diff(path, current, wanted))
+            if not secret:
+                self.diff(text_diff(path, current, wanted))
             if not self.module.check_mode:
                 handle, temporary = tempfile.mkstemp(prefix=".zookeeper_files.",
                                                      dir=os.path.dirname(path) or ".")
@@ -501,8 +521,8 @@ class Writer:
             os.close(fd)
 
     def run(self) -> dict:
-        """The account first, then directories, files, links and removals; the module's
-        result."""
+        """The account first, then directories, files, secret files, links and removals; the
+        module's result."""
         params = self.module.params
         if params["account"]:
             self.make_account(params["account"])
@@ -511,6 +531,8 @@ class Writer:
             self.note(item["path"], self.attributes(item["path"], item))
         for item in params["files"]:
             self.note(item["path"], self.write_file(item))
+        for item in params["secret_files"]:
+            self.note(item["path"], self.write_file(item, secret=True))
         for item in params["links"]:
             self.note(item["path"], self.point_link(item))
         for path in params["absent"]:

@@ -101,6 +101,32 @@ def test_check_mode_reports_and_diffs_without_writing(tmp_path: Path) -> None:
     assert result["diff"][1]["after"] == {"path": str(root / "logback.xml"), "state": "absent"}
 
 
+def test_secret_files_are_written_with_the_others_and_never_shown(tmp_path: Path) -> None:
+    """The JAAS logins go in the same call as the other files (secret_files): written, owned and
+    compared as a file of `files` is, after them, but with no diff, and their content kept out of
+    the result (a no_log value), while the other files' diffs still show."""
+    root = tmp_path / "host"
+    root.mkdir()
+    login = 'Server { password="se${user.home}cret-login"; };\n'
+    jaas = {"path": str(root / "jaas.conf"), "content": login, "owner": USER, "group": GROUP,
+            "mode": "0440"}
+    first = run(tmp_path, diff=True, **layout(root), secret_files=[jaas])
+    assert first["changed_paths"] == [str(root / p) for p in (
+        "data", "conf/deep", "zoo.cfg", "myid", "jaas.conf", "zookeeper")]
+    assert (root / "jaas.conf").read_text() == login and mode(root / "jaas.conf") == "0440"
+    shown = json.dumps(first)
+    assert "cret-login" not in shown, f"a secret file's content was returned: {shown}"
+    assert str(root / "jaas.conf") in first["changed_paths"]
+    assert [d.get("after_header") for d in first["diff"] if "after_header" in d] == [
+        str(root / "zoo.cfg"), str(root / "myid")], first["diff"]
+    # Compared on the host: the same content changes nothing, a new one is written, unshown.
+    assert run(tmp_path, diff=True, secret_files=[jaas])["changed"] is False
+    changed = run(tmp_path, diff=True, secret_files=[dict(jaas, content="Server {};\n")])
+    assert changed["changed_paths"] == [str(root / "jaas.conf")]
+    assert "diff" not in changed and "cret-login" not in json.dumps(changed)
+    assert (root / "jaas.conf").read_text() == "Server {};\n"
+
+
 def test_check_mode_on_a_new_host_creates_nothing(tmp_path: Path) -> None:
     root = tmp_path / "host"
     root.mkdir()
