@@ -12,7 +12,8 @@ import time
 from typing import Dict, List, Optional
 
 
-_PROPERTIES = "--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic"
+_PROPERTIES = ("--property=UnitFileState,ActiveState,MainPID,ExecMainStartTimestampMonotonic,"
+               "NeedDaemonReload")
 
 
 def units(services: List[str]) -> Dict[str, Dict]:
@@ -33,8 +34,9 @@ def units(services: List[str]) -> Dict[str, Dict]:
 
 
 def unit(service: str) -> Dict:
-    """The unit's `enabled`, `active`, `main_pid` (0 when not running) and `started` (when its
-    main process started, epoch seconds, or None)."""
+    """The unit's `enabled`, `active`, `main_pid` (0 when not running), `started` (when its
+    main process started, epoch seconds, or None) and `need_reload` (its file changed on disk
+    since systemd read it)."""
     return units([service])[service]
 
 
@@ -43,7 +45,8 @@ def _state(text: str) -> Dict:
     return {"enabled": props.get("UnitFileState") == "enabled",
             "active": props.get("ActiveState") == "active",
             "main_pid": int(props.get("MainPID") or 0),
-            "started": wall_clock(int(props.get("ExecMainStartTimestampMonotonic") or 0))}
+            "started": wall_clock(int(props.get("ExecMainStartTimestampMonotonic") or 0)),
+            "need_reload": props.get("NeedDaemonReload") == "yes"}
 
 
 def wall_clock(monotonic_usec: int) -> Optional[float]:

@@ -216,16 +216,19 @@ group_exists:
   sample: true
 service:
   description:
-    - The unit's state, C(enabled), C(active), C(main_pid) (0 when not running) and C(started),
-      when its main process started (epoch seconds, or null).
+    - The unit's state, C(enabled), C(active), C(main_pid) (0 when not running), C(started),
+      when its main process started (epoch seconds, or null), and C(need_reload), whether its
+      file changed on disk since systemd read it.
   returned: always
   type: dict
-  sample: {enabled: true, active: true, main_pid: 4242, started: 1767225600.123456}
+  sample: {enabled: true, active: true, main_pid: 4242, started: 1767225600.123456,
+           need_reload: false}
 units:
   description: The state of each unit of O(units), as RV(service) gives the server's.
   returned: always
   type: dict
-  sample: {zookeeper-firewall: {enabled: true, active: true, main_pid: 0, started: null}}
+  sample: {zookeeper-firewall: {enabled: true, active: true, main_pid: 0, started: null,
+                                need_reload: false}}
 stale:
   description: Whether a file of O(config_files) changed after the running server started.
   returned: always

@@ -25,11 +25,12 @@ description:
     systemd timer starts it anyway ten seconds later, should the run die meanwhile.
   - After the change it waits until every server of O(after) serves with one leader, every
     follower synced.
-  - With O(action=started), the unit is enabled or disabled as O(enabled) says, started only
-    when it is not active, without a gate (the service phase of the zookeeper role, for servers
-    whose ensemble cannot serve before they do), and a server it started is then waited for
-    (one already active is not, since a restart may be due first). It changes only what differs and
-    reports C(changed) only then.
+  - With O(action=started), the unit is started only when it is not active, without a gate
+    (the service phase of the zookeeper role, for servers whose ensemble cannot serve before they
+    do), then enabled or disabled as O(enabled) says (after the start, so that the reload of
+    systemd's configuration that C(systemctl enable) makes does not delay it), and a server it
+    started is then waited for (one already active is not, since a restart may be due first). It
+    changes only what differs and reports C(changed) only then.
   - With O(action=observe), changes nothing and returns what each server of O(peers) says.
     With O(action=wait), O(peers) and no O(member), only waits until the ensemble is healthy.
   - A server that does not serve in time fails the task with the last C(srvr) answer, the
@@ -519,17 +520,15 @@ def cancel_later() -> None:
                    stderr=subprocess.PIPE, check=False)
 
 
-def reload_if_needed(module: AnsibleModule, service: str) -> None:
-    """daemon-reload when the unit file changed on disk since systemd read it."""
-    proc = subprocess.run(["systemctl", "show", service, "--property=NeedDaemonReload"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
-    if "NeedDaemonReload=yes" in proc.stdout:
+def reload_if_needed(module: AnsibleModule, service: str, state: Optional[Dict] = None) -> None:
+    """daemon-reload when the unit file changed on disk since systemd read it (`state`: what
+    `unit` said of it just before, when the caller asked already)."""
+    if (state or unit(service))["need_reload"]:
         systemctl(module, "daemon-reload")
 
 
 def bring_up(module: AnsibleModule, params: dict, endpoint: str) -> Tuple[bool, bool]:
-    """action=started: the unit enabled or disabled as asked and started unless active (in
+    """action=started: the unit started unless active, then enabled or disabled as asked (in
     check mode, only what would change is reported). Whether anything changed, and whether
     it was started."""
     service = unit(params["service"])
@@ -544,11 +543,13 @@ def bring_up(module: AnsibleModule, params: dict, endpoint: str) -> Tuple[bool, 
                          waited=0.0, msg=f"check mode: {endpoint} "
                          f"{'would ' + ' and '.join(would) if would else 'unchanged'}"
                          f" (now {status['mode'] or status['error']})")
-    reload_if_needed(module, params["service"])
-    if enable:
-        systemctl(module, "enable" if params["enabled"] else "disable", params["service"])
+    reload_if_needed(module, params["service"], service)
+    # The start first: `systemctl enable` reloads systemd's whole configuration, which takes a
+    # few tenths of a second on a busy host and need not delay the JVM's start.
     if start:
         systemctl(module, "start", params["service"])
+    if enable:
+        systemctl(module, "enable" if params["enabled"] else "disable", params["service"])
     return enable or start, start
 
 

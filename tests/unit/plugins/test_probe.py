@@ -31,7 +31,8 @@ def test_every_unit_is_read_in_one_systemctl_call(tmp_path: Path,
     fake = tmp_path / "systemctl"
     fake.write_text(f"""#!/bin/sh
 echo "$@" >> {calls}
-up='MainPID=42 ExecMainStartTimestampMonotonic=0 ActiveState=active UnitFileState=enabled'
+up='MainPID=42 ExecMainStartTimestampMonotonic=0 ActiveState=active UnitFileState=enabled
+NeedDaemonReload=yes'
 down='MainPID=0 ExecMainStartTimestampMonotonic=0 ActiveState=inactive UnitFileState='
 for unit in "$@"; do
   case $unit in
@@ -47,9 +48,9 @@ done
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     found = systemd.units(["zookeeper", "zookeeper-firewall"])
     assert found["zookeeper"] == {"enabled": True, "active": True, "main_pid": 42,
-                                  "started": None}
+                                  "started": None, "need_reload": True}
     assert found["zookeeper-firewall"] == {"enabled": False, "active": False, "main_pid": 0,
-                                           "started": None}
+                                           "started": None, "need_reload": False}
     assert len(calls.read_text().splitlines()) == 1
     assert systemd.unit("zookeeper")["main_pid"] == 42
     calls.unlink()
