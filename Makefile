@@ -40,7 +40,7 @@ VAGRANT_LAB := --name=vagrant --subnet=192.168.56.0/24
 
 .PHONY: help venv system-deps lab lab-down lab-status vagrant-lab vagrant-lab-down lint unit \
 	molecule molecule-pool molecule-alone lab-images core-oldest test bench bench-fleet core-matrix clean \
-	vagrant-deps collection changelog collection-test sanity soak
+	vagrant-deps collection changelog collection-test sanity sanity-deps soak
 
 help:
 	@echo "make lab        build the local lab and deploy a 3-node ensemble to it"
@@ -150,12 +150,13 @@ lab-images: system-deps venv
 core-oldest: lab-images
 	$(MAKE) --no-print-directory core-matrix CORE_VERSIONS=2.16 CORE_ARGS=--java
 
-# On two cores: lint beside sanity, the unit tests on both cores; then the scenario pool with
-# the collection test and the oldest ansible-core beside it (labs of their own, no timing
-# limits); last the scenarios that hold write gaps to absolute limits, alone. A failure
-# anywhere fails the run.
-test: lab-images vagrant-deps
-	$(MAKE) --no-print-directory -j2 lint sanity
+# On two cores: the system packages first (one apt at a time); then lint and sanity beside the
+# hosts' images (on a new machine, debootstrap mostly waits on Debian's mirror and the disk), the
+# unit tests on both cores; then the scenario pool with the collection test and the oldest
+# ansible-core beside it (labs of their own, no timing limits); last the scenarios that hold
+# write gaps to absolute limits, alone. A failure anywhere fails the run.
+test: system-deps vagrant-deps sanity-deps
+	$(MAKE) --no-print-directory -j3 lab-images lint sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory -j3 molecule-pool collection-test core-oldest
 	$(MAKE) --no-print-directory molecule-alone
@@ -179,9 +180,11 @@ changelog: venv
 # to run in .../ansible_collections/zkops/zookeeper34), each in the environment ansible-test makes
 # with the versions it pins (tools/ci/sanity.py gives it the pip bootstrap it cannot download), the
 # ignores in tests/sanity/; a test that fails, or does not run for want of something, fails it.
-sanity: venv
-	$(call install-missing,$(SANITY_PACKAGES),--no-install-recommends)
+sanity: venv sanity-deps
 	python -m ci.sanity
+
+sanity-deps:
+	$(call install-missing,$(SANITY_PACKAGES),--no-install-recommends)
 
 # The built collection installed offline and used from outside the repository: ansible-doc, the
 # roles on the controller, then a lab deployed through the fully qualified roles (removed after).
