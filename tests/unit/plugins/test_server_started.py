@@ -1,7 +1,7 @@
 """zookeeper_server's action=started, run as Ansible runs it (a Python process given its
 arguments as JSON), against a stand-in `systemctl` first on PATH that keeps the unit's state in
-files and logs each call, and a server on loopback answering `srvr`: it enables or disables,
-reloads and starts only what differs, waits only for a server it started, and check mode
+files and logs each call, and a server on loopback answering `srvr`: it reloads, starts, then
+enables or disables only what differs, waits only for a server it started, and check mode
 changes nothing."""
 
 from __future__ import annotations
