@@ -137,6 +137,18 @@ options:
     elements: path
     required: false
     default: []
+  start:
+    description:
+      - A systemd unit to start once everything else is done, unless it is active; systemd
+        reloads its configuration first when the unit's file changed since it read it. The
+        start is not waited for (C(systemctl start) returns once the unit's process runs).
+        A start that fails is a warning (RV(started) is false); the zookeeper role's start step
+        starts the unit again and says why it does not run.
+      - The zookeeper role names its unit here only on a new server whose start nothing else
+        in the run has to precede, so that its JVM boots while the run goes on; its start step
+        then enables the unit and waits until the server serves.
+    type: str
+    required: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -193,12 +205,18 @@ changed_paths:
   type: list
   elements: str
   sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
+started:
+  description: Whether the unit of O(start) was started (in check mode, whether it would be).
+  returned: always
+  type: bool
+  sample: true
 """
 
 import grp
 import os
 import pwd
 import stat
+import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -206,6 +224,7 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofoll
     NotAFile,
     open_no_follow,
 )
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import unit
 
 _ATTRIBUTES = {
     "owner": {"type": "str", "required": False},
@@ -238,6 +257,7 @@ ARGUMENT_SPEC = {
               "options": {"path": {"type": "path", "required": True},
                           "target": {"type": "path", "required": True}}},
     "absent": {"type": "list", "elements": "path", "required": False, "default": []},
+    "start": {"type": "str", "required": False},
 }
 
 
@@ -520,6 +540,25 @@ class Writer:
         finally:
             os.close(fd)
 
+    def start(self, service: str) -> bool:
+        """Start `service` unless it is active (after a daemon-reload when its unit file
+        changed since systemd read it); whether it was (or, in check mode, would be). A start
+        that fails is a warning, not a failure: the caller's start step starts the unit again
+        and reports why it does not run, with the unit's journal."""
+        state = unit(service)
+        if state["active"]:
+            return False
+        if self.module.check_mode:
+            return True
+        for args in ([["daemon-reload"]] if state["need_reload"] else []) + [["start", service]]:
+            proc = subprocess.run(["systemctl", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True, check=False)
+            if proc.returncode != 0:
+                self.module.warn(f"every file was written, but systemctl {' '.join(args)} "
+                                 f"failed: {proc.stderr.strip()}")
+                return False
+        return True
+
     def run(self) -> dict:
         """The account first, then directories, files, secret files, links and removals; the
         module's result."""
@@ -537,7 +576,9 @@ class Writer:
             self.note(item["path"], self.point_link(item))
         for path in params["absent"]:
             self.note(path, self.remove(path))
-        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths}
+        started = self.start(params["start"]) if params["start"] else False
+        result = {"changed": bool(self.changed_paths) or started,
+                  "changed_paths": self.changed_paths, "started": started}
         if self.diffs:
             result["diff"] = self.diffs
         return result

@@ -75,6 +75,47 @@ def run_module(name: str, tmp_path: Path, args: dict[str, Any], check: bool = Fa
     return json.loads(proc.stdout)
 
 
+# A stand-in `systemctl` for modules that drive the ZooKeeper unit: the unit's state is a file
+# each for active, enabled, "the unit file changed on disk" (reload) and "its start fails"
+# (broken), and every call is logged to state/calls (a start also logs whether the path in
+# $WATCH exists then).
+_SYSTEMCTL = r"""#!/bin/sh
+state="$(dirname "$0")/state"
+echo "$*" >> "$state/calls"
+flag() { [ -e "$state/$1" ] && echo "$2" || echo "$3"; }
+case "$1" in
+  show)
+    echo "UnitFileState=$(flag enabled enabled disabled)"
+    echo "ActiveState=$(flag active active inactive)"
+    echo "MainPID=$(flag active 4242 0)"
+    echo "ExecMainStartTimestampMonotonic=$(flag active 1000000 0)"
+    echo "NeedDaemonReload=$(flag reload yes no)" ;;
+  daemon-reload) rm -f "$state/reload" ;;
+  enable) touch "$state/enabled" ;;
+  disable) rm -f "$state/enabled" ;;
+  start)
+    if [ -n "${WATCH:-}" ] && [ -e "$WATCH" ]; then
+      echo "start: $WATCH exists" >> "$state/calls"
+    fi
+    if [ -e "$state/broken" ]; then echo "Job for $2.service failed." >&2; exit 1; fi
+    touch "$state/active" ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+def systemctl_stand_in(tmp_path: Path, *flags: str) -> Path:
+    """A directory to put first on PATH, whose `systemctl` is the stand-in above, its unit's
+    state the `flags` given (active, enabled, reload, broken); its calls go to state/calls."""
+    bin_dir = tmp_path / "bin"
+    (bin_dir / "state").mkdir(parents=True)
+    (bin_dir / "systemctl").write_text(_SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    for flag in flags:
+        (bin_dir / "state" / flag).touch()
+    return bin_dir
+
+
 def gpg(home: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """gpg's output, run in batch mode with `home` (made when missing) as its home."""
     home.mkdir(mode=0o700, exist_ok=True)

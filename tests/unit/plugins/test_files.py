@@ -14,20 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import run_module
+from plugins import run_module, systemctl_stand_in
 
 USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
 def run(tmp_path: Path, check: bool = False, diff: bool = False, etc: Path | None = None,
-        **args: Any) -> dict:
+        env: dict[str, str] | None = None, **args: Any) -> dict:
     """The module's JSON result for `args`; with `etc`, run with that copy of /etc mounted
     over /etc in a mount namespace of its own (the accounts it makes stay in the copy)."""
     prefix = [] if etc is None else [
         "unshare", "--mount", "--propagation", "private", "sh", "-c",
         f'mount --bind "{etc}" /etc && exec "$@"', "sh"]
-    return run_module("zookeeper_files", tmp_path, args, check=check, diff=diff, prefix=prefix)
+    return run_module("zookeeper_files", tmp_path, args, check=check, diff=diff, prefix=prefix,
+                      env=env)
 
 
 def mode(path: Path) -> str:
@@ -64,7 +65,8 @@ def test_a_fresh_layout_is_written_then_left_alone(tmp_path: Path) -> None:
     assert not (root / "logback.xml").exists()
     assert not list(root.glob(".zookeeper_files.*")), "a temporary file was left behind"
     again = run(tmp_path, **layout(root))
-    assert again == {"changed": False, "changed_paths": [], "invocation": again["invocation"]}
+    assert again == {"changed": False, "changed_paths": [], "started": False,
+                     "invocation": again["invocation"]}
 
 
 def test_only_what_differs_changes(tmp_path: Path) -> None:
@@ -291,3 +293,71 @@ def test_a_file_gets_its_mode_through_its_descriptor(tmp_path: Path) -> None:
     assert run(tmp_path, **wanted)["changed_paths"] == [str(root / "myid")]
     assert mode(root / "myid") == "0640"
     assert run(tmp_path, **wanted)["changed"] is False
+
+
+def start_run(tmp_path: Path, root: Path, *flags: str, check: bool = False,
+              **args: Any) -> tuple[dict, list[str], set[str]]:
+    """The layout written with start=zookeeper against a stand-in systemctl whose unit has
+    `flags`: the result, the systemctl calls, and the unit's state after."""
+    bin_dir = systemctl_stand_in(tmp_path, *flags)
+    result = run(tmp_path, check=check, start="zookeeper", **layout(root), **args,
+                 env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "WATCH": str(root / "zoo.cfg")})
+    calls = bin_dir / "state" / "calls"
+    made = [call.split(" --property")[0] for call in calls.read_text().splitlines()]
+    return result, made, {p.name for p in (bin_dir / "state").iterdir()} - {"calls"}
+
+
+def test_a_new_server_is_started_once_every_file_is_written(tmp_path: Path) -> None:
+    """The zookeeper role names its unit in `start` on a new server, so that the JVM boots
+    while the run goes on: systemd reloads first (the unit file is new to it), then starts it,
+    after the last write (zoo.cfg is there when `systemctl start` runs)."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "reload")
+    assert not result.get("failed"), result
+    assert result["changed"] and result["started"], result
+    assert calls == ["show zookeeper", "daemon-reload", "start zookeeper",
+                     f"start: {root / 'zoo.cfg'} exists"], calls
+    assert state == {"active"}, "the unit was enabled: that is the start step's to do"
+
+
+def test_an_active_unit_is_not_started_again(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "active")
+    assert result["changed"] and result["started"] is False, result  # the files changed
+    assert calls == ["show zookeeper"] and state == {"active"}
+
+
+def test_check_mode_says_it_would_start_and_starts_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "reload", check=True)
+    assert result["changed"] and result["started"] is True, result
+    assert calls == ["show zookeeper"] and state == {"reload"}
+    assert not (root / "zoo.cfg").exists()
+
+
+def test_a_start_that_fails_is_a_warning_and_the_writes_stay(tmp_path: Path) -> None:
+    """The start step after it starts the unit again and reports why it does not run (with
+    the unit's journal), so the write itself does not fail."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "broken")
+    assert not result.get("failed"), result
+    assert result["changed"] and result["started"] is False, result
+    # (ansible-core 2.19 returns each warning as an event with its message)
+    warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+    assert warnings == ["every file was written, but systemctl start zookeeper failed: "
+                        "Job for zookeeper.service failed."], result
+    assert calls[-2:] == ["start zookeeper", f"start: {root / 'zoo.cfg'} exists"], calls
+    assert (root / "zoo.cfg").read_text() == "tickTime=2000\n" and state == {"broken"}
+
+
+def test_without_start_systemd_is_not_asked(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    bin_dir = systemctl_stand_in(tmp_path, "reload")
+    result = run(tmp_path, **layout(root), env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert result["changed"] and result["started"] is False, result
+    assert not (bin_dir / "state" / "calls").exists()

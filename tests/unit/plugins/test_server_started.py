@@ -14,27 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugins import run_module
-
-# The unit's state: a file each for active, enabled and "the unit file changed on disk".
-SYSTEMCTL = r"""#!/bin/sh
-state="$(dirname "$0")/state"
-echo "$*" >> "$state/calls"
-flag() { [ -e "$state/$1" ] && echo "$2" || echo "$3"; }
-case "$1" in
-  show)
-    echo "UnitFileState=$(flag enabled enabled disabled)"
-    echo "ActiveState=$(flag active active inactive)"
-    echo "MainPID=$(flag active 4242 0)"
-    echo "ExecMainStartTimestampMonotonic=$(flag active 1000000 0)"
-    echo "NeedDaemonReload=$(flag reload yes no)" ;;
-  daemon-reload) rm -f "$state/reload" ;;
-  enable) touch "$state/enabled" ;;
-  disable) rm -f "$state/enabled" ;;
-  start) touch "$state/active" ;;
-  *) echo "unexpected: $*" >&2; exit 1 ;;
-esac
-"""
+from plugins import run_module, systemctl_stand_in
 
 
 class Srvr(socketserver.BaseRequestHandler):
@@ -51,16 +31,6 @@ def follower() -> Iterator[int]:
     yield srv.server_address[1]
     srv.shutdown()
     srv.server_close()
-
-
-def unit_dir(tmp_path: Path, *flags: str) -> Path:
-    bin_dir = tmp_path / "bin"
-    (bin_dir / "state").mkdir(parents=True)
-    (bin_dir / "systemctl").write_text(SYSTEMCTL)
-    (bin_dir / "systemctl").chmod(0o755)
-    for flag in flags:
-        (bin_dir / "state" / flag).touch()
-    return bin_dir
 
 
 def run(tmp_path: Path, bin_dir: Path, port: int, check: bool = False,
@@ -82,7 +52,7 @@ def changes(calls: list[str]) -> list[str]:
 
 def test_a_stopped_server_is_enabled_started_and_waited_for(
         tmp_path: Path, follower: int) -> None:
-    bin_dir = unit_dir(tmp_path, "reload")
+    bin_dir = systemctl_stand_in(tmp_path, "reload")
     result, calls, state = run(tmp_path, bin_dir, follower, enabled=True)
     assert not result.get("failed"), result
     assert result["changed"] and result["restarted"] and result["mode"] == "follower", result
@@ -99,7 +69,7 @@ def test_a_stopped_server_is_enabled_started_and_waited_for(
 def test_a_running_server_is_only_disabled_and_not_waited_for(tmp_path: Path) -> None:
     """zookeeper_service_enabled=false on a running server: disabled, not restarted, and not
     waited for (it does not answer here: a restart the caller applies next may be due)."""
-    bin_dir = unit_dir(tmp_path, "active", "enabled")
+    bin_dir = systemctl_stand_in(tmp_path, "active", "enabled")
     result, calls, state = run(tmp_path, bin_dir, 1, enabled=False)
     assert not result.get("failed"), result
     assert result["changed"] and not result["restarted"] and result["waited"] == 0.0, result
@@ -108,7 +78,7 @@ def test_a_running_server_is_only_disabled_and_not_waited_for(tmp_path: Path) ->
 
 
 def test_a_server_that_does_not_serve_after_its_start_fails_the_task(tmp_path: Path) -> None:
-    bin_dir = unit_dir(tmp_path)
+    bin_dir = systemctl_stand_in(tmp_path)
     result, calls, _state = run(tmp_path, bin_dir, 1, timeout=0.5)
     assert result.get("failed") and "did not serve as follower or leader" in result["msg"], result
     assert changes(calls) == ["start zookeeper"], calls  # enabled not given: left as it is
@@ -116,7 +86,7 @@ def test_a_server_that_does_not_serve_after_its_start_fails_the_task(tmp_path: P
 
 def test_check_mode_says_what_would_change_and_changes_nothing(
         tmp_path: Path, follower: int) -> None:
-    bin_dir = unit_dir(tmp_path, "reload")
+    bin_dir = systemctl_stand_in(tmp_path, "reload")
     result, calls, state = run(tmp_path, bin_dir, follower, check=True, enabled=True)
     assert result["changed"] and result["restarted"], result
     assert result["msg"].startswith(f"check mode: 127.0.0.1:{follower} would start and enable")

@@ -1,0 +1,92 @@
+"""When the write of a new server's files starts it (`__zookeeper_start_early`, vars/main.yml):
+only where nothing the service phase does before its start applies to the host. Rendered by
+ansible-playbook itself (the role's defaults as the inventory's lowest layer, its vars as the role
+gives them, real `--tags`, `--skip-tags` and `--check`), one host per case, each given what the
+probe, the membership plan and the Java check would have said of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parents[1]
+UNIT = "/etc/systemd/system/zookeeper.service"
+FIREWALL_UNIT = "/etc/systemd/system/zookeeper-firewall.service"
+PLAY = f"""
+- name: Render __zookeeper_start_early
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: The role's vars (above the inventory's, as a role's are)
+      ansible.builtin.include_vars:
+        file: "{ROLE}/vars/main.yml"
+      tags: [always]
+    - name: Say it
+      ansible.builtin.debug:
+        msg: "START_EARLY {{{{ inventory_hostname }}}} {{{{ __zookeeper_start_early }}}}"
+      tags: [always]
+"""
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+
+def probe(unit: bool = False, firewall_unit: bool = False) -> dict[str, Any]:
+    """What zookeeper_probe says of the two units' files."""
+    return {"paths": {UNIT: {"exists": unit}, FIREWALL_UNIT: {"exists": firewall_unit}}}
+
+
+# A new host: no unit, no firewall unit, no membership walk, Java 11 (the default max is 17).
+NEW = {"__zookeeper_probe": probe(),
+       "__zookeeper_membership": {"plans": {"zookeeper": {"walk": False, "steps": []}}},
+       "java_major_version": 11}
+CASES: dict[str, tuple[dict[str, Any], bool]] = {
+    "new_host": ({}, True),
+    "unit_there_before": ({"__zookeeper_probe": probe(unit=True)}, False),
+    "firewall_on": ({"zookeeper_firewall": True}, False),
+    "firewall_to_remove": ({"__zookeeper_probe": probe(firewall_unit=True)}, False),
+    "membership_walk": ({"__zookeeper_membership": {
+        "plans": {"zookeeper": {"walk": True, "steps": []}}}}, False),
+    "java_too_new": ({"java_major_version": 21}, False),
+}
+
+
+def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str) -> dict[str, bool]:
+    """Each host's __zookeeper_start_early, from an ansible-playbook run with `flags`."""
+    inventory = {"all": {"hosts": {name: dict(NEW, **given) for name, given in hosts.items()},
+                         "vars": dict(DEFAULTS, ansible_connection="local",
+                                      ansible_python_interpreter=sys.executable)}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+         str(tmp_path / "inventory.json"), str(tmp_path / "play.yml"), *flags],
+        capture_output=True, text=True, env=env, check=False, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    said = dict(re.findall(r'"START_EARLY (\S+) (True|False)"', proc.stdout))
+    assert set(said) == set(hosts), proc.stdout[-3000:]
+    return {name: value == "True" for name, value in said.items()}
+
+
+def test_only_a_new_host_that_nothing_else_must_precede_starts_with_its_files(
+        tmp_path: Path) -> None:
+    said = render(tmp_path, {name: case[0] for name, case in CASES.items()})
+    assert said == {name: case[1] for name, case in CASES.items()}
+
+
+@pytest.mark.parametrize("flags", [("--tags", "zookeeper_config"),
+                                   ("--skip-tags", "zookeeper_metrics"), ("--check",)])
+def test_a_run_that_selects_tags_or_checks_starts_nothing_early(
+        tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """Under --tags or --skip-tags the service phase may not run at all (a --tags
+    zookeeper_config run must leave a new server stopped), and check mode starts nothing."""
+    assert render(tmp_path, {"new_host": {}}, *flags) == {"new_host": False}
