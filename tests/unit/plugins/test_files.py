@@ -295,12 +295,12 @@ def test_a_file_gets_its_mode_through_its_descriptor(tmp_path: Path) -> None:
     assert run(tmp_path, **wanted)["changed"] is False
 
 
-def start_run(tmp_path: Path, root: Path, *flags: str, check: bool = False,
-              **args: Any) -> tuple[dict, list[str], set[str]]:
+def start_run(tmp_path: Path, root: Path, *flags: str,
+              check: bool = False) -> tuple[dict, list[str], set[str]]:
     """The layout written with start=zookeeper against a stand-in systemctl whose unit has
     `flags`: the result, the systemctl calls, and the unit's state after."""
     bin_dir = systemctl_stand_in(tmp_path, *flags)
-    result = run(tmp_path, check=check, start="zookeeper", **layout(root), **args,
+    result = run(tmp_path, check=check, start="zookeeper", **layout(root),
                  env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "WATCH": str(root / "zoo.cfg")})
     calls = bin_dir / "state" / "calls"
     made = [call.split(" --property")[0] for call in calls.read_text().splitlines()]
