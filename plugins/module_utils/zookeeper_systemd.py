@@ -33,6 +33,15 @@ def units(services: List[str]) -> Dict[str, Dict]:
     return {service: _state(block) for service, block in zip(services, blocks)}
 
 
+def systemctl(*args: str) -> Optional[str]:
+    """Run `systemctl ARGS`: None when it succeeded, else what failed, with systemd's message."""
+    proc = subprocess.run(["systemctl", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    if proc.returncode == 0:
+        return None
+    return f"systemctl {' '.join(args)} failed: {proc.stderr.strip()}"
+
+
 def unit(service: str) -> Dict:
     """The unit's `enabled`, `active`, `main_pid` (0 when not running), `started` (when its
     main process started, epoch seconds, or None) and `need_reload` (its file changed on disk

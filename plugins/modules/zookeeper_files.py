@@ -216,7 +216,6 @@ import grp
 import os
 import pwd
 import stat
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -224,7 +223,10 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofoll
     NotAFile,
     open_no_follow,
 )
-from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import unit
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
+    systemctl,
+    unit,
+)
 
 _ATTRIBUTES = {
     "owner": {"type": "str", "required": False},
@@ -551,11 +553,9 @@ class Writer:
         if self.module.check_mode:
             return True
         for args in ([["daemon-reload"]] if state["need_reload"] else []) + [["start", service]]:
-            proc = subprocess.run(["systemctl", *args], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, universal_newlines=True, check=False)
-            if proc.returncode != 0:
-                self.module.warn(f"every file was written, but systemctl {' '.join(args)} "
-                                 f"failed: {proc.stderr.strip()}")
+            error = systemctl(*args)
+            if error:
+                self.module.warn(f"every file was written, but {error}")
                 return False
         return True
 

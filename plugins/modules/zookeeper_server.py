@@ -285,7 +285,11 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofoll
     NotAFile,
     open_no_follow,
 )
-from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import stale, unit
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
+    stale,
+    systemctl as run_systemctl,
+    unit,
+)
 
 SERVING = {"leader", "follower"}
 
@@ -487,11 +491,9 @@ def write_servers(path: str, servers: List[str]) -> bool:
 
 
 def systemctl(module: AnsibleModule, *args: str) -> None:
-    proc = subprocess.run(["systemctl", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
-    if proc.returncode != 0:
-        module.fail_json(msg=f"systemctl {' '.join(args)} failed: {proc.stderr.strip()}",
-                         restarted=False, waited=0.0)
+    error = run_systemctl(*args)
+    if error:
+        module.fail_json(msg=error, restarted=False, waited=0.0)
 
 
 RESTART_NET = 10  # seconds after which a stopped leader is started again whatever happens
