@@ -8,7 +8,8 @@ short_description: Write a ZooKeeper host's directories, files and links in one 
 description:
   - Makes each directory of O(directories), writes each file of O(files) and O(secret_files)
     with its content, owner, group and mode, points each link of O(links) at its target and
-    removes each path of O(absent), all in one call; only what differs is touched.
+    removes each path of O(absent), all in one call; only what differs is touched. It can
+    also put a release in place first (O(release)) and start a unit last (O(start)).
   - The zookeeper role renders every file on the controller, compares it with what
     zookeeper_probe found and hands this module only what differs, so that a fresh host costs
     one call instead of one or two per file (a template or copy task is a C(stat) and a
@@ -130,6 +131,72 @@ options:
         description: What it points at.
         type: path
         required: true
+  release:
+    description:
+      - A release to put in place after the account and the directories, before the files,
+        as the zkops.zookeeper34.zookeeper_release module does with these options (the same
+        names, checks and messages). Nothing is done when O(release.dest)/O(release.top)/lib
+        exists; else the tarball (and its signature) is fetched where missing or different,
+        its sha512 and signature are checked, and it is unpacked into a directory of its own
+        renamed into place. A release that is refused fails the call before any file is
+        written.
+      - The zookeeper role passes it on a new server of the tarball method (no unit before the
+        run; the account and the directories are made in this call too) where the run selects
+        no tags, so that the server starts one call sooner; not in check mode (the release
+        module reads the published sha512 there).
+    type: dict
+    required: false
+    suboptions:
+      path:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:path).
+        type: path
+        required: true
+      url:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:url).
+        type: str
+        required: false
+      checksum:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:checksum).
+        type: str
+        required: false
+        default: ""
+      signature_check:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:signature_check).
+        type: bool
+        required: false
+        default: true
+      keys:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:keys).
+        type: str
+        required: false
+      dest:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:dest).
+        type: path
+        required: true
+      top:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:top).
+        type: str
+        required: true
+      advice:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:advice).
+        type: str
+        required: false
+        default: ""
+      signature_missing_advice:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:signature_missing_advice).
+        type: str
+        required: false
+        default: ""
+      timeout:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:timeout).
+        type: int
+        required: false
+        default: 10
+      validate_certs:
+        description: As O(zkops.zookeeper34.zookeeper_release#module:validate_certs).
+        type: bool
+        required: false
+        default: true
   absent:
     description:
       - Files or links to remove when they exist.
@@ -205,6 +272,17 @@ changed_paths:
   type: list
   elements: str
   sample: [/etc/zookeeper/zoo.cfg, /opt/zookeeper]
+release:
+  description: >-
+    With O(release), what zookeeper_release returns (release, fetched, sha512, unpacked,
+    signature); without it, null.
+  returned: always
+  type: dict
+  sample:
+    release: /opt/zookeeper-3.4.13
+    fetched: [/var/cache/zookeeper/zookeeper-3.4.13.tar.gz,
+              /var/cache/zookeeper/zookeeper-3.4.13.tar.gz.asc]
+    unpacked: true
 started:
   description: Whether the unit of O(start) was started (in check mode, whether it would be).
   returned: always
@@ -222,6 +300,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofollow import (
     NotAFile,
     open_no_follow,
+)
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_release import (
+    ARGUMENT_SPEC as RELEASE_OPTIONS,
+    put_in_place,
 )
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
     systemctl,
@@ -258,6 +340,7 @@ ARGUMENT_SPEC = {
     "links": {"type": "list", "elements": "dict", "required": False, "default": [],
               "options": {"path": {"type": "path", "required": True},
                           "target": {"type": "path", "required": True}}},
+    "release": {"type": "dict", "required": False, "options": RELEASE_OPTIONS},
     "absent": {"type": "list", "elements": "path", "required": False, "default": []},
     "start": {"type": "str", "required": False},
 }
@@ -341,7 +424,8 @@ class Writer:
             self.changed_paths.append(path)
 
     def refuse(self, message: str) -> None:
-        self.module.fail_json(msg=message, changed_paths=self.changed_paths)
+        self.module.fail_json(msg=message, changed=bool(self.changed_paths),
+                              changed_paths=self.changed_paths)
 
     def diff(self, entry: dict) -> None:
         if self.module._diff:
@@ -559,15 +643,28 @@ class Writer:
                 return False
         return True
 
+    def put_release(self, options: dict) -> dict:
+        """The release put in place as zookeeper_release does it (its result, without its
+        own `changed` and `diff`: the release directory is a changed path, the diff one of
+        this call's); a release refused fails the call."""
+        result, refused = put_in_place(self.module, options)
+        if refused:
+            self.refuse(refused)
+        self.note(result["release"], result.pop("changed"))
+        if "diff" in result:
+            self.diffs.append(result.pop("diff"))
+        return result
+
     def run(self) -> dict:
-        """The account first, then directories, files, secret files, links and removals; the
-        module's result."""
+        """The account first, then directories, the release, files, secret files, links and
+        removals, then the start; the module's result."""
         params = self.module.params
         if params["account"]:
             self.make_account(params["account"])
         for item in params["directories"]:
             self.note(item["path"], self.make_directory(item))
             self.note(item["path"], self.attributes(item["path"], item))
+        release = self.put_release(params["release"]) if params["release"] else None
         for item in params["files"]:
             self.note(item["path"], self.write_file(item))
         for item in params["secret_files"]:
@@ -578,7 +675,7 @@ class Writer:
             self.note(path, self.remove(path))
         started = self.start(params["start"]) if params["start"] else False
         result = {"changed": bool(self.changed_paths) or started,
-                  "changed_paths": self.changed_paths, "started": started}
+                  "changed_paths": self.changed_paths, "release": release, "started": started}
         if self.diffs:
             result["diff"] = self.diffs
         return result

@@ -1,5 +1,6 @@
 """When the write of a new server's files starts it (`__zookeeper_start_early`, vars/main.yml):
-only where nothing the service phase does before its start applies to the host. Rendered by
+only where nothing the service phase does before its start applies to the host; and when that
+write puts the release in place too (`__zookeeper_release_with_config`). Rendered by
 ansible-playbook itself (the role's defaults as the inventory's lowest layer, its vars as the role
 gives them, real `--tags`, `--skip-tags` and `--check`), one host per case, each given what the
 probe, the membership plan and the Java check would have said of it."""
@@ -20,26 +21,30 @@ import yaml
 ROLE = Path(__file__).resolve().parents[1]
 UNIT = "/etc/systemd/system/zookeeper.service"
 FIREWALL_UNIT = "/etc/systemd/system/zookeeper-firewall.service"
-PLAY = f"""
-- name: Render __zookeeper_start_early
+PLAY = """
+- name: Render {what}
   hosts: all
   gather_facts: false
   tasks:
     - name: The role's vars (above the inventory's, as a role's are)
       ansible.builtin.include_vars:
-        file: "{ROLE}/vars/main.yml"
+        file: "{role}/vars/main.yml"
       tags: [always]
     - name: Say it
       ansible.builtin.debug:
-        msg: "START_EARLY {{{{ inventory_hostname }}}} {{{{ __zookeeper_start_early }}}}"
+        msg: "{what} {{{{ inventory_hostname }}}} {{{{ {what} }}}}"
       tags: [always]
 """
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+# The release's lib directory, where the role looks for a release in place (the default version).
+RELEASE_LIB = f"{DEFAULTS['zookeeper_install_root']}/zookeeper-{DEFAULTS['zookeeper_version']}/lib"
 
 
-def probe(unit: bool = False, firewall_unit: bool = False) -> dict[str, Any]:
-    """What zookeeper_probe says of the two units' files."""
-    return {"paths": {UNIT: {"exists": unit}, FIREWALL_UNIT: {"exists": firewall_unit}}}
+def probe(unit: bool = False, firewall_unit: bool = False,
+          release: bool = False) -> dict[str, Any]:
+    """What zookeeper_probe says of the two units' files and of the release's lib."""
+    return {"paths": {UNIT: {"exists": unit}, FIREWALL_UNIT: {"exists": firewall_unit},
+                      RELEASE_LIB: {"exists": release}}}
 
 
 # A new host: no unit, no firewall unit, no membership walk, Java 11 (the default max is 17).
@@ -57,13 +62,14 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
 }
 
 
-def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str) -> dict[str, bool]:
-    """Each host's __zookeeper_start_early, from an ansible-playbook run with `flags`."""
+def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str,
+           what: str = "__zookeeper_start_early") -> dict[str, bool]:
+    """Each host's `what`, from an ansible-playbook run with `flags`."""
     inventory = {"all": {"hosts": {name: dict(NEW, **given) for name, given in hosts.items()},
                          "vars": dict(DEFAULTS, ansible_connection="local",
                                       ansible_python_interpreter=sys.executable)}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "play.yml").write_text(PLAY.format(role=ROLE, what=what))
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -72,7 +78,7 @@ def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str) -> dic
          str(tmp_path / "inventory.json"), str(tmp_path / "play.yml"), *flags],
         capture_output=True, text=True, env=env, check=False, timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    said = dict(re.findall(r'"START_EARLY (\S+) (True|False)"', proc.stdout))
+    said = dict(re.findall(rf'"{what} (\S+) (True|False)"', proc.stdout))
     assert set(said) == set(hosts), proc.stdout[-3000:]
     return {name: value == "True" for name, value in said.items()}
 
@@ -90,3 +96,31 @@ def test_a_run_that_selects_tags_or_checks_starts_nothing_early(
     """Under --tags or --skip-tags the service phase may not run at all (a --tags
     zookeeper_config run must leave a new server stopped), and check mode starts nothing."""
     assert render(tmp_path, {"new_host": {}}, *flags) == {"new_host": False}
+
+
+RELEASE_CASES: dict[str, tuple[dict[str, Any], bool]] = {
+    "new_host": ({}, True),
+    "release_there": ({"__zookeeper_probe": probe(release=True)}, False),
+    # an upgrade, or a release directory cut short under a server: the install phase's own step
+    "unit_there_before": ({"__zookeeper_probe": probe(unit=True)}, False),
+    "package_method": ({"zookeeper_install_method": "package"}, False),
+    # tasks/tls.yml writes into the account's directories before the files' call
+    "tls": ({"zookeeper_tls_quorum": True}, False),
+}
+
+
+def test_the_files_call_puts_the_release_in_place_only_on_a_new_tarball_host(
+        tmp_path: Path) -> None:
+    said = render(tmp_path, {name: case[0] for name, case in RELEASE_CASES.items()},
+                  what="__zookeeper_release_with_config")
+    assert said == {name: case[1] for name, case in RELEASE_CASES.items()}
+
+
+@pytest.mark.parametrize("flags", [("--tags", "zookeeper_config"),
+                                   ("--skip-tags", "zookeeper_metrics"), ("--check",)])
+def test_a_run_that_selects_tags_or_checks_fetches_the_release_in_its_own_step(
+        tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """Under --tags zookeeper_config the install phase does not run: no release is to be
+    fetched; check mode reads the published sha512 in the release's own step."""
+    assert render(tmp_path, {"new_host": {}}, *flags,
+                  what="__zookeeper_release_with_config") == {"new_host": False}

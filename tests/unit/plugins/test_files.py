@@ -65,7 +65,7 @@ def test_a_fresh_layout_is_written_then_left_alone(tmp_path: Path) -> None:
     assert not (root / "logback.xml").exists()
     assert not list(root.glob(".zookeeper_files.*")), "a temporary file was left behind"
     again = run(tmp_path, **layout(root))
-    assert again == {"changed": False, "changed_paths": [], "started": False,
+    assert again == {"changed": False, "changed_paths": [], "release": None, "started": False,
                      "invocation": again["invocation"]}
 
 

@@ -298,3 +298,51 @@ def test_a_tarball_on_the_host_with_another_sha512_than_the_one_given_is_refused
     digest = hashlib.sha512(mirror.files[NAME]).hexdigest()
     assert result["msg"] == f"{args['path']} has sha512 {digest}, not the release's {'ab' * 64}"
     assert tree(tmp_path / "opt") == []
+
+
+# zookeeper_files' `release`: the zookeeper role's write of a new host's files puts the release
+# in place in the same call, with this module's code (module_utils/zookeeper_release.py).
+def files_run(tmp_path: Path, release: dict[str, Any], diff: bool = False) -> dict:
+    """zookeeper_files with `release`, a zoo.cfg and the stable link to the release."""
+    conf = tmp_path / "etc"
+    return run_module("zookeeper_files", tmp_path, {
+        "directories": [{"path": str(conf), "mode": "0750"}],
+        "release": release,
+        "files": [{"path": str(conf / "zoo.cfg"), "content": "tickTime=2000\n", "mode": "0640"}],
+        "links": [{"path": str(tmp_path / "opt" / "zookeeper"),
+                   "target": str(tmp_path / "opt" / TOP)}]}, diff=diff)
+
+
+def test_the_files_call_puts_the_release_in_place_before_its_files(
+        tmp_path: Path, mirror: Mirror, signer: tuple[Path, str]) -> None:
+    args = release_args(tmp_path, mirror, signer[1])
+    result = files_run(tmp_path, args, diff=True)
+    assert not result.get("failed"), result
+    release = tmp_path / "opt" / TOP
+    assert result["changed"] and str(release) in result["changed_paths"], result
+    assert result["release"]["unpacked"] and result["release"]["release"] == str(release), result
+    assert result["release"]["fetched"] == [args["path"], args["path"] + ".asc"], result
+    assert "rm@example.invalid" in result["release"]["signature"]["signer"], result
+    assert {"before_header": str(release), "after_header": str(release), "before": "",
+            "after": f"unpacked from {args['path']}\n"} in result["diff"], result
+    assert (release / "lib" / "zk.jar").read_bytes() == b"jar\n"
+    assert (tmp_path / "opt" / "zookeeper").resolve() == release
+    assert (tmp_path / "etc" / "zoo.cfg").read_text() == "tickTime=2000\n"
+    asked = dict(mirror.asked)
+    again = files_run(tmp_path, args)
+    assert again["changed"] is False and again["release"]["fetched"] == [], again
+    assert dict(mirror.asked) == asked
+
+
+def test_a_release_refused_in_the_files_call_fails_it_before_any_file_is_written(
+        tmp_path: Path, mirror: Mirror, signer: tuple[Path, str]) -> None:
+    """With the release module's own message; the directories made before it are reported."""
+    wrong = hashlib.sha512(b"another file").hexdigest()
+    args = release_args(tmp_path, mirror, signer[1], checksum=wrong)
+    result = files_run(tmp_path, args)
+    assert result.get("failed") and result["changed"], result
+    alone = run(tmp_path / "cache", **args)
+    assert result["msg"] == alone["msg"], (result, alone)
+    assert result["msg"].startswith(f"{mirror.url} has sha512 "), result
+    assert result["changed_paths"] == [str(tmp_path / "etc")], result
+    assert tree(tmp_path / "etc") == [] and tree(tmp_path / "opt") == []
