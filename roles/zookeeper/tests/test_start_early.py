@@ -32,7 +32,7 @@ PLAY = """
       tags: [always]
     - name: Say it
       ansible.builtin.debug:
-        msg: "{what} {{{{ inventory_hostname }}}} {{{{ {what} }}}}"
+        msg: "{what} {{{{ inventory_hostname }}}} {{{{ ({expression}) | bool }}}}"
       tags: [always]
 """
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
@@ -63,13 +63,15 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
 
 
 def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str,
-           what: str = "__zookeeper_start_early") -> dict[str, bool]:
-    """Each host's `what`, from an ansible-playbook run with `flags`."""
+           what: str = "__zookeeper_start_early", expression: str = "") -> dict[str, bool]:
+    """Each host's `what` (or `expression`, said as `what`), from an ansible-playbook run with
+    `flags`."""
     inventory = {"all": {"hosts": {name: dict(NEW, **given) for name, given in hosts.items()},
                          "vars": dict(DEFAULTS, ansible_connection="local",
                                       ansible_python_interpreter=sys.executable)}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY.format(role=ROLE, what=what))
+    (tmp_path / "play.yml").write_text(PLAY.format(role=ROLE, what=what,
+                                                   expression=expression or what))
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -124,3 +126,20 @@ def test_a_run_that_selects_tags_or_checks_fetches_the_release_in_its_own_step(
     fetched; check mode reads the published sha512 in the release's own step."""
     assert render(tmp_path, {"new_host": {}}, *flags,
                   what="__zookeeper_release_with_config") == {"new_host": False}
+
+
+def test_nothing_is_left_for_the_install_phase_where_the_files_call_puts_the_release(
+        tmp_path: Path) -> None:
+    """tasks/phases.yml skips the install phase there: each of its tasks must have nothing to do
+    (a task added to tasks/install.yml that the config phase's call does not cover fails this)."""
+    tasks = yaml.safe_load((ROLE / "tasks" / "install.yml").read_text())
+    # no account either (the probe's words for it)
+    new_host = {"__zookeeper_probe": dict(probe(), group_exists=False, user={"exists": False})}
+    for number, task in enumerate(tasks):
+        when = task.get("when", "true")
+        expression = " and ".join(f"({w})" for w in when) if isinstance(when, list) else when
+        said = render(tmp_path, {"new_host": new_host}, what=f"INSTALL_TASK_{number}",
+                      expression=expression)
+        assert said == {"new_host": False}, f"{task['name']} would run on a new server"
+    assert render(tmp_path, {"new_host": new_host},
+                  what="__zookeeper_release_with_config") == {"new_host": True}
