@@ -1,6 +1,7 @@
 """When the write of a new server's files starts it (`__zookeeper_start_early`, vars/main.yml):
-only where nothing the service phase does before its start applies to the host; and when that
-write puts the release in place too (`__zookeeper_release_with_config`). Rendered by
+only where nothing the service phase does before its start applies to the host; when that
+write puts the release in place too (`__zookeeper_release_with_config`), and that the install
+phase, skipped there, has nothing left to do. Rendered by
 ansible-playbook itself (the role's defaults as the inventory's lowest layer, its vars as the role
 gives them, real `--tags`, `--skip-tags` and `--check`), one host per case, each given what the
 probe, the membership plan and the Java check would have said of it."""
