@@ -1,7 +1,8 @@
 """Action plugin: check a host against the run, then decide which phases of the zookeeper role
 have work on it (the module file of the same name documents it). One task a host instead of two
 (the checks' and the decision's); both stay the role's variables, rendered here by name, the
-decision only where the checks passed."""
+decision only where the checks passed. Given `java`, the java role's check comes first
+(plugins/plugin_utils/java_check.py): site.yml's step a host fewer."""
 
 from __future__ import annotations
 
@@ -11,15 +12,25 @@ from typing import Any
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_decide import ARGUMENT_SPEC
+from ansible_collections.zkops.zookeeper34.plugins.modules.java_check import (
+    ARGUMENT_SPEC as JAVA_OPTIONS,
+)
+from ansible_collections.zkops.zookeeper34.plugins.modules.zookeeper_decide import (
+    ARGUMENT_SPEC as OPTIONS,
+)
+from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.java_check import check_java
 from ansible_collections.zkops.zookeeper34.plugins.plugin_utils.rendered_once import variables_once
+
+# The module's options, `java` checked against java_check's own.
+ARGUMENT_SPEC = {**OPTIONS, "java": {**OPTIONS["java"], "options": JAVA_OPTIONS}}
+# What the java role reads of its check (its tasks/validate.yml registers it there).
+JAVA_CHECKED = "__java_checked"
 
 
 class ActionModule(ActionBase):
     """zkops.zookeeper34.zookeeper_decide"""
 
     TRANSFERS_FILES = False
-    _requires_connection = False
 
     @staticmethod
     def _render(variables: Mapping[str, Any], name: str) -> Any:
@@ -36,6 +47,17 @@ class ActionModule(ActionBase):
         # The checks and the decision name the same variables many times over: each is rendered
         # once for the host.
         variables = variables_once(self._templar, task_vars)
+        if args["java"] is not None:
+            java = check_java(self, task_vars, variables, args["java"])
+            if java.get("failed") or java.get("unreachable"):
+                return {**result, **java}
+            # (the facts of a java_probe call it made are the host's, as java_check's are)
+            facts = java.pop("ansible_facts", None)
+            if facts:
+                result["ansible_facts"] = facts
+            result["java"] = java
+            # The host checks read the Java a run would leave (java_expected_major) from it.
+            variables = variables_once(self._templar, {**task_vars, JAVA_CHECKED: java})
         problems = self._render(variables, args["problems"])
         if not isinstance(problems, list):
             raise AnsibleError(f"zookeeper_decide: {args['problems']} is not a list: {problems!r}")

@@ -7,8 +7,13 @@ DOCUMENTATION = r"""
 module: zookeeper_decide
 short_description: Check a host against the run, then decide which of the role's phases have work
 description:
-  - Runs on the controller and contacts no host. Two steps of the zookeeper role's reconcile loop,
-    from what M(zkops.zookeeper34.zookeeper_probe) observed and the inventory.
+  - Runs on the controller. Two steps of the zookeeper role's reconcile loop, from what
+    M(zkops.zookeeper34.zookeeper_probe) observed and the inventory; with O(java), the java
+    role's check before them.
+  - With O(java), first the java role's check, as M(zkops.zookeeper34.java_check) makes it with
+    those options (it contacts the host only where O(java.found) is not given); a failure there
+    fails the task with its message. What it returns is RV(java), and the variable
+    C(__java_checked), which the java role reads, is that result while the rest is rendered.
   - First the checks of the host; the variable named by O(problems) is rendered, a list of
     messages, and any message fails the task with all of them, one a line. Nothing else is
     rendered then.
@@ -27,6 +32,29 @@ options:
     description: Each phase and the variable that says whether it has work on the host.
     type: dict
     required: true
+  java:
+    description:
+      - The java role's check, run first (one step a host fewer than its own task); omitted,
+        no Java is checked.
+    type: dict
+    suboptions:
+      spec:
+        description: M(zkops.zookeeper34.java_check)'s O(zkops.zookeeper34.java_check#module:spec).
+        type: path
+        required: true
+      entry_point:
+        description: >-
+          M(zkops.zookeeper34.java_check)'s O(zkops.zookeeper34.java_check#module:entry_point).
+        type: str
+        default: main
+      found:
+        description: M(zkops.zookeeper34.java_check)'s O(zkops.zookeeper34.java_check#module:found).
+        type: dict
+      packages:
+        description: >-
+          M(zkops.zookeeper34.java_check)'s O(zkops.zookeeper34.java_check#module:packages).
+        type: dict
+        default: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -39,7 +67,8 @@ attributes:
     platforms: posix
 notes:
   - Changes nothing, in check mode as in a real run (check mode runs it too).
-  - An action plugin; it runs on the controller only, so the host's Python does not matter.
+  - An action plugin on the controller; the host's Python only matters for the call of
+    M(zkops.zookeeper34.java_probe) that O(java) without O(java.found) makes.
 author:
   - zookeeper-ansible (!UNKNOWN)
 """
@@ -53,6 +82,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+java:
+  description: >-
+    With O(java), what M(zkops.zookeeper34.java_check) returns: what was found, whether the
+    run installs the package, and the major versions.
+  returned: success, with O(java)
+  type: dict
 todo:
   description: Each phase of O(phases), true where it has work on the host.
   returned: success
@@ -69,4 +104,6 @@ msg:
 ARGUMENT_SPEC = {
     "problems": {"type": "str", "required": True},
     "phases": {"type": "dict", "required": True},
+    # (its suboptions: java_check's options, which the action plugin checks them against)
+    "java": {"type": "dict"},
 }

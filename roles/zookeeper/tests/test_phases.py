@@ -121,9 +121,23 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     assert deploy[0]["vars"] == {"zookeeper_line_change": False}
     # site.yml and upgrade.yml check the same way, each saying whether the line may change.
     checks = yaml.safe_load((TASKS / "checks.yml").read_text())
-    assert [task.get("ansible.builtin.import_tasks")
-            or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in checks] == [
-        "validate-inventory.yml", "observe.yml", "java:validate.yml", "validate-hosts.yml"]
+    assert [task["ansible.builtin.import_tasks"] for task in checks] == [
+        "validate-inventory.yml", "observe.yml", "validate-hosts.yml"]
+    # The Java each host would run is checked in the host checks' step (zookeeper_decide), as
+    # the java role's tasks/validate.yml checks it, from what the probe found; the java role
+    # reads the result (vars/main.yml).
+    java = checks[2]["vars"]["__zookeeper_java_check"]
+    assert java["spec"] == "{{ role_path | dirname }}/java/meta/argument_specs.yml"
+    assert java["found"] == "{{ __zookeeper_probe.java | default(none) }}"
+    assert java["packages"] == "{{ __java_packages }}"
+    java_role = TASKS.parents[1] / "java"
+    java_validate = yaml.safe_load((java_role / "tasks" / "validate.yml").read_text())
+    assert java_validate[0]["register"] == "__java_checked"
+    decide = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
+    assert decide["zkops.zookeeper34.zookeeper_decide"]["java"] == (
+        "{{ __zookeeper_java_check | default(omit) }}")
+    java_vars = yaml.safe_load((java_role / "vars" / "main.yml").read_text())
+    assert java_vars["__java_checked"] == "{{ __zookeeper_decision.java }}"
     upgrade = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())[0]
     first = upgrade["pre_tasks"][0]
     assert first["ansible.builtin.import_role"]["tasks_from"] == "checks.yml"

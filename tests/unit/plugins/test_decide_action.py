@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plugins import NOWHERE, inventory_play, reported
+from plugins import NOWHERE, REPO, inventory_play, reported
 
 PLAY = """
 - name: Decide as the zookeeper role's host checks do
@@ -63,3 +63,84 @@ def test_problems_that_are_not_a_list_are_an_error(tmp_path: Path) -> None:
     rc, output, todo = decide(tmp_path, problems="one problem", phases={})
     assert rc != 0 and todo is None
     assert "problems is not a list" in output, output
+
+
+# site.yml's host checks make the java role's check first (tasks/checks.yml), in the same step;
+# the java role's own vars file gives its variables from the decision.
+JAVA_PLAY = """
+- name: Check Java and the host as site.yml's host checks do
+  hosts: all
+  gather_facts: false
+  vars_files:
+    - {roles}/java/vars/main.yml
+  vars:
+    todo_broken: "{{{{ no_such_variable.anywhere }}}}"
+    too_new: >-
+      {{{{ ['Java ' ~ java_expected_major ~ ' is too new']
+      if java_expected_major | int > 11 else [] }}}}
+  tasks:
+    - name: Check, then decide
+      zkops.zookeeper34.zookeeper_decide:
+        problems: "{{{{ problems_from | default('too_new') }}}}"
+        java:
+          spec: {roles}/java/meta/argument_specs.yml
+          found: "{{{{ found }}}}"
+        phases: "{{{{ phases }}}}"
+      register: __zookeeper_decision
+    - name: Report
+      ansible.builtin.debug:
+        msg: "RESULT {{{{ {{'todo': __zookeeper_decision.todo, 'expected': java_expected_major,
+          'pending': __java_install_pending, 'package': __java_package_name}} | to_json }}}}"
+"""
+
+
+def decide_with_java(tmp_path: Path, found: dict[str, Any], **host: Any
+                     ) -> tuple[int, str, dict[str, Any] | None]:
+    play = JAVA_PLAY.format(roles=REPO / "roles")
+    rc, output = inventory_play(tmp_path, play, {"hosts": {"zk1": {
+        **NOWHERE, "found": found, "phases": {"config": "config"}, "config": "yes", **host}}})
+    return rc, output, reported(output)
+
+
+def java_found(major: str, **found: Any) -> dict[str, Any]:
+    return {"package": f"openjdk-{major}-jre-headless", "package_state": "installed",
+            "version_rc": 0, "stderr": f'openjdk version "{major}.0.2" 2022-01-18', **found}
+
+
+def test_the_java_check_comes_first_and_the_java_role_reads_it(tmp_path: Path) -> None:
+    rc, output, got = decide_with_java(tmp_path, java_found("11"))
+    assert rc == 0, output
+    assert got == {"todo": {"config": True}, "expected": 11, "pending": False,
+                   "package": "openjdk-11-jre-headless"}, output
+
+
+def test_the_host_checks_read_the_java_it_found(tmp_path: Path) -> None:
+    rc, output, got = decide_with_java(tmp_path, java_found("17"),
+                                       phases={"config": "todo_broken"})
+    assert rc != 0 and got is None
+    assert '"msg": "Java 17 is too new"' in output, output
+    assert "is undefined" not in output, output
+
+
+def test_a_package_the_run_installs_is_the_java_it_would_leave(tmp_path: Path) -> None:
+    rc, output, got = decide_with_java(tmp_path, java_found(
+        "17", package_state="missing", version_rc=127, stderr="",
+        msg="/usr/bin/java does not exist or cannot be run"))
+    assert rc != 0 and got is None
+    assert '"msg": "Java 17 is too new"' in output, output
+
+
+def test_a_java_refused_fails_the_step_before_the_host_checks(tmp_path: Path) -> None:
+    rc, output, got = decide_with_java(
+        tmp_path, java_found("11", version_rc=127, stderr="", msg="/usr/bin/java: not found"),
+        java_install=False, problems_from="todo_broken")
+    assert rc != 0 and got is None
+    assert ("zk1: `/usr/bin/java -version` failed (/usr/bin/java: not found), so no host was "
+            "changed. With java_install=False") in output, output
+    assert "is undefined" not in output, output
+
+
+def test_the_java_role_variables_are_checked_against_its_specs(tmp_path: Path) -> None:
+    rc, output, got = decide_with_java(tmp_path, java_found("11"), java_install="maybe")
+    assert rc != 0 and got is None
+    assert "Validation of arguments failed" in output and "java_install" in output, output
