@@ -56,8 +56,20 @@ class ActionModule(ActionBase):
             if facts:
                 result["ansible_facts"] = facts
             result["java"] = java
-            # The host checks read the Java a run would leave (java_expected_major) from it.
-            variables = variables_once(self._templar, {**task_vars, JAVA_CHECKED: java})
+            # The host checks read the Java a run would leave (java_expected_major) from it:
+            # through the variables' own templates too (which an ansible-core before 2.19
+            # renders with the templar's variables), for this step only.
+            with_java = {**task_vars, JAVA_CHECKED: java}
+            before, self._templar.available_variables = self._templar.available_variables, with_java
+            try:
+                return self._decide(result, variables_once(self._templar, with_java), args)
+            finally:
+                self._templar.available_variables = before
+        return self._decide(result, variables, args)
+
+    def _decide(self, result: dict[str, Any], variables: Mapping[str, Any],
+                args: Mapping[str, Any]) -> dict[str, Any]:
+        """The host's problems (a failure with all of them), else the decision."""
         problems = self._render(variables, args["problems"])
         if not isinstance(problems, list):
             raise AnsibleError(f"zookeeper_decide: {args['problems']} is not a list: {problems!r}")

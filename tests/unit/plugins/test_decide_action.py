@@ -99,7 +99,10 @@ def decide_with_java(tmp_path: Path, found: dict[str, Any], **host: Any
     play = JAVA_PLAY.format(roles=REPO / "roles")
     rc, output = inventory_play(tmp_path, play, {"hosts": {"zk1": {
         **NOWHERE, "found": found, "phases": {"config": "config"}, "config": "yes", **host}}})
-    return rc, output, reported(output)
+    got = reported(output)
+    # (ansible-core before 2.19 renders a variable's template as text: "11" for 11.)
+    return rc, output, None if got is None else {
+        k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in got.items()}
 
 
 def java_found(major: str, **found: Any) -> dict[str, Any]:
