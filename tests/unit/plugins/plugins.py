@@ -188,3 +188,11 @@ def reported(output: str) -> Any:
     """What a play's `debug` printed as "RESULT <json>" (None when it did not get there)."""
     found = re.search(r'"RESULT (\{.*\})"', output)
     return json.loads(found[1].replace('\\"', '"')) if found else None
+
+
+def reported_numbers(output: str) -> dict[str, Any] | None:
+    """`reported`, each text of digits as the number (ansible-core before 2.19 renders a
+    variable's template as text: "17" for 17)."""
+    got = reported(output)
+    return None if got is None else {
+        k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in got.items()}

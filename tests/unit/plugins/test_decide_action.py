@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plugins import NOWHERE, REPO, inventory_play, reported
+from plugins import NOWHERE, REPO, inventory_play, reported, reported_numbers
 
 PLAY = """
 - name: Decide as the zookeeper role's host checks do
@@ -99,10 +99,7 @@ def decide_with_java(tmp_path: Path, found: dict[str, Any], **host: Any
     play = JAVA_PLAY.format(roles=REPO / "roles")
     rc, output = inventory_play(tmp_path, play, {"hosts": {"zk1": {
         **NOWHERE, "found": found, "phases": {"config": "config"}, "config": "yes", **host}}})
-    got = reported(output)
-    # (ansible-core before 2.19 renders a variable's template as text: "11" for 11.)
-    return rc, output, None if got is None else {
-        k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in got.items()}
+    return rc, output, reported_numbers(output)
 
 
 def java_found(major: str, **found: Any) -> dict[str, Any]:

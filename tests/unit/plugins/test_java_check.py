@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plugins import NOWHERE, inventory_play, reported
+from plugins import NOWHERE, inventory_play, reported_numbers
 
 PLAY = """
 - name: Check Java as site.yml's pre_tasks do
@@ -34,10 +34,7 @@ def check(tmp_path: Path, host: dict[str, Any]) -> tuple[int, str, dict[str, Any
     """The play on one host `zk1` with these variables: its return code, output, and what the
     role recorded (None when it failed)."""
     rc, output = inventory_play(tmp_path, PLAY, {"hosts": {"zk1": host}})
-    got = reported(output)
-    # (ansible-core before 2.19 renders every value of set_fact as text: "17" for 17.)
-    return rc, output, None if got is None else {
-        k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in got.items()}
+    return rc, output, reported_numbers(output)
 
 
 def probed(**java: Any) -> dict[str, Any]:
