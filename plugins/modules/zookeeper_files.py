@@ -212,9 +212,20 @@ options:
         A start that fails is a warning (RV(started) is false); the zookeeper role's start step
         starts the unit again and says why it does not run.
       - The zookeeper role names its unit here only on a new server whose start nothing else
-        in the run has to precede, so that its JVM boots while the run goes on; its start step
-        then enables the unit and waits until the server serves.
+        in the run has to precede, so that its JVM boots while the run goes on, with
+        O(enabled); the wait of its service phase then waits until the server serves.
     type: str
+    required: false
+  enabled:
+    description:
+      - With O(start), whether the unit is to start at boot; after the start, C(systemctl
+        enable) (or C(disable)) runs where the unit is otherwise. Omitted, it is left as it is.
+        An enable that fails is a warning (RV(enabled) says what the unit is).
+      - The enable comes after the start, since it reloads systemd's whole configuration,
+        which takes a few tenths of a second on a busy host. It is asked only of a unit this
+        call starts; the zookeeper role's start step then has nothing left to do on that host
+        (one call per host fewer while the new JVMs boot).
+    type: bool
     required: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -288,6 +299,14 @@ started:
   returned: always
   type: bool
   sample: true
+enabled:
+  description:
+    - Whether the unit of O(start) is enabled when the call ends (in check mode, whether it
+      would be), as systemd said before the call unless this call enabled or disabled it;
+      null without O(start).
+  returned: always
+  type: bool
+  sample: true
 """
 
 import grp
@@ -295,6 +314,7 @@ import os
 import pwd
 import stat
 import tempfile
+from typing import Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofollow import (
@@ -343,6 +363,7 @@ ARGUMENT_SPEC = {
     "release": {"type": "dict", "required": False, "options": RELEASE_OPTIONS},
     "absent": {"type": "list", "elements": "path", "required": False, "default": []},
     "start": {"type": "str", "required": False},
+    "enabled": {"type": "bool", "required": False},
 }
 
 
@@ -626,22 +647,30 @@ class Writer:
         finally:
             os.close(fd)
 
-    def start(self, service: str) -> bool:
+    def start(self, service: str, enabled: Optional[bool]) -> Tuple[bool, bool]:
         """Start `service` unless it is active (after a daemon-reload when its unit file
-        changed since systemd read it); whether it was (or, in check mode, would be). A start
-        that fails is a warning, not a failure: the caller's start step starts the unit again
-        and reports why it does not run, with the unit's journal."""
+        changed since systemd read it), then enable or disable it as `enabled` says (None: as
+        it is); whether it was (or, in check mode, would be) started, and whether the unit is
+        (would be) enabled after the call. A start or an enable that fails is a warning, not a
+        failure: the caller's start step starts or enables the unit again and reports why it
+        cannot, with the unit's journal."""
         state = unit(service)
         if state["active"]:
-            return False
+            return False, state["enabled"]
+        wanted = state["enabled"] if enabled is None else enabled
         if self.module.check_mode:
-            return True
+            return True, wanted
         for args in ([["daemon-reload"]] if state["need_reload"] else []) + [["start", service]]:
             error = systemctl(*args)
             if error:
                 self.module.warn(f"every file was written, but {error}")
-                return False
-        return True
+                return False, state["enabled"]
+        if wanted != state["enabled"]:
+            error = systemctl("enable" if wanted else "disable", service)
+            if error:
+                self.module.warn(f"every file was written and {service} started, but {error}")
+                return True, state["enabled"]
+        return True, wanted
 
     def put_release(self, options: dict) -> dict:
         """The release put in place as zookeeper_release does it (its result, without its
@@ -657,7 +686,7 @@ class Writer:
 
     def run(self) -> dict:
         """The account first, then directories, the release, files, secret files, links and
-        removals, then the start; the module's result."""
+        removals, then the start and the enable; the module's result."""
         params = self.module.params
         if params["account"]:
             self.make_account(params["account"])
@@ -673,9 +702,11 @@ class Writer:
             self.note(item["path"], self.point_link(item))
         for path in params["absent"]:
             self.note(path, self.remove(path))
-        started = self.start(params["start"]) if params["start"] else False
+        started, enabled = (self.start(params["start"], params["enabled"]) if params["start"]
+                            else (False, None))
         result = {"changed": bool(self.changed_paths) or started,
-                  "changed_paths": self.changed_paths, "release": release, "started": started}
+                  "changed_paths": self.changed_paths, "release": release, "started": started,
+                  "enabled": enabled}
         if self.diffs:
             result["diff"] = self.diffs
         return result

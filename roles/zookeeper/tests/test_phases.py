@@ -98,6 +98,15 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
     assert len(start) == 1
     unit_changed = " ".join(start[0]["vars"]["__zookeeper_unit_changed"].split())
     assert unit_changed.startswith("{{ __zookeeper_todo.config | bool and "), unit_changed
+    # A new server the write started also had its unit enabled by it: the start step skips it
+    # (test_start_early.py renders __zookeeper_started_early), and so does the restart handler.
+    files = writes[0]["zkops.zookeeper34.zookeeper_files"]
+    assert files["start"] == "{{ 'zookeeper' if __zookeeper_start_early else omit }}"
+    assert files["enabled"] == (
+        "{{ zookeeper_service_enabled | bool if __zookeeper_start_early else omit }}")
+    assert start[0]["when"].endswith(") and not __zookeeper_started_early"), start[0]["when"]
+    handlers = yaml.safe_load((TASKS.parent / "handlers" / "main.yml").read_text())
+    assert "or __zookeeper_started_by_write | bool)" in handlers[0]["when"]
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:

@@ -144,3 +144,36 @@ def test_nothing_is_left_for_the_install_phase_where_the_files_call_puts_the_rel
         assert said == {"new_host": False}, f"{task['name']} would run on a new server"
     assert render(tmp_path, {"new_host": new_host},
                   what="__zookeeper_release_with_config") == {"new_host": True}
+
+
+# What the write of a new server's files returned (tasks/config.yml registers it), and whether
+# the service phase's start step is then left out on the host (__zookeeper_started_early); the
+# host checks decided the config phase has work (__zookeeper_todo reads their decision).
+WRITTEN_CASES: dict[str, tuple[dict[str, Any], bool]] = {
+    "started_and_enabled": ({"__zookeeper_written": {"started": True, "enabled": True}}, True),
+    "enable_failed": ({"__zookeeper_written": {"started": True, "enabled": False}}, False),
+    "start_failed": ({"__zookeeper_written": {"started": False, "enabled": False}}, False),
+    "not_started_early": ({"__zookeeper_written": {"started": False, "enabled": None}}, False),
+    "left_disabled_as_asked": ({"zookeeper_service_enabled": False,
+                                "__zookeeper_written": {"started": True, "enabled": False}}, True),
+    "enabled_against_the_inventory": ({"zookeeper_service_enabled": False, "__zookeeper_written": {
+        "started": True, "enabled": True}}, False),
+    # a pass whose config phase did not run reads no earlier pass's write
+    "earlier_pass": ({"__zookeeper_decision": {"todo": {"config": False}}, "__zookeeper_written": {
+        "started": True, "enabled": True}}, False),
+    "skipped_write": ({"__zookeeper_written": {"skipped": True}}, False),
+}
+
+
+def test_the_start_step_is_left_out_only_where_the_write_started_and_enabled_the_server(
+        tmp_path: Path) -> None:
+    """The start step is the one that reports a start or an enable that failed (with the unit's
+    journal), and the restart handler leaves a server the write started as it is."""
+    hosts = {name: dict({"__zookeeper_decision": {"todo": {"config": True}}}, **case[0])
+             for name, case in WRITTEN_CASES.items()}
+    said = render(tmp_path, hosts, what="__zookeeper_started_early")
+    assert said == {name: case[1] for name, case in WRITTEN_CASES.items()}
+    by_write = render(tmp_path, hosts, what="__zookeeper_started_by_write")
+    assert {name for name, value in by_write.items() if value} == {
+        "started_and_enabled", "enable_failed", "left_disabled_as_asked",
+        "enabled_against_the_inventory"}

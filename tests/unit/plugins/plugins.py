@@ -76,8 +76,9 @@ def run_module(name: str, tmp_path: Path, args: dict[str, Any], check: bool = Fa
 
 
 # A stand-in `systemctl` for modules that drive the ZooKeeper unit: the unit's state is a file
-# each for active, enabled, "the unit file changed on disk" (reload) and "its start fails"
-# (broken), and every call is logged to state/calls (a start also logs whether the path in
+# each for active, enabled, "the unit file changed on disk" (reload), "its start fails"
+# (broken) and "its enable fails" (enable-fails; an enable reloads, as systemctl's does), and
+# every call is logged to state/calls (a start also logs whether the path in
 # $WATCH exists then).
 _SYSTEMCTL = r"""#!/bin/sh
 state="$(dirname "$0")/state"
@@ -91,7 +92,9 @@ case "$1" in
     echo "ExecMainStartTimestampMonotonic=$(flag active 1000000 0)"
     echo "NeedDaemonReload=$(flag reload yes no)" ;;
   daemon-reload) rm -f "$state/reload" ;;
-  enable) touch "$state/enabled" ;;
+  enable)
+    if [ -e "$state/enable-fails" ]; then echo "Failed to enable unit: $2.service" >&2; exit 1; fi
+    touch "$state/enabled"; rm -f "$state/reload" ;;
   disable) rm -f "$state/enabled" ;;
   start)
     if [ -n "${WATCH:-}" ] && [ -e "$WATCH" ]; then
@@ -106,7 +109,8 @@ esac
 
 def systemctl_stand_in(tmp_path: Path, *flags: str) -> Path:
     """A directory to put first on PATH, whose `systemctl` is the stand-in above, its unit's
-    state the `flags` given (active, enabled, reload, broken); its calls go to state/calls."""
+    state the `flags` given (active, enabled, reload, broken, enable-fails); its calls go to
+    state/calls."""
     bin_dir = tmp_path / "bin"
     (bin_dir / "state").mkdir(parents=True)
     (bin_dir / "systemctl").write_text(_SYSTEMCTL)

@@ -66,7 +66,7 @@ def test_a_fresh_layout_is_written_then_left_alone(tmp_path: Path) -> None:
     assert not list(root.glob(".zookeeper_files.*")), "a temporary file was left behind"
     again = run(tmp_path, **layout(root))
     assert again == {"changed": False, "changed_paths": [], "release": None, "started": False,
-                     "invocation": again["invocation"]}
+                     "enabled": None, "invocation": again["invocation"]}
 
 
 def test_only_what_differs_changes(tmp_path: Path) -> None:
@@ -295,12 +295,12 @@ def test_a_file_gets_its_mode_through_its_descriptor(tmp_path: Path) -> None:
     assert run(tmp_path, **wanted)["changed"] is False
 
 
-def start_run(tmp_path: Path, root: Path, *flags: str,
-              check: bool = False) -> tuple[dict, list[str], set[str]]:
-    """The layout written with start=zookeeper against a stand-in systemctl whose unit has
-    `flags`: the result, the systemctl calls, and the unit's state after."""
+def start_run(tmp_path: Path, root: Path, *flags: str, check: bool = False,
+              **args: Any) -> tuple[dict, list[str], set[str]]:
+    """The layout written with start=zookeeper (and `args`) against a stand-in systemctl whose
+    unit has `flags`: the result, the systemctl calls, and the unit's state after."""
     bin_dir = systemctl_stand_in(tmp_path, *flags)
-    result = run(tmp_path, check=check, start="zookeeper", **layout(root),
+    result = run(tmp_path, check=check, start="zookeeper", **layout(root), **args,
                  env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "WATCH": str(root / "zoo.cfg")})
     calls = bin_dir / "state" / "calls"
     made = [call.split(" --property")[0] for call in calls.read_text().splitlines()]
@@ -318,7 +318,55 @@ def test_a_new_server_is_started_once_every_file_is_written(tmp_path: Path) -> N
     assert result["changed"] and result["started"], result
     assert calls == ["show zookeeper", "daemon-reload", "start zookeeper",
                      f"start: {root / 'zoo.cfg'} exists"], calls
-    assert state == {"active"}, "the unit was enabled: that is the start step's to do"
+    assert state == {"active"}, "the unit was enabled, though `enabled` was not given"
+    assert result["enabled"] is False, result
+
+
+def test_a_new_server_is_enabled_after_its_start(tmp_path: Path) -> None:
+    """With enabled=true (the zookeeper role's early start) the unit is enabled too, after the
+    start (an enable reloads systemd's configuration, which need not delay the JVM): the role's
+    start step has nothing left to do on that host."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "reload", enabled=True)
+    assert not result.get("failed") and not result.get("warnings"), result
+    assert result["started"] is True and result["enabled"] is True, result
+    assert calls == ["show zookeeper", "daemon-reload", "start zookeeper",
+                     f"start: {root / 'zoo.cfg'} exists", "enable zookeeper"], calls
+    assert state == {"active", "enabled"}
+
+
+def test_enabled_false_leaves_a_disabled_unit_as_it_is(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, enabled=False)
+    assert result["started"] is True and result["enabled"] is False, result
+    assert calls == ["show zookeeper", "start zookeeper", f"start: {root / 'zoo.cfg'} exists"]
+    assert state == {"active"}
+
+
+def test_an_enable_that_fails_is_a_warning_and_says_the_unit_is_not_enabled(
+        tmp_path: Path) -> None:
+    """The role's start step then runs on the host (its enable fails with systemd's message
+    and the run stops there)."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "enable-fails", enabled=True)
+    assert not result.get("failed"), result
+    assert result["started"] is True and result["enabled"] is False, result
+    warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+    assert warnings == ["every file was written and zookeeper started, but systemctl enable "
+                        "zookeeper failed: Failed to enable unit: zookeeper.service"], result
+    assert calls[-1] == "enable zookeeper" and state == {"active", "enable-fails"}
+
+
+def test_an_active_unit_is_neither_started_nor_enabled(tmp_path: Path) -> None:
+    """Only a unit this call starts is enabled here: an active one is the start step's."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "active", enabled=True)
+    assert result["started"] is False and result["enabled"] is False, result
+    assert calls == ["show zookeeper"] and state == {"active"}
 
 
 def test_an_active_unit_is_not_started_again(tmp_path: Path) -> None:
@@ -332,8 +380,8 @@ def test_an_active_unit_is_not_started_again(tmp_path: Path) -> None:
 def test_check_mode_says_it_would_start_and_starts_nothing(tmp_path: Path) -> None:
     root = tmp_path / "host"
     root.mkdir()
-    result, calls, state = start_run(tmp_path, root, "reload", check=True)
-    assert result["changed"] and result["started"] is True, result
+    result, calls, state = start_run(tmp_path, root, "reload", check=True, enabled=True)
+    assert result["changed"] and result["started"] is True and result["enabled"] is True, result
     assert calls == ["show zookeeper"] and state == {"reload"}
     assert not (root / "zoo.cfg").exists()
 
