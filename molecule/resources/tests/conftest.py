@@ -266,9 +266,14 @@ def processes_ending_with(tail: bytes) -> list[int]:
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """A Podman command on the lab's containers (with the runc runtime the labs use)."""
-    return subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True,
-                          timeout=60, check=check)
+    """A Podman command on the lab's containers (with the runc runtime the labs use); with
+    `check`, one that fails raises with what Podman said (CalledProcessError alone does not)."""
+    proc = subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True,
+                          timeout=60, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)} exited {proc.returncode}: "
+                             f"{proc.stderr.decode(errors='replace').strip()}")
+    return proc
 
 
 def assert_refused(ensemble: Ensemble, name: str, before: dict[str, str], rc: int, output: str,
