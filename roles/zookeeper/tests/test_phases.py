@@ -93,20 +93,44 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
     config = yaml.safe_load((TASKS / "config.yml").read_text())
     writes = [task for task in config if task.get("register") == "__zookeeper_written"]
     assert len(writes) == 1 and "zkops.zookeeper34.zookeeper_files" in writes[0]
-    start = [task for task in yaml.safe_load((TASKS / "service.yml").read_text())
+    start = [task for task in yaml.safe_load((TASKS / "service-start.yml").read_text())
              if (task.get("zkops.zookeeper34.zookeeper_server") or {}).get("action") == "started"]
     assert len(start) == 1
     unit_changed = " ".join(start[0]["vars"]["__zookeeper_unit_changed"].split())
     assert unit_changed.startswith("{{ __zookeeper_todo.config | bool and "), unit_changed
-    # A new server the write started also had its unit enabled by it: the start step skips it
-    # (test_start_early.py renders __zookeeper_started_early), and so does the restart handler.
+    # A new server the write started also had its unit enabled by it: the service phase skips
+    # its steps up to the start there (test_start_early.py renders __zookeeper_started_early),
+    # and the restart handler leaves it be.
     files = writes[0]["zkops.zookeeper34.zookeeper_files"]
     assert files["start"] == "{{ 'zookeeper' if __zookeeper_start_early else omit }}"
     assert files["enabled"] == (
         "{{ zookeeper_service_enabled | bool if __zookeeper_start_early else omit }}")
-    assert start[0]["when"].endswith(") and not __zookeeper_started_early"), start[0]["when"]
     handlers = yaml.safe_load((TASKS.parent / "handlers" / "main.yml").read_text())
     assert "or __zookeeper_started_by_write | bool)" in handlers[0]["when"]
+
+
+def test_a_server_the_write_started_skips_the_service_phase_up_to_its_wait() -> None:
+    """tasks/service.yml: one include of everything before and at the start
+    (tasks/service-start.yml: the Java check, the firewall, the membership walk, the start, the
+    stale server's restart), skipped where the write of the files started and enabled a new
+    server; then the handlers and the wait, on every host. The wait does not read what the start
+    step registered in an earlier pass where this pass's write started the server."""
+    service = yaml.safe_load((TASKS / "service.yml").read_text())
+    include = service[0]["ansible.builtin.include_tasks"]
+    assert include == {"file": "service-start.yml", "apply": {"tags": ["zookeeper_service"]}}
+    assert service[0]["when"] == "not __zookeeper_started_early | bool"
+    assert [task.get("ansible.builtin.meta") for task in service[1:]] == ["flush_handlers", None]
+    wait = service[2]
+    assert "action" not in wait["zkops.zookeeper34.zookeeper_server"]
+    assert wait["when"].startswith(
+        "(__zookeeper_started_early | bool or not __zookeeper_started.restarted | default(false))")
+    steps = yaml.safe_load((TASKS / "service-start.yml").read_text())
+    assert [next(key for key in task if "." in key) for task in steps] == [
+        "ansible.builtin.assert", "ansible.builtin.include_tasks", "ansible.builtin.include_tasks",
+        "zkops.zookeeper34.zookeeper_server", "ansible.builtin.debug"]
+    # the nested includes give their files' tasks the phase's tag, as service.yml's own does
+    for task in steps[1:3]:
+        assert task["ansible.builtin.include_tasks"]["apply"] == {"tags": ["zookeeper_service"]}
 
 
 def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
