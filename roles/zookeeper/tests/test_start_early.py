@@ -147,8 +147,9 @@ def test_nothing_is_left_for_the_install_phase_where_the_files_call_puts_the_rel
 
 
 # What the write of a new server's files returned (tasks/config.yml registers it), and whether
-# the service phase's start step is then left out on the host (__zookeeper_started_early); the
-# host checks decided the config phase has work (__zookeeper_todo reads their decision).
+# the service phase's steps up to the start (tasks/service-start.yml, the start step among them)
+# are then left out on the host (__zookeeper_started_early); the host checks decided the config
+# phase has work (__zookeeper_todo reads their decision).
 WRITTEN_CASES: dict[str, tuple[dict[str, Any], bool]] = {
     "started_and_enabled": ({"__zookeeper_written": {"started": True, "enabled": True}}, True),
     "enable_failed": ({"__zookeeper_written": {"started": True, "enabled": False}}, False),
