@@ -79,4 +79,6 @@ class ActionModule(ActionBase):
         # (ansible-core before 2.19 renders a boolean as the text True or False.)
         result["todo"] = {phase: boolean(self._render(variables, name), strict=False)
                           for phase, name in args["phases"].items()}
+        result["new_server"] = bool(args["new_server"]) and boolean(
+            self._render(variables, args["new_server"]), strict=False)
         return result

@@ -18,7 +18,8 @@ description:
     messages, and any message fails the task with all of them, one a line. Nothing else is
     rendered then.
   - Then the decision; each variable named in O(phases) is rendered, true where that phase has
-    work on the host, and returned in RV(todo).
+    work on the host, and returned in RV(todo); with O(new_server), that variable too, returned
+    in RV(new_server).
   - The variables are named, not given as values, so that the decision is rendered only on a
     host that passed its checks (a host with a half-finished restore, say, has files the decision
     could not read).
@@ -32,6 +33,12 @@ options:
     description: Each phase and the variable that says whether it has work on the host.
     type: dict
     required: true
+  new_server:
+    description:
+      - The variable that says whether the host is a new server that the write of its files
+        alone puts in place and starts, with nothing else for the phases to do (the role's
+        short path for a new ensemble, tasks/new-server.yml). Omitted, RV(new_server) is false.
+    type: str
   java:
     description:
       - The java role's check, run first (one step a host fewer than its own task); omitted,
@@ -93,6 +100,10 @@ todo:
   returned: success
   type: dict
   sample: {install: false, config: true, service: true, metrics: false}
+new_server:
+  description: The value of O(new_server) (false without it).
+  returned: success
+  type: bool
 msg:
   description: The host's problems, one a line.
   returned: failure
@@ -104,6 +115,7 @@ msg:
 ARGUMENT_SPEC = {
     "problems": {"type": "str", "required": True},
     "phases": {"type": "dict", "required": True},
+    "new_server": {"type": "str"},
     # (its suboptions: java_check's options, which the action plugin checks them against)
     "java": {"type": "dict"},
 }

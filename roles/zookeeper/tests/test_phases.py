@@ -90,8 +90,12 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
     assert set(variables["__zookeeper_todo_now"]) == set(decide["phases"])
     phases = yaml.safe_load((TASKS / "phases.yml").read_text())
     assert [task["ansible.builtin.include_tasks"]["file"] for task in phases] == list(PHASES)
+    # the config phase's write is tasks/config-write.yml, its last step (site.yml's short path
+    # for a new ensemble imports it too)
     config = yaml.safe_load((TASKS / "config.yml").read_text())
-    writes = [task for task in config if task.get("register") == "__zookeeper_written"]
+    assert config[-1]["ansible.builtin.import_tasks"] == "config-write.yml"
+    writes = [task for task in yaml.safe_load((TASKS / "config-write.yml").read_text())
+              if task.get("register") == "__zookeeper_written"]
     assert len(writes) == 1 and "zkops.zookeeper34.zookeeper_files" in writes[0]
     start = [task for task in yaml.safe_load((TASKS / "service-start.yml").read_text())
              if (task.get("zkops.zookeeper34.zookeeper_server") or {}).get("action") == "started"]
@@ -107,6 +111,10 @@ def test_the_decision_comes_from_the_host_checks_and_the_phases_run_under_any_ta
         "{{ zookeeper_service_enabled | bool if __zookeeper_start_early else omit }}")
     handlers = yaml.safe_load((TASKS.parent / "handlers" / "main.yml").read_text())
     assert "or __zookeeper_started_by_write | bool)" in handlers[0]["when"]
+    # ... and where the write starts the server it does not even notify the handler.
+    assert handlers[0]["listen"] == "zookeeper restart"
+    assert writes[0]["notify"] == (
+        "{{ [] if __zookeeper_start_early else ['zookeeper restart'] }}")
 
 
 def test_a_server_the_write_started_skips_the_service_phase_up_to_its_wait() -> None:
@@ -147,10 +155,11 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
         "name": "zkops.zookeeper34.zookeeper", "tasks_from": "deploy.yml",
         "rolespec_validate": False}]
     deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
-    steps = [task.get("ansible.builtin.import_tasks")
+    steps = [task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks")
              or "java:" + task["ansible.builtin.import_role"]["tasks_from"] for task in deploy]
-    assert steps == ["checks.yml", "settled.yml", "java:converge.yml", "phases.yml"]
-    assert [task["tags"] for task in deploy] == [["always"]] * 2 + [["java"], ["zookeeper"]]
+    assert steps == ["checks.yml", "settled.yml", "java:converge.yml", "new-server.yml",
+                     "phases.yml"]
+    assert [task["tags"] for task in deploy] == [["always"]] * 2 + [["java"]] + [["zookeeper"]] * 2
     assert deploy[0]["vars"] == {"zookeeper_line_change": False}
     # site.yml and upgrade.yml check the same way, each saying whether the line may change.
     checks = yaml.safe_load((TASKS / "checks.yml").read_text())
@@ -181,3 +190,33 @@ def test_the_main_entry_point_validates_then_runs_the_loop() -> None:
     assert settled[0]["tags"] == ["always"]
     assert settled[0]["when"] == ["not __java_install_pending | default(false) | bool",
                                   "not __zookeeper_todo.values() | map('bool') is any"]
+
+
+def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
+    """site.yml (tasks/deploy.yml), after the Java install and before the phases: where every
+    member of the host's ensemble in the play is a new server whose files' write puts the release
+    in place and starts it (the host checks decide __zookeeper_new_server, test_start_early.py
+    renders both), tasks/new-server.yml: that write (the config phase's own step), the service
+    phase (its steps up to the start skipped, the wait), and the play ends for the host."""
+    deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
+    short = deploy[3]
+    assert short["ansible.builtin.include_tasks"] == "new-server.yml"
+    assert short["when"] == "__zookeeper_new_ensemble | bool"
+    steps = yaml.safe_load((TASKS / "new-server.yml").read_text())
+    assert [task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.meta")
+            for task in steps] == ["config-write.yml", "service.yml", "end_host"]
+    assert all("when" not in task for task in steps)
+    decide = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
+    assert decide["zkops.zookeeper34.zookeeper_decide"]["new_server"] == "__zookeeper_new_server"
+    variables = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
+    assert "['__zookeeper_decision', 'new_server']" in variables["__zookeeper_new_ensemble"]
+    # What the short path leaves out has nothing to do on such a server: the install phase
+    # (__zookeeper_release_with_config), the check-mode preview and the TLS include (no check
+    # mode, no TLS), the metrics phase; the service phase's include is the file itself.
+    assert "__zookeeper_release_with_config" in variables["__zookeeper_new_server"]
+    assert "not __zookeeper_release_with_config" in phase_include("install.yml")["when"]
+    assert "not __zookeeper_metrics_todo" in variables["__zookeeper_new_server"]
+    assert "__zookeeper_todo.metrics" in phase_include("metrics.yml")["when"]
+    config = yaml.safe_load((TASKS / "config.yml").read_text())
+    assert [task["when"] for task in config[:-1]] == [
+        "__zookeeper_fresh_check", "__zookeeper_tls | bool or __zookeeper_tls_passes | length > 0"]

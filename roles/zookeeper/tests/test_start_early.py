@@ -41,11 +41,20 @@ DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 RELEASE_LIB = f"{DEFAULTS['zookeeper_install_root']}/zookeeper-{DEFAULTS['zookeeper_version']}/lib"
 
 
+# The metrics collector's files (none on a new host: no collector to remove).
+METRICS_FILES = ["/etc/systemd/system/zookeeper-metrics.timer",
+                 "/etc/systemd/system/zookeeper-metrics.service",
+                 "/usr/local/sbin/zookeeper-metrics",
+                 f"{DEFAULTS['zookeeper_metrics_textfile_dir']}/zookeeper.prom"]
+
+
 def probe(unit: bool = False, firewall_unit: bool = False,
           release: bool = False) -> dict[str, Any]:
-    """What zookeeper_probe says of the two units' files and of the release's lib."""
+    """What zookeeper_probe says of the two units' files, of the release's lib and of the
+    metrics collector's files."""
     return {"paths": {UNIT: {"exists": unit}, FIREWALL_UNIT: {"exists": firewall_unit},
-                      RELEASE_LIB: {"exists": release}}}
+                      RELEASE_LIB: {"exists": release},
+                      **{path: {"exists": False} for path in METRICS_FILES}}}
 
 
 # A new host: no unit, no firewall unit, no membership walk, Java 11 (the default max is 17).
@@ -64,16 +73,25 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
 
 
 def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str,
-           what: str = "__zookeeper_start_early", expression: str = "") -> dict[str, bool]:
+           what: str = "__zookeeper_start_early", expression: str = "",
+           groups: dict[str, list[str]] | None = None) -> dict[str, bool]:
     """Each host's `what` (or `expression`, said as `what`), from an ansible-playbook run with
-    `flags`."""
-    inventory = {"all": {"hosts": {name: dict(NEW, **given) for name, given in hosts.items()},
-                         "vars": dict(DEFAULTS, ansible_connection="local",
-                                      ansible_python_interpreter=sys.executable)}}
+    `flags`; `groups` puts the hosts in groups, each an ensemble (zookeeper_ensemble_group)."""
+    inventory: dict[str, Any] = {"all": {
+        "hosts": {name: dict(NEW, **given) for name, given in hosts.items()},
+        "vars": dict(DEFAULTS, ansible_connection="local",
+                     ansible_python_interpreter=sys.executable)}}
+    if groups:
+        inventory["all"]["children"] = {
+            group: {"hosts": {name: {} for name in members},
+                    "vars": {"zookeeper_ensemble_group": group}}
+            for group, members in groups.items()}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(PLAY.format(role=ROLE, what=what,
                                                    expression=expression or what))
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    # (the collection's filters, which some of the role's variables use)
+    (tmp_path / "ansible.cfg").write_text(
+        f"[defaults]\ncollections_path = {ROLE.parents[1] / '.collections'}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
@@ -82,7 +100,8 @@ def render(tmp_path: Path, hosts: dict[str, dict[str, Any]], *flags: str,
         capture_output=True, text=True, env=env, check=False, timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     said = dict(re.findall(rf'"{what} (\S+) (True|False)"', proc.stdout))
-    assert set(said) == set(hosts), proc.stdout[-3000:]
+    played = (flags[flags.index("--limit") + 1].split(",") if "--limit" in flags else hosts)
+    assert set(said) == set(played), proc.stdout[-3000:]
     return {name: value == "True" for name, value in said.items()}
 
 
@@ -178,3 +197,71 @@ def test_the_start_step_is_left_out_only_where_the_write_started_and_enabled_the
     assert {name for name, value in by_write.items() if value} == {
         "started_and_enabled", "enable_failed", "left_disabled_as_asked",
         "enabled_against_the_inventory"}
+
+
+# A new server for which the write of its files is the whole converge (__zookeeper_new_server,
+# decided by the host checks): site.yml's short path, tasks/new-server.yml. Rendered for hosts
+# of one ensemble (group zookeeper), none of whose servers runs (the membership plugin's words;
+# "walk" is a case's membership walk).
+def membership(walk: bool, members: int) -> dict[str, Any]:
+    return {"__zookeeper_membership": {
+        "plans": {"zookeeper": {"walk": walk, "steps": []}},
+        "found": {"zookeeper": [{"quorum_tls": None}] * members}}}
+
+
+NEW_SERVER_CASES: dict[str, tuple[dict[str, Any], bool]] = {
+    "new_host": ({}, True),
+    # the write neither puts the release in place nor starts the server
+    "unit_there_before": ({"__zookeeper_probe": probe(unit=True)}, False),
+    "release_there": ({"__zookeeper_probe": probe(release=True)}, False),
+    "package_method": ({"zookeeper_install_method": "package"}, False),
+    "firewall_on": ({"zookeeper_firewall": True}, False),
+    "membership_walk": ({"walk": True}, False),
+    # TLS files go in place before the write; the metrics collector after the start
+    "tls": ({"zookeeper_tls_client": True}, False),
+    "metrics_on": ({"zookeeper_metrics": True}, False),
+}
+
+
+def render_new_server(tmp_path: Path, hosts: dict[str, dict[str, Any]],
+                      *flags: str) -> dict[str, bool]:
+    given = {name: {**membership(case.get("walk", False), len(hosts)),
+                    **{key: value for key, value in case.items() if key != "walk"}}
+             for name, case in hosts.items()}
+    return render(tmp_path, given, *flags, what="__zookeeper_new_server",
+                  groups={"zookeeper": list(hosts)})
+
+
+def test_a_new_server_is_one_the_write_of_its_files_puts_in_place_and_starts(
+        tmp_path: Path) -> None:
+    said = render_new_server(tmp_path, {name: case[0] for name, case in NEW_SERVER_CASES.items()})
+    assert said == {name: case[1] for name, case in NEW_SERVER_CASES.items()}
+
+
+@pytest.mark.parametrize("flags", [("--tags", "zookeeper"), ("--check",)])
+def test_a_tagged_or_checking_run_has_no_new_server_to_start(
+        tmp_path: Path, flags: tuple[str, ...]) -> None:
+    assert render_new_server(tmp_path, {"new_host": {}}, *flags) == {"new_host": False}
+
+
+def test_the_short_path_is_taken_only_where_every_member_in_the_play_takes_it(
+        tmp_path: Path) -> None:
+    """A server of the short path waits there until it serves, before any member on the phases'
+    path starts: with one such member in an ensemble of three, it would wait alone (seen on the
+    lab with the condition per host: "did not serve as follower or leader within 15 s")."""
+    def decided(new_server: bool) -> dict[str, Any]:
+        return {"__zookeeper_decision": {"todo": {}, "new_server": new_server}}
+
+    hosts = {"a1": decided(True), "a2": decided(True), "a3": decided(True),
+             "b1": decided(True), "b2": decided(False), "b3": decided(False)}
+    said = render(tmp_path, hosts, what="__zookeeper_new_ensemble",
+                  groups={"zk_a": ["a1", "a2", "a3"], "zk_b": ["b1", "b2", "b3"]})
+    assert said == {"a1": True, "a2": True, "a3": True, "b1": False, "b2": False, "b3": False}
+    # only the members in the play count: b3, on the phases' path, is left out of it (a
+    # running member, say, which the new ones join)
+    said = render(tmp_path, hosts, "--limit", "a1,a2,b1,b2", what="__zookeeper_new_ensemble",
+                  groups={"zk_a": ["a1", "a2", "a3"], "zk_b": ["b1", "b2", "b3"]})
+    assert said == {"a1": True, "a2": True, "b1": False, "b2": False}
+    said = render(tmp_path, hosts, "--limit", "b1", what="__zookeeper_new_ensemble",
+                  groups={"zk_a": ["a1", "a2", "a3"], "zk_b": ["b1", "b2", "b3"]})
+    assert said == {"b1": True}

@@ -59,6 +59,28 @@ def test_a_broken_decision_is_an_error_not_a_skipped_phase(tmp_path: Path) -> No
     assert "'no_such_variable' is undefined" in output, output
 
 
+# The short path's variable (site.yml's tasks/new-server.yml), named as the phases' are.
+NEW_SERVER_PLAY = PLAY.replace(
+    '        phases: "{{ phases }}"\n',
+    '        phases: "{{ phases }}"\n        new_server: "{{ new_server_var | default(omit) }}"\n'
+).replace("decision.todo | to_json", "{'new_server': decision.new_server} | to_json")
+
+
+def test_the_new_server_variable_is_rendered_with_the_decision(tmp_path: Path) -> None:
+    for given, expected in (({"new_server_var": "yes_var", "yes_var": "{{ 1 == 1 }}"}, True),
+                            ({"new_server_var": "no_var", "no_var": "False"}, False),
+                            ({}, False)):
+        rc, output = inventory_play(tmp_path, NEW_SERVER_PLAY, {"hosts": {"zk1": {
+            **NOWHERE, "problems": [], "phases": {}, **given}}})
+        assert rc == 0, output
+        assert reported(output) == {"new_server": expected}, (given, output)
+    # not on a host with problems
+    rc, output = inventory_play(tmp_path, NEW_SERVER_PLAY, {"hosts": {"zk1": {
+        **NOWHERE, "problems": ["zk1: a problem"], "phases": {}, "new_server_var": "todo_broken"}}})
+    assert rc != 0 and reported(output) is None
+    assert '"msg": "zk1: a problem"' in output and "is undefined" not in output, output
+
+
 def test_problems_that_are_not_a_list_are_an_error(tmp_path: Path) -> None:
     rc, output, todo = decide(tmp_path, problems="one problem", phases={})
     assert rc != 0 and todo is None
