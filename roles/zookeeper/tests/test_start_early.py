@@ -1,7 +1,9 @@
 """When the write of a new server's files starts it (`__zookeeper_start_early`, vars/main.yml):
 only where nothing the service phase does before its start applies to the host; when that
 write puts the release in place too (`__zookeeper_release_with_config`), and that the install
-phase, skipped there, has nothing left to do. Rendered by
+phase, skipped there, has nothing left to do; when that write is the host's whole converge
+(`__zookeeper_new_server`) and site.yml's short path takes the host (`__zookeeper_new_ensemble`:
+every member of its ensemble in the play is such a server). Rendered by
 ansible-playbook itself (the role's defaults as the inventory's lowest layer, its vars as the role
 gives them, real `--tags`, `--skip-tags` and `--check`), one host per case, each given what the
 probe, the membership plan and the Java check would have said of it."""
