@@ -113,6 +113,17 @@ def test_only_a_new_host_that_nothing_else_must_precede_starts_with_its_files(
     assert said == {name: case[1] for name, case in CASES.items()}
 
 
+def test_skipping_tags_that_no_task_has_leaves_the_run_untagged(tmp_path: Path) -> None:
+    """Molecule skips molecule-notest and notest on every run: its converges take the path a
+    user's run without tags takes (the early start, the release in the files' call, site.yml's
+    short path), so its scenarios test that path."""
+    said = render(tmp_path, {"new_host": {}}, "--skip-tags", "molecule-notest,notest",
+                  what="__zookeeper_untagged_run")
+    assert said == {"new_host": True}
+    assert render(tmp_path, {"new_host": {}}, "--skip-tags", "notest,zookeeper_service",
+                  what="__zookeeper_untagged_run") == {"new_host": False}
+
+
 @pytest.mark.parametrize("flags", [("--tags", "zookeeper_config"),
                                    ("--skip-tags", "zookeeper_metrics"), ("--check",)])
 def test_a_run_that_selects_tags_or_checks_starts_nothing_early(
