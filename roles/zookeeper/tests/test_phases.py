@@ -36,18 +36,26 @@ def phase_include(file: str) -> dict[str, Any]:
     return found[0]
 
 
-def own_tags(file: str) -> set[str]:
-    """Every tag a task of `file` names itself (blocks included)."""
+def tags_in(entries: Any) -> set[str]:
+    """Every tag the tasks, blocks and plays of `entries` name themselves, and the tags their
+    includes and imports `apply` to the files' tasks."""
     tags: set[str] = set()
-
-    def walk(entries: list[dict[str, Any]]) -> None:
-        for entry in entries or []:
-            tags.update(entry.get("tags") or [])
-            for key in ("block", "rescue", "always"):
-                walk(entry.get(key) or [])
-
-    walk(yaml.safe_load((TASKS / file).read_text()))
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        named = entry.get("tags") or []
+        tags.update([named] if isinstance(named, str) else named)
+        for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
+            tags |= tags_in(entry.get(key))
+        for key in ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks"):
+            if isinstance(entry.get(key), dict):
+                tags.update(entry[key].get("apply", {}).get("tags") or [])
     return tags
+
+
+def own_tags(file: str) -> set[str]:
+    """Every tag a task of `file` names itself (blocks included), and those its includes apply."""
+    return tags_in(yaml.safe_load((TASKS / file).read_text()))
 
 
 @pytest.mark.parametrize("file", PHASES)
@@ -228,24 +236,11 @@ def test_the_untagged_run_knows_every_tag_of_site_yml() -> None:
     with a tag missing from __zookeeper_run_tags would be skipped unnoticed."""
     variables = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
     known = set(variables["__zookeeper_run_tags"])
-    used: set[str] = set()
-
-    def walk(entries: Any) -> None:
-        for entry in entries or []:
-            if isinstance(entry, dict):
-                tags = entry.get("tags") or []
-                used.update([tags] if isinstance(tags, str) else tags)
-                for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks",
-                            "handlers"):
-                    walk(entry.get(key))
-                for key in ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks"):
-                    if isinstance(entry.get(key), dict):
-                        used.update(entry[key].get("apply", {}).get("tags") or [])
-
     roles = TASKS.parents[1]
+    used: set[str] = set()
     for path in [*roles.glob("*/tasks/*.yml"), *roles.glob("*/handlers/*.yml"),
                  TASKS.parents[2] / "playbooks" / "site.yml"]:
-        walk(yaml.safe_load(path.read_text()))
+        used |= tags_in(yaml.safe_load(path.read_text()))
     assert used, "no tags found"
     assert used <= known, f"tags missing from __zookeeper_run_tags: {sorted(used - known)}"
     assert {"all", "always", "tagged", "untagged"} <= known
