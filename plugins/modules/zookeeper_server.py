@@ -29,8 +29,8 @@ description:
     (the service phase of the zookeeper role, for servers whose ensemble cannot serve before they
     do), then enabled or disabled as O(enabled) says (after the start, so that the reload of
     systemd's configuration that C(systemctl enable) makes does not delay it), and a server it
-    started is then waited for (one already active is not, since a restart may be due first). It
-    changes only what differs and reports C(changed) only then.
+    started is then waited for (one already active is not, since a restart may be due first,
+    unless O(wait_active=true)). It changes only what differs and reports C(changed) only then.
   - With O(action=observe), changes nothing and returns what each server of O(peers) says.
     With O(action=wait), O(peers) and no O(member), only waits until the ensemble is healthy.
   - A server that does not serve in time fails the task with the last C(srvr) answer, the
@@ -133,6 +133,15 @@ options:
     type: bool
     required: false
     default: true
+  wait_active:
+    description:
+      - With O(action=started), wait until the server serves even when its unit was active
+        already, as a new server is that the write of its files started a moment before
+        (site.yml's short path for a new ensemble, where this step starts only a server whose
+        start by that write failed).
+    type: bool
+    required: false
+    default: false
   only_if_stale:
     description:
       - With O(action=restart), restart only when one of these files changed after the running
@@ -491,8 +500,13 @@ def write_servers(path: str, servers: List[str]) -> bool:
 
 
 def systemctl(module: AnsibleModule, *args: str) -> None:
+    """systemctl `args`; a failure fails the task, a start's or restart's with the unit's
+    journal, which says why (systemctl itself only points to it)."""
     error = run_systemctl(*args)
     if error:
+        if args[0] in ("start", "restart"):
+            error += (f"\nThe journal of {args[-1]}:\n"
+                      f"{journal(args[-1], module.params['log_lines'])}")
         module.fail_json(msg=error, restarted=False, waited=0.0)
 
 
@@ -582,6 +596,7 @@ ARGUMENT_SPEC = {
     "servers": {"type": "list", "elements": "str"},
     "config_file": {"type": "path", "default": "/etc/zookeeper/zoo.cfg"},
     "wait": {"type": "bool", "default": True},
+    "wait_active": {"type": "bool", "default": False},
     "only_if_stale": {"type": "list", "elements": "path"},
     "disable": {"type": "bool", "default": False},
     "timeout": {"type": "float", "default": 90},
@@ -613,7 +628,8 @@ def main() -> None:
     restarted = False
     if action == "started":
         changed, restarted = bring_up(module, params, endpoint)
-        if not params["wait"] or not restarted:  # one already active is left to the caller
+        # One already active is left to the caller, unless it asks for the wait.
+        if not params["wait"] or not (restarted or params["wait_active"]):
             module.exit_json(changed=changed, restarted=restarted, waited=0.0, mode=None)
     elif module.check_mode:
         status = srvr_at(endpoint)

@@ -205,15 +205,22 @@ def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
     member of the host's ensemble in the play is a new server whose files' write puts the release
     in place and starts it (the host checks decide __zookeeper_new_server, test_start_early.py
     renders both), tasks/new-server.yml: that write (the config phase's own step), the service
-    phase (its steps up to the start skipped, the wait), and the play ends for the host."""
+    phase's start step waiting for a server the write started, and the play ends for the host."""
     deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
     short = deploy[3]
     assert short["ansible.builtin.include_tasks"] == "new-server.yml"
     assert short["when"] == "__zookeeper_new_ensemble | bool"
     steps = yaml.safe_load((TASKS / "new-server.yml").read_text())
     assert [task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.meta")
-            for task in steps] == ["config-write.yml", "service.yml", "end_host"]
+            or next(iter(task.get("zkops.zookeeper34.zookeeper_server", {})), None)
+            for task in steps] == ["config-write.yml", "action", "end_host"]
     assert all("when" not in task for task in steps)
+    # The wait is the service phase's start step (the same server, Java-free options), which
+    # also waits for a server already active: the one the write just started.
+    wait = steps[1]["zkops.zookeeper34.zookeeper_server"]
+    start = next(task for task in yaml.safe_load((TASKS / "service-start.yml").read_text())
+                 if task.get("register") == "__zookeeper_started")
+    assert wait == {**start["zkops.zookeeper34.zookeeper_server"], "wait_active": True}
     decide = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
     assert decide["zkops.zookeeper34.zookeeper_decide"]["new_server"] == "__zookeeper_new_server"
     variables = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())

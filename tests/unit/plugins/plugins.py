@@ -107,14 +107,23 @@ esac
 """
 
 
+# ... and its journal: one line saying what failed, as systemd logs it.
+_JOURNALCTL = r"""#!/bin/sh
+echo "journalctl $*"
+echo "zookeeper.service: Control process exited, code=exited, status=1/FAILURE"
+"""
+
+
 def systemctl_stand_in(tmp_path: Path, *flags: str) -> Path:
-    """A directory to put first on PATH, whose `systemctl` is the stand-in above, its unit's
-    state the `flags` given (active, enabled, reload, broken, enable-fails); its calls go to
-    state/calls."""
+    """A directory to put first on PATH, whose `systemctl` and `journalctl` are the stand-ins
+    above, its unit's state the `flags` given (active, enabled, reload, broken, enable-fails);
+    systemctl's calls go to state/calls."""
     bin_dir = tmp_path / "bin"
     (bin_dir / "state").mkdir(parents=True)
     (bin_dir / "systemctl").write_text(_SYSTEMCTL)
     (bin_dir / "systemctl").chmod(0o755)
+    (bin_dir / "journalctl").write_text(_JOURNALCTL)
+    (bin_dir / "journalctl").chmod(0o755)
     for flag in flags:
         (bin_dir / "state" / flag).touch()
     return bin_dir
