@@ -409,6 +409,30 @@ def container_state(name: str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
+REMOVE_TRIES = 3  # podman rm of a lab's containers, before the error is the caller's
+REMOVE_PAUSE = 2.0  # seconds between two tries
+
+
+def remove_containers(*names: str, pause: float = REMOVE_PAUSE) -> None:
+    """podman rm -f of the containers `names` that exist, again for those still there when it
+    fails: on a loaded machine podman may give up on a container whose processes it killed
+    but that were not reaped in time (seen in CI: "could not be stopped: given PIDs did not
+    die within timeout"); the next try removes it. The last try's error is raised."""
+    for attempt in range(1, REMOVE_TRIES + 1):
+        left = [name for name in names if container_state(name) is not None]
+        if not left:
+            return
+        try:
+            podman("rm", "-f", "-t", "0", *left)
+            return
+        except LabError as err:
+            if attempt == REMOVE_TRIES:
+                raise
+            log(f"removing {', '.join(left)} failed, trying again in {pause:g} s: "
+                f"{str(err).splitlines()[-1]}")
+            time.sleep(pause)
+
+
 def network_subnet(name: str) -> str | None:
     proc = run([*PODMAN, "network", "inspect", "--format",
                 "{{range .Subnets}}{{.Subnet}}{{end}}", name], check=False)
@@ -466,7 +490,7 @@ def start_member(lab: Lab, member: str, pubkey: bytes) -> bool:
         return False
     if container_state(name) is not None:
         log(f"removing leftover container {name} ({container_state(name)})")
-        podman("rm", "-f", "-t", "0", name)
+        remove_containers(name)
     podman("run", "-d", "--name", name, "--hostname", member, "--network", lab.network,
            "--ip", lab.address(member), "--no-hosts", "--systemd=always", "--privileged",
            *RUN_LIMITS, "--label", f"zk-lab={lab.name}", lab.image, "/sbin/init")
@@ -481,8 +505,7 @@ def start_mirror(lab: Lab) -> None:
     name = lab.mirror_container
     if container_state(name) == "running":
         return
-    if container_state(name) is not None:
-        podman("rm", "-f", "-t", "0", name)
+    remove_containers(name)
     podman("run", "-d", "--name", name, "--network", lab.network, "--ip", lab.mirror_address,
            *RUN_LIMITS, "--label", f"zk-lab={lab.name}", "-v", f"{mirror_dir()}:/srv:ro",
            lab.image, "python3", "-m", "http.server", str(MIRROR_PORT), "--directory", "/srv")
@@ -491,9 +514,7 @@ def start_mirror(lab: Lab) -> None:
 def remove_lab(lab: Lab) -> None:
     names = set(lab_containers(lab)) | {lab.container(m) for m in lab.members}
     names.add(lab.mirror_container)
-    existing = [n for n in sorted(names) if container_state(n) is not None]
-    if existing:
-        podman("rm", "-f", "-t", "0", *existing)
+    remove_containers(*sorted(names))
     if network_subnet(lab.network) is not None:
         podman("network", "rm", "-f", lab.network)
 
@@ -587,8 +608,7 @@ def cmd_replace(lab: Lab, member: str, address: str) -> dict:
     if address in taken:
         raise LabError(f"--address {address} is taken by {taken[address]}")
     require_tools(["podman", "runc", "ssh-keygen"])
-    if container_state(lab.container(member)) is not None:
-        podman("rm", "-f", "-t", "0", lab.container(member))
+    remove_containers(lab.container(member))
     lab.moved[member] = address
     start_member(lab, member, ensure_ssh_key().with_suffix(".pub").read_bytes())
     if not wait_for_port(address, 22, timeout=60):

@@ -591,3 +591,48 @@ def test_the_inotify_limit_is_raised_when_below_and_left_when_above(tmp_path: Pa
     assert lab.ensure_inotify_instances(limit, 1024) == 4096
     assert limit.read_text().strip() == "4096"
     assert lab.ensure_inotify_instances(tmp_path / "none", 1024) == 0
+
+
+def fake_containers(monkeypatch: pytest.MonkeyPatch, present: set[str],
+                    failures: int) -> list[list[str]]:
+    """`present` as the containers there; podman rm fails `failures` times (removing nothing, as
+    when podman gives up on PIDs not reaped in time), then removes what it is given. Returns the
+    rm calls."""
+    calls: list[list[str]] = []
+
+    def fake_podman(*args: str, **_: object) -> str:
+        assert args[:3] == ("rm", "-f", "-t"), args
+        calls.append(list(args[4:]))
+        if len(calls) <= failures:
+            raise LabError("command failed (125): podman rm\nError: cannot remove container x "
+                           "as it could not be stopped: given PIDs did not die within timeout")
+        present.difference_update(args[4:])
+        return ""
+
+    monkeypatch.setattr(lab, "podman", fake_podman)
+    monkeypatch.setattr(lab, "container_state",
+                        lambda name: "running" if name in present else None)
+    return calls
+
+
+def test_containers_podman_fails_to_remove_are_removed_at_the_next_try(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    present = {"a", "b"}
+    calls = fake_containers(monkeypatch, present, failures=2)
+    lab.remove_containers("a", "b", "gone", pause=0)
+    assert calls == [["a", "b"]] * 3 and present == set()
+
+
+def test_a_container_that_cannot_be_removed_is_an_error_after_the_last_try(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    present = {"a"}
+    calls = fake_containers(monkeypatch, present, failures=lab.REMOVE_TRIES)
+    with pytest.raises(LabError, match="given PIDs did not die"):
+        lab.remove_containers("a", pause=0)
+    assert len(calls) == lab.REMOVE_TRIES and present == {"a"}
+
+
+def test_nothing_is_removed_where_no_container_is_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_containers(monkeypatch, set(), failures=0)
+    lab.remove_containers("a", "b", pause=0)
+    assert calls == []

@@ -215,7 +215,7 @@ def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
             or next(iter(task.get("zkops.zookeeper34.zookeeper_server", {})), None)
             for task in steps] == ["config-write.yml", "action", "end_host"]
     assert all("when" not in task for task in steps)
-    # The wait is the service phase's start step (the same server, Java-free options), which
+    # The wait is the service phase's start step (the same options), which
     # also waits for a server already active: the one the write just started.
     wait = steps[1]["zkops.zookeeper34.zookeeper_server"]
     start = next(task for task in yaml.safe_load((TASKS / "service-start.yml").read_text())
