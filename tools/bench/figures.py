@@ -20,7 +20,7 @@ class Figure:
 
     key: str  # "<section>.<field>" of a repetition
     label: str
-    unit: str = ""  # "s", "MiB", "x" (a ratio), "" (a count) or "flag" (0 no, 1 yes)
+    unit: str = ""  # "s", "MiB", "x" (a ratio), "%" (a share), "" (a count), "flag" (0/1)
     limit: float | None = None  # target: value <= limit
 
     @property
@@ -62,6 +62,8 @@ FIGURES = (
     Figure("converge.playbook_s", "fresh converge: site.yml", "s"),
     Figure("converge.healthy_s", "fresh converge: until {quorum}", "s"),
     Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x", 3),
+    Figure("converge.machine_cpu_s", "fresh converge: machine CPU until quorum", "s"),
+    Figure("converge.busy_share", "fresh converge: cores busy until quorum", "%"),
     Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
     Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
     Figure("ratios.noop", "no-op re-run / Ansible floor", "x", 1.5),
@@ -92,6 +94,20 @@ FLEET_FIGURES = (
     Figure("ratios.converge", "fresh converge until quorum / by-hand floor", "x"),
     Figure("ratios.growth", "fresh converge until quorum: every ensemble / the first alone",
            "x", 3),
+    Figure("floor.machine_cpu_s", "by-hand floor: machine CPU until {quorum}", "s"),
+    Figure("floor.lab_cpu_s", "by-hand floor: of it, the lab's containers", "s"),
+    Figure("converge_one.machine_cpu_s",
+           "fresh converge, first ensemble alone: machine CPU until quorum", "s"),
+    Figure("converge.machine_cpu_s", "fresh converge, every ensemble: machine CPU until quorum",
+           "s"),
+    Figure("converge.lab_cpu_s", "fresh converge, every ensemble: of it, the lab's containers",
+           "s"),
+    Figure("converge.busy_share", "fresh converge, every ensemble: cores busy until quorum",
+           "%"),
+    Figure("ratios.floor_cpu_bound",
+           "by-hand floor's machine CPU / cores, over the first ensemble alone", "x"),
+    Figure("ratios.cpu_bound",
+           "every ensemble's machine CPU / cores, over the first ensemble alone", "x"),
     Figure("converge.cpu_per_host_s", "fresh converge: controller CPU per host", "s"),
     Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
     Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
@@ -121,20 +137,33 @@ def repetition_ratios(repetition: dict[str, Any]) -> dict[str, float | None]:
     """A repetition's ratios, each to a floor or run measured in the same repetition: the
     fresh converge until quorum over the by-hand floor; the no-op re-run over the Ansible
     floor, in wall time and in controller CPU; and in the fleet mode, the fresh converge of
-    every ensemble over that of the first alone, and site.yml --check over the Ansible floor
-    (None where the repetition has no such figures)."""
+    every ensemble over that of the first alone, site.yml --check over the Ansible floor, and
+    the least wall time the machine CPU of the by-hand floor and of every ensemble's converge
+    allow (cpu_bound) over the first ensemble's converge alone (None where the repetition has
+    no such figures)."""
     floor = repetition.get("floor") or {}
     converge = repetition.get("converge") or {}
     rerun = repetition.get("rerun") or {}
+    first_alone = (repetition.get("converge_one") or {}).get("healthy_s")
     return {
         "converge": ratio(converge.get("healthy_s"), floor.get("by_hand_s")),
         "noop": ratio(rerun.get("playbook_s"), floor.get("ansible_s")),
         "noop_cpu": ratio(rerun.get("controller_cpu_s"), floor.get("ansible_cpu_s")),
-        "growth": ratio(converge.get("healthy_s"),
-                        (repetition.get("converge_one") or {}).get("healthy_s")),
+        "growth": ratio(converge.get("healthy_s"), first_alone),
         "check": ratio((repetition.get("check") or {}).get("playbook_s"),
                        floor.get("ansible_s")),
+        "floor_cpu_bound": ratio(cpu_bound(floor), first_alone),
+        "cpu_bound": ratio(cpu_bound(converge), first_alone),
     }
+
+
+def cpu_bound(measured: dict[str, Any]) -> float | None:
+    """The least wall time a measured window's CPU allows on its machine: its machine CPU over
+    the cores (bench.cpu); None when not measured."""
+    machine, cores = measured.get("machine_cpu_s"), measured.get("cores")
+    if not isinstance(machine, (int, float)) or not isinstance(cores, int) or cores <= 0:
+        return None
+    return machine / cores
 
 
 # --------------------------------------------------------------------------- statistics
@@ -173,8 +202,8 @@ def verdict(values: Sequence[float], limit: float | None) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A cell: seconds with two decimals, ratios as 1.23x, MiB whole, counts as integers,
-    flags as yes/no."""
+    """A cell: seconds with two decimals, ratios as 1.23x, shares as 97%, MiB whole, counts as
+    integers, flags as yes/no."""
     if value is None:
         return "-"
     if unit == "flag":
@@ -183,6 +212,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:.2f}"
     if unit == "x":
         return f"{value:.2f}x"
+    if unit == "%":
+        return f"{value * 100:.0f}%"
     if unit == "MiB":
         return f"{value:.0f}"
     return f"{value:g}" if value == int(value) else f"{value:.1f}"

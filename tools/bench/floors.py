@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from bench.cpu import CpuMeter, cpu_between
 from bench.lab import (
     HEALTHY_LIMIT,
     BenchError,
@@ -119,15 +120,18 @@ def host_scripts(ensembles: Sequence[Sequence[Server]], url: str) -> dict[Server
 
 
 def run_by_hand_floor(ensembles: Sequence[Sequence[Server]], key: Path, url: str, log: Path,
-                      limit: float = HEALTHY_LIMIT) -> dict[str, Any]:
-    """Start one ssh per host at once; the seconds until every ensemble is whole, and each
-    host's script time (until its java was started)."""
+                      limit: float = HEALTHY_LIMIT, meter: CpuMeter | None = None
+                      ) -> dict[str, Any]:
+    """Start one ssh per host at once; the seconds until every ensemble is whole, each
+    host's script time (until its java was started) and, with a `meter`, the machine's CPU
+    until then (bench.cpu)."""
     scripts = host_scripts(ensembles, url)
     finished: dict[str, float] = {}
     with ExitStack() as stack:
         outputs = {server: stack.enter_context(tempfile.TemporaryFile("w+"))
                    for server in scripts}
-        watch = stack.enter_context(HealthWatch(ensembles))
+        watch = stack.enter_context(HealthWatch(ensembles, meter and meter.sample))
+        before = meter.sample() if meter else None
         started = time.monotonic()
         procs = {server: subprocess.Popen(ssh_argv(key, server.address, script),
                                           stdout=outputs[server], stderr=subprocess.STDOUT,
@@ -155,7 +159,10 @@ def run_by_hand_floor(ensembles: Sequence[Sequence[Server]], key: Path, url: str
     if healthy_at is None:
         raise BenchError(f"by-hand floor: not whole {limit:g} s after the start: "
                          f"{summary(ensembles_report(ensembles))}")
-    return {"by_hand_s": round(healthy_at - started, 3), "by_hand_scripts_s": finished}
+    seconds = healthy_at - started
+    cpu = (cpu_between(before, watch.healthy_sample, seconds)
+           if before is not None and watch.healthy_sample is not None else {})
+    return {"by_hand_s": round(seconds, 3), "by_hand_scripts_s": finished, **cpu}
 
 
 def write_floor_log(log: Path, scripts: dict[Server, str], outputs: dict[Server, IO[str]]

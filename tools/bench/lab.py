@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,10 @@ CALLBACKS = REPO / "tools" / "bench" / "callback_plugins"
 ZOOKEEPER_VERSION = "3.4.13"  # what the lab's inventory deploys
 
 POLL_EVERY = 0.1  # seconds between two looks at the ensembles
+# srvr a second a HealthWatch asks at most: each one costs a 3.4 server a thread and three log
+# lines, about 4 ms of CPU here (30 a second: 0.12 s of CPU a second), so a watch of 30 servers
+# looks once a second instead of loading the two cores it measures (docs/performance.md)
+WATCH_SRVR_PER_S = 30
 SRVR_TIMEOUT = 0.5  # per server and look
 PLAYBOOK_TIMEOUT = 900.0
 LAB_TIMEOUT = 3600.0  # the first `up` may build the image
@@ -368,13 +372,24 @@ def wait_healthy(ensembles: Sequence[Sequence[Server]], limit: float = HEALTHY_L
     return reports
 
 
-class HealthWatch:
-    """Polls the ensembles every 0.1 s in a thread and notes when every one of them first has
-    one leader and the others followers."""
+def watch_interval(servers: int) -> float:
+    """Seconds between two looks of a HealthWatch at `servers` servers: POLL_EVERY, or longer
+    where that would ask more than WATCH_SRVR_PER_S srvr a second."""
+    return max(POLL_EVERY, servers / WATCH_SRVR_PER_S)
 
-    def __init__(self, ensembles: Sequence[Sequence[Server]]) -> None:
+
+class HealthWatch:
+    """Polls the ensembles in a thread (every 0.1 s for 3 servers, once a second for 30:
+    watch_interval) and notes when every one of them first has one leader and the others
+    followers, and what `sample` (the machine's CPU) returned then."""
+
+    def __init__(self, ensembles: Sequence[Sequence[Server]],
+                 sample: Callable[[], Any] | None = None) -> None:
         self.ensembles = [list(ensemble) for ensemble in ensembles]
         self.healthy_at: float | None = None
+        self.healthy_sample: Any = None
+        self._sample = sample
+        self.interval = watch_interval(sum(len(ensemble) for ensemble in self.ensembles))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -382,8 +397,10 @@ class HealthWatch:
         while not self._stop.is_set():
             if all_whole(ensembles_report(self.ensembles)):
                 self.healthy_at = time.monotonic()
+                if self._sample is not None:
+                    self.healthy_sample = self._sample()
                 return
-            self._stop.wait(POLL_EVERY)
+            self._stop.wait(self.interval)
 
     def __enter__(self) -> HealthWatch:
         self._thread.start()

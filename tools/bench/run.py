@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter, cpu_between
 from bench.figures import (
     FIGURES,
     HISTORY_COLUMNS,
@@ -217,7 +218,7 @@ def measure_by_hand_floor(bench: Bench, index: int) -> dict[str, Any]:
     """The by-hand floor on the fresh hosts (tools/bench/floors.py)."""
     hosts = bench.lab_hosts()
     return run_by_hand_floor(hosts.ensembles, hosts.ssh_key, hosts.tarball_url,
-                             bench.log(index, "by-hand-floor"))
+                             bench.log(index, "by-hand-floor"), meter=CpuMeter.of_lab(LAB_NAME))
 
 
 def measure_converge(bench: Bench, index: int, limit: int | None = None,
@@ -227,14 +228,18 @@ def measure_converge(bench: Bench, index: int, limit: int | None = None,
     ensembles = bench.ensembles if limit is None else bench.ensembles[:limit]
     options = [] if limit is None else ["--limit", ",".join(bench.shape.groups()[:limit])]
     hosts = sum(len(ensemble) for ensemble in ensembles)
-    with HealthWatch(ensembles) as watch:
+    meter = CpuMeter.of_lab(LAB_NAME)
+    before = meter.sample()
+    with HealthWatch(ensembles, meter.sample) as watch:
         run = run_playbook(bench.inventory, bench.log(index, name), options=options)
         healthy_at = watch.wait(HEALTHY_GRACE)
     if healthy_at is None:
         raise BenchError(f"{name}: no leader and followers {HEALTHY_GRACE:g} s after "
                          f"site.yml ended: {summary(ensembles_report(ensembles))}")
-    return {"playbook_s": round(run.seconds, 3), "healthy_s": round(healthy_at - run.started, 3),
+    healthy_s = healthy_at - run.started
+    return {"playbook_s": round(run.seconds, 3), "healthy_s": round(healthy_s, 3),
             "controller_cpu_s": round(run.cpu_s, 3), "cpu_per_host_s": round(run.cpu_s / hosts, 3),
+            **cpu_between(before, watch.healthy_sample, healthy_s),
             "hosts": hosts, "changed": run.changed, "recap": run.recap, "profile": run.profile}
 
 

@@ -53,9 +53,11 @@ def test_repetition_ratios_use_the_floors_of_the_same_repetition() -> None:
     # converge until quorum 16.0 / by-hand floor 4.0; no-op re-run 5.0 / Ansible floor 2.5;
     # its controller CPU 4.0 / the floor's 1.25
     assert figures.repetition_ratios(rep) == {"converge": 4.0, "noop": 2.0, "noop_cpu": 3.2,
-                                              "growth": None, "check": None}
+                                              "growth": None, "check": None,
+                                              "floor_cpu_bound": None, "cpu_bound": None}
     assert figures.repetition_ratios({"index": 1, "converge": {"healthy_s": 9.0}}) == {
-        "converge": None, "noop": None, "noop_cpu": None, "growth": None, "check": None}
+        "converge": None, "noop": None, "noop_cpu": None, "growth": None, "check": None,
+        "floor_cpu_bound": None, "cpu_bound": None}
 
 
 def test_fleet_ratios_compare_with_the_first_ensemble_alone_and_the_ansible_floor() -> None:
@@ -65,6 +67,22 @@ def test_fleet_ratios_compare_with_the_first_ensemble_alone_and_the_ansible_floo
     ratios = figures.repetition_ratios(rep)
     # every ensemble whole after 40 s, the first alone after 13.333 s; --check 7.5 s / 3 s
     assert (ratios["growth"], ratios["check"]) == (3.0, 2.5)
+    assert (ratios["floor_cpu_bound"], ratios["cpu_bound"]) == (None, None)  # not measured
+
+
+def test_fleet_cpu_bounds_are_the_machines_cpu_over_its_cores_against_the_first_alone() -> None:
+    rep = repetition(1, converge=45.0, gap=0.5)
+    rep["converge_one"] = {"playbook_s": 5.0, "healthy_s": 4.0}
+    rep["floor"].update(machine_cpu_s=26.0, lab_cpu_s=20.0, cores=2, busy_share=0.93)
+    rep["converge"].update(machine_cpu_s=64.0, lab_cpu_s=40.0, cores=2, busy_share=0.8)
+    ratios = figures.repetition_ratios(rep)
+    # 26 s of CPU on 2 cores take 13 s at least: 3.25x the 4 s of the first ensemble alone
+    assert (ratios["floor_cpu_bound"], ratios["cpu_bound"]) == (3.25, 8.0)
+    rep["converge"]["cores"] = 0
+    assert figures.repetition_ratios(rep)["cpu_bound"] is None
+    rows = {row[0]: row for row in (figures.figure_row(f, figures.figure_values(f, [rep]))
+                                    for f in figures.FLEET_FIGURES)}
+    assert rows["fresh converge, every ensemble: cores busy until quorum"][1] == "80%"
 
 
 # --------------------------------------------------------------------------- statistics
@@ -97,6 +115,7 @@ def test_verdict_counts_the_repetitions_that_met_the_target(
     (2.5, "", "2.5"),
     (1, "flag", "yes"),
     (0, "flag", "no"),
+    (0.934, "%", "93%"),
     (None, "s", "-"),
     (None, "x", "-"),
 ])
@@ -149,7 +168,9 @@ def test_table_puts_the_floors_and_ratios_beside_the_toolkit_figures() -> None:
         "fresh converge: site.yml (s)",
         "fresh converge: until 1 leader + 2 followers (s)",
         "fresh converge until quorum / by-hand floor"]
-    assert labels[4:7] == ["Ansible floor: one no-op task (s)", "no-op re-run: site.yml (s)",
+    assert labels[4:6] == ["fresh converge: machine CPU until quorum (s)",
+                           "fresh converge: cores busy until quorum"]
+    assert labels[6:9] == ["Ansible floor: one no-op task (s)", "no-op re-run: site.yml (s)",
                            "no-op re-run / Ansible floor"]
     # until quorum 16, 20, 12 s over a 4 s floor: 4x, 5x, 3x
     assert rows["fresh converge until quorum / by-hand floor"].split()[-7:] == [

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import floors as bench_floors
 import pytest
 import yaml
+from bench.cpu import CpuMeter
 from bench.lab import BenchError
 from zk_status import Server
 
@@ -83,8 +87,10 @@ def test_ansible_floor_playbook(tmp_path: Path) -> None:
 class FakeWatch:
     """A HealthWatch whose ensembles are whole as soon as asked."""
 
-    def __init__(self, ensembles: object) -> None:
+    def __init__(self, ensembles: object, sample: Callable[[], Any] | None = None) -> None:
         self.ensembles = ensembles
+        self.sample = sample
+        self.healthy_sample: Any = None
 
     def __enter__(self) -> FakeWatch:
         return self
@@ -93,6 +99,8 @@ class FakeWatch:
         return None
 
     def wait(self, limit: float) -> float:
+        if self.sample is not None:
+            self.healthy_sample = self.sample()
         return time.monotonic()
 
 
@@ -127,3 +135,20 @@ def test_by_hand_floor_fails_when_a_script_fails(
     with pytest.raises(BenchError, match=r"by-hand floor: zookeeper02: exit 3; output in"):
         bench_floors.run_by_hand_floor([ensemble(1)], tmp_path / "key", URL,
                                        tmp_path / "floor.log")
+
+
+def test_by_hand_floor_measures_the_machines_cpu_until_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each "host" spins one core for 0.5 s: 1.5 s of CPU on this machine, whatever its cores
+    spin = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    monkeypatch.setattr(bench_floors, "ssh_argv", lambda key, address, command: [
+        sys.executable, "-c", spin])
+    monkeypatch.setattr(bench_floors, "HealthWatch", FakeWatch)
+    floor = bench_floors.run_by_hand_floor([ensemble(1)], tmp_path / "key", URL,
+                                           tmp_path / "floor.log", meter=CpuMeter([]))
+    assert 1.4 <= floor["machine_cpu_s"] < 1.5 + floor["by_hand_s"] * floor["cores"]
+    assert floor["lab_cpu_s"] is None  # no container measured
+    assert 0 < floor["busy_share"] <= 1.05
+    without = bench_floors.run_by_hand_floor([ensemble(1)], tmp_path / "key", URL,
+                                             tmp_path / "floor.log")
+    assert "machine_cpu_s" not in without

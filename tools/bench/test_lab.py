@@ -148,6 +148,46 @@ def test_each_ensemble_is_judged_on_its_own(monkeypatch: pytest.MonkeyPatch) -> 
     assert not bench_lab.all_whole([])
 
 
+def test_a_watch_asks_at_most_its_budget_of_srvr_a_second() -> None:
+    assert bench_lab.watch_interval(3) == bench_lab.POLL_EVERY
+    assert bench_lab.watch_interval(30) == 30 / bench_lab.WATCH_SRVR_PER_S == 1.0
+
+
+@pytest.mark.parametrize(("hosts", "fewest", "most"), [(3, 6, 13), (30, 1, 2)])
+def test_a_watch_of_more_servers_looks_less_often(
+        monkeypatch: pytest.MonkeyPatch, hosts: int, fewest: int, most: int) -> None:
+    looks: list[int] = []
+
+    def query_all(asked: list[Server], timeout: float) -> list[dict[str, Any]]:
+        looks.append(len(asked))
+        return [{"name": s.name, "address": s.address, "port": s.port, "mode": None,
+                 "error": "not serving"} for s in asked]
+
+    monkeypatch.setattr(bench_lab, "query_all", query_all)
+    servers = [Server(f"zookeeper{i:02d}", f"10.213.16.{10 + i}", 2181)
+               for i in range(1, hosts + 1)]
+    with bench_lab.HealthWatch(bench_lab.split_ensembles(servers, 3)) as watch:
+        assert watch.wait(1.2) is None  # never whole
+    # 0.1 s apart for 3 servers, 1 s apart for 30: at most 30 srvr a second (and a first look)
+    assert fewest <= len(looks) <= most
+    assert set(looks) == {hosts}
+
+
+def test_a_watch_samples_when_every_ensemble_is_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    servers = [Server(f"zookeeper{i:02d}", f"10.213.16.{10 + i}", 2181) for i in range(1, 4)]
+    answers = iter([["follower", None, None], ["leader", "follower", "follower"]])
+
+    def query_all(asked: list[Server], timeout: float) -> list[dict[str, Any]]:
+        return [{"name": s.name, "address": s.address, "port": s.port, "mode": m}
+                for s, m in zip(asked, next(answers))]
+
+    monkeypatch.setattr(bench_lab, "query_all", query_all)
+    samples = iter(["whole"])
+    with bench_lab.HealthWatch([servers], lambda: next(samples)) as watch:
+        assert watch.wait(5) is not None
+    assert watch.healthy_sample == "whole"
+
+
 # --------------------------------------------------------------------------- ansible
 
 def test_project_forks(tmp_path: Path) -> None:
