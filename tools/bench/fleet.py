@@ -13,6 +13,10 @@ measured on the same 30 hosts in the same run. Each repetition, lab re-creations
    floor: wall time and controller CPU of each (the floor is the median of its two runs);
 5. each server's peak memory (VmHWM) and heap setting.
 
+Steps 1-3 also measure the machine's CPU until quorum (tools/bench/cpu.py); the table puts
+what it allows at least (CPU / cores) for the by-hand floor and every ensemble's converge over
+the first ensemble's converge alone, beside the growth ratio.
+
 Ratios, each against the same repetition's floor or run: every ensemble's converge over the
 first's alone (target <= 3x), no-op re-run / Ansible floor (<= 2x, changed=0),
 `--check` / Ansible floor (<= 2x, changed=0), and the no-op's controller CPU over the floor's

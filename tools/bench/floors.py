@@ -130,7 +130,7 @@ def run_by_hand_floor(ensembles: Sequence[Sequence[Server]], key: Path, url: str
     with ExitStack() as stack:
         outputs = {server: stack.enter_context(tempfile.TemporaryFile("w+"))
                    for server in scripts}
-        watch = stack.enter_context(HealthWatch(ensembles, meter and meter.sample))
+        watch = stack.enter_context(HealthWatch(ensembles, meter.sample if meter else None))
         before = meter.sample() if meter else None
         started = time.monotonic()
         procs = {server: subprocess.Popen(ssh_argv(key, server.address, script),
