@@ -52,7 +52,7 @@ def cgroup_of(pid: int, proc: Path = PROC) -> tuple[str, str] | None:
         return None
     unified = None
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        _hierarchy, controllers, path = line.split(":", 2)
         if "cpuacct" in controllers.split(","):
             return "v1", path
         if controllers == "":
@@ -71,7 +71,7 @@ def cgroup_usage_s(cgroup: tuple[str, str], root: Path = CGROUP_ROOT) -> float |
             stat = base / relative / "cpu.stat"
             if stat.exists():
                 for line in stat.read_text().splitlines():
-                    key, _, value = line.partition(" ")
+                    key, _sep, value = line.partition(" ")
                     if key == "usage_usec":
                         return int(value) / 1e6
     except (OSError, ValueError):
