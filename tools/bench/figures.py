@@ -328,12 +328,12 @@ FLEET_HISTORY_COLUMNS = (
     *HISTORY_COLUMNS[:5],
     "by_hand_floor_s", "ansible_floor_s", "converge_one_to_quorum_s", "converge_to_quorum_s",
     "growth_ratio", "noop_s", "noop_ratio", "check_s", "check_ratio", "noop_cpu_per_host_s",
-    "noop_cpu_ratio",
+    "noop_cpu_ratio", "floor_cpu_bound_ratio", "cpu_bound_ratio",
 )
 FLEET_HISTORY_FIGURES = (
     "floor.by_hand_s", "floor.ansible_s", "converge_one.healthy_s", "converge.healthy_s",
     "ratios.growth", "rerun.playbook_s", "ratios.noop", "check.playbook_s", "ratios.check",
-    "rerun.cpu_per_host_s", "ratios.noop_cpu",
+    "rerun.cpu_per_host_s", "ratios.noop_cpu", "ratios.floor_cpu_bound", "ratios.cpu_bound",
 )
 
 
@@ -360,13 +360,31 @@ def history_line(document: dict[str, Any], keys: Sequence[str] = HISTORY_FIGURES
     return "\t".join(history_cell(cell) for cell in cells)
 
 
+def widen_history(path: Path, columns: Sequence[str]) -> None:
+    """Rewrite a history file whose header is a start of `columns` with all of them, `-` in
+    the new cells of its lines; raises ValueError when its header is anything else."""
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    if header == list(columns):
+        return
+    if header != list(columns[:len(header)]):
+        raise ValueError(f"{path}: its columns {header} are not the start of {list(columns)}; "
+                         "move it aside to start a new one")
+    pad = "\t-" * (len(columns) - len(header))
+    path.write_text("\n".join(["\t".join(columns), *(row + pad for row in lines[1:] if row)])
+                    + "\n")
+
+
 def append_history(path: Path, document: dict[str, Any],
                    columns: Sequence[str] = HISTORY_COLUMNS,
                    keys: Sequence[str] = HISTORY_FIGURES) -> str:
     """Append the run's line (the medians of `keys`) to the history file, written with the
-    header `columns` if new; the line."""
+    header `columns` if new; a file written before columns were added at the end gets them,
+    `-` in its earlier lines. The line."""
     line = history_line(document, keys)
     new = not path.exists() or not path.read_text().strip()
+    if not new:
+        widen_history(path, columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w" if new else "a") as out:
         if new:

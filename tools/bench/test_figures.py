@@ -277,3 +277,23 @@ def test_append_history_writes_the_header_once(tmp_path: Path) -> None:
     assert lines[2].split("\t")[1] == "64ab101+dirty"
     assert len(lines) == 3
     assert all(len(line.split("\t")) == len(figures.HISTORY_COLUMNS) for line in lines)
+
+
+def test_a_history_written_before_new_columns_gets_them(tmp_path: Path) -> None:
+    path = tmp_path / "bench-fleet-history.tsv"
+    columns = figures.FLEET_HISTORY_COLUMNS
+    older = columns[:-2]
+    path.write_text("\t".join(older) + "\n" + "\t".join(["x"] * len(older)) + "\n")
+    line = figures.append_history(path, document(), columns, figures.FLEET_HISTORY_FIGURES)
+    header, before, after = path.read_text().splitlines()
+    assert header.split("\t") == list(columns)
+    assert before.split("\t") == ["x"] * len(older) + ["-", "-"]
+    assert after == line and len(line.split("\t")) == len(columns)
+
+
+def test_a_history_of_other_columns_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "bench-history.tsv"
+    path.write_text("date\tsomething else\n1\t2\n")
+    with pytest.raises(ValueError, match="are not the start of"):
+        figures.append_history(path, document())
+    assert path.read_text() == "date\tsomething else\n1\t2\n"
