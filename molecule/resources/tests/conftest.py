@@ -322,11 +322,14 @@ def assert_one_leader_per_epoch(traffic: Any, configs: Callable[[], Iterable[str
             f"syncLimit x tickTime + 1 s = {limit:g} s): {stretches}")
 
 
-def connect(members: list[Member], timeout: float = 15.0, tries: int = 3) -> KazooClient:
+def connect(members: list[Member], timeout: float = 15.0, tries: int = 3,
+            max_delay: float = 0.5) -> KazooClient:
     """A started kazoo client whose connection string lists `members`; `tries=-1`
-    keeps reconnecting (for clients that must ride through a failover)."""
+    keeps reconnecting (for clients that must ride through a failover). After each round of
+    the members that failed, kazoo sleeps up to `max_delay` x 1.4 (its jitter)."""
     client = KazooClient(hosts=",".join(m.endpoint for m in members), timeout=10.0,
-                         connection_retry={"max_tries": tries, "delay": 0.1, "max_delay": 0.5})
+                         connection_retry={"max_tries": tries, "delay": 0.1,
+                                           "max_delay": max_delay})
     client.start(timeout=timeout)
     return client
 
