@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labs.lab import podman
+
 PROC = Path("/proc")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # /proc/stat's first line: cpu user nice system idle iowait irq softirq steal guest guest_nice;
 # busy is every field but idle and iowait (guest time is counted in user already).
 BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
 TICKS = os.sysconf("SC_CLK_TCK")
-PODMAN = ("podman", "--runtime", "runc")
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,12 @@ def lab_pids(lab: str) -> list[int]:
     """The main PIDs of the containers of lab `lab` (label zk-lab=LAB), the mirror included;
     empty when podman does not answer."""
     try:
-        ids = subprocess.run([*PODMAN, "ps", "-q", "--filter", f"label=zk-lab={lab}"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout.split()
-        if not ids:
-            return []
-        pids = subprocess.run([*PODMAN, "container", "inspect", "--format", "{{.State.Pid}}",
-                               *ids], capture_output=True, text=True, timeout=30,
-                              check=True).stdout.split()
+        ids = podman("ps", "-q", "--filter", f"label=zk-lab={lab}", check=False, timeout=30)
+        pids = podman("container", "inspect", "--format", "{{.State.Pid}}", *ids.split(),
+                      check=False, timeout=30) if ids else ""
     except (OSError, subprocess.SubprocessError):
         return []
-    return [int(pid) for pid in pids if pid.isdigit() and int(pid) > 0]
+    return [int(pid) for pid in pids.split() if pid.isdigit() and int(pid) > 0]
 
 
 class CpuMeter:

@@ -488,8 +488,9 @@ def start_member(lab: Lab, member: str, pubkey: bytes) -> bool:
     name = lab.container(member)
     if healthy(name):
         return False
-    if container_state(name) is not None:
-        log(f"removing leftover container {name} ({container_state(name)})")
+    leftover = container_state(name)
+    if leftover is not None:
+        log(f"removing leftover container {name} ({leftover})")
         remove_containers(name)
     podman("run", "-d", "--name", name, "--hostname", member, "--network", lab.network,
            "--ip", lab.address(member), "--no-hosts", "--systemd=always", "--privileged",
