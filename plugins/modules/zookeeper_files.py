@@ -227,6 +227,51 @@ options:
         (one call per host fewer while the new JVMs boot).
     type: bool
     required: false
+  serve:
+    description:
+      - With O(start), wait until the ZooKeeper server that this call started serves (as leader
+        or follower; standalone with O(serve.members=1)), asking its C(srvr) every 0.25 s, and
+        fail the task when it does not within O(serve.timeout), with its last answer, the
+        unit's state, its journal and the tail of O(serve.log_file), as zookeeper_server
+        does. A unit that was active already, or whose start failed, is not waited for
+        (RV(serving) is false; the caller's wait step starts it or waits).
+      - The zookeeper role asks it of every new server of a new ensemble, where every host of
+        the play runs the call at once (the play's hosts at most C(forks)), so that a majority
+        of each ensemble starts while the others wait; its own wait step then has nothing left
+        to do on those hosts.
+    type: dict
+    required: false
+    suboptions:
+      host:
+        description: Address the server's client port listens on.
+        type: str
+        default: 127.0.0.1
+      port:
+        description: The client port.
+        type: int
+        default: 2181
+      tls:
+        description:
+          - Ask over TLS (a C(secureClientPort)), with these files on the host, C(ca),
+            C(cert) and C(key), as zookeeper_server's O(zookeeper_server#module:tls). Empty
+            asks plain TCP.
+        type: dict
+        default: {}
+      members:
+        description: The size of the member list the server runs with; V(1) expects standalone.
+        type: int
+        default: 3
+      timeout:
+        description: Seconds to wait.
+        type: float
+        default: 90
+      log_file:
+        description: The server's log, whose last lines a failure shows.
+        type: path
+      log_lines:
+        description: Lines of the log and of the unit's journal shown on failure.
+        type: int
+        default: 40
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -307,6 +352,23 @@ enabled:
   returned: always
   type: bool
   sample: true
+serving:
+  description:
+    - With O(serve), whether the server this call started served (the call fails when it did
+      not in time); false where it started none.
+  returned: with O(serve)
+  type: bool
+  sample: true
+mode:
+  description: With O(serve), the started server's mode once it served (null where it started none).
+  returned: with O(serve)
+  type: str
+  sample: follower
+waited:
+  description: With O(serve), seconds from the start until the server served.
+  returned: with O(serve)
+  type: float
+  sample: 3.42
 """
 
 import grp
@@ -314,6 +376,7 @@ import os
 import pwd
 import stat
 import tempfile
+import time
 from typing import Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
@@ -324,6 +387,12 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofoll
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_release import (
     ARGUMENT_SPEC as RELEASE_OPTIONS,
     put_in_place,
+)
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import use_tls
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_serving import (
+    failure,
+    wait_serving,
+    wanted_modes,
 )
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
     systemctl,
@@ -364,6 +433,14 @@ ARGUMENT_SPEC = {
     "absent": {"type": "list", "elements": "path", "required": False, "default": []},
     "start": {"type": "str", "required": False},
     "enabled": {"type": "bool", "required": False},
+    "serve": {"type": "dict", "required": False,
+              "options": {"host": {"type": "str", "default": "127.0.0.1"},
+                          "port": {"type": "int", "default": 2181},
+                          "tls": {"type": "dict", "default": {}},
+                          "members": {"type": "int", "default": 3},
+                          "timeout": {"type": "float", "default": 90},
+                          "log_file": {"type": "path"},
+                          "log_lines": {"type": "int", "default": 40}}},
 }
 
 
@@ -709,7 +786,32 @@ class Writer:
                   "enabled": enabled}
         if self.diffs:
             result["diff"] = self.diffs
+        if params["serve"] is not None:
+            result.update(self.serve(params["serve"], params["start"],
+                                     started and not self.module.check_mode, result))
         return result
+
+    def serve(self, options: dict, service: Optional[str], started: bool,
+              result: dict) -> dict:
+        """The wait until the server this call started serves (O(serve)): its result keys;
+        a server that does not serve in time fails the call, with what it did so far."""
+        if not started:
+            return {"serving": False, "mode": None, "waited": 0.0}
+        try:
+            use_tls(options["tls"])
+        except OSError as err:  # ssl.SSLError too
+            self.module.fail_json(msg=f"cannot use the TLS files {options['tls']}: {err}",
+                                  **result)
+        begun = time.monotonic()
+        endpoint = f"{options['host']}:{options['port']}"
+        ok, status = wait_serving(endpoint, options["members"], options["timeout"])
+        waited = round(time.monotonic() - begun, 2)
+        if not ok:
+            self.module.fail_json(
+                msg=failure(dict(options, service=service), endpoint,
+                            wanted_modes(options["members"]), status),
+                waited=waited, serving=False, **result)
+        return {"serving": True, "mode": status["mode"], "waited": waited}
 
 
 def main() -> None:

@@ -284,15 +284,21 @@ import re
 import subprocess
 import tempfile
 import time
-from collections import deque
 from typing import Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_4lw import (
     four_letter_word, parse_mntr, short_version, srvr_at, use_tls)
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_nofollow import (
-    NotAFile,
     open_no_follow,
+)
+from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_serving import (
+    SERVING,
+    failure,
+    journal,
+    poll,
+    wait_serving,
+    wanted_modes,
 )
 from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_systemd import (
     stale,
@@ -300,70 +306,9 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_system
     unit,
 )
 
-SERVING = {"leader", "follower"}
-
-
 def majority(size: int) -> int:
     """Servers a member list of `size` needs for a quorum (ZooKeeper 3.4's QuorumMaj)."""
     return size // 2 + 1
-
-
-TAIL_BYTES = 256 * 1024  # the end of the log a failure message quotes from
-# What a four-letter word (the role's own `srvr` every 0.25 s while it waits) leaves in the log:
-# four lines a poll, which would push out of the tail the lines that say why the server failed.
-POLL_LINE = re.compile(
-    r" - (Processing [a-z]{4} command from |Accepted socket connection from |"
-    r"Closed socket connection for client \S+ \(no session established for client\))")
-
-
-def tail(path: Optional[str], lines: int) -> str:
-    """The last `lines` lines of the server's log file, without the lines four-letter words
-    leave (the role's own polling; how many were left out is said first). The log directory
-    belongs to the service account: a link there is not followed (root would print what it
-    points to) and neither is anything but a regular file read (a FIFO would block)."""
-    if not path:
-        return ""
-    try:
-        fd = open_no_follow(path)
-    except NotAFile as err:
-        what = "it is a symbolic link" if err.link else "not a regular file"
-        return f"(not reading {path}: {what})"
-    except OSError as err:
-        return f"(cannot read {path}: {err.strerror})"
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        handle.seek(max(0, info.st_size - TAIL_BYTES))
-        text = handle.read(TAIL_BYTES).decode("utf-8", errors="replace")
-    kept = deque(maxlen=lines)
-    polls = 0
-    for line in text.splitlines(keepends=True):
-        if POLL_LINE.search(line):
-            polls += 1
-        else:
-            kept.append(line)
-    said = f"({polls} lines of four-letter-word polling left out)\n" if polls else ""
-    return said + "".join(kept)
-
-
-def journal(service: str, lines: int) -> str:
-    """The unit's own output (the JVM's stdout and stderr: a refused option, a missing class,
-    a crash before log4j starts), which the server's log file never holds."""
-    try:
-        proc = subprocess.run(
-            ["journalctl", "--unit", service, "--lines", str(lines), "--no-pager",
-             "--output", "short-iso"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"(cannot read the journal: {err})"
-    return proc.stdout or proc.stderr
-
-
-def unit_state(service: str) -> str:
-    proc = subprocess.run(
-        ["systemctl", "show", service, "--value",
-         "--property=ActiveState,SubState,NRestarts,ExecMainStatus"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    return " ".join(proc.stdout.split()) or proc.stderr.strip()
 
 
 def observe(endpoints: List[str]) -> Dict[str, dict]:
@@ -448,18 +393,6 @@ def gate(params: dict, endpoint: str) -> Tuple[bool, str, Optional[str], dict]:
                        f"{need} servers in sync; without {endpoint} it would keep "
                        f"{synced} ({note}; {detail})", leader, said)
     return True, detail, leader, said
-
-
-def poll(check, timeout: float):
-    """Call check() every 0.25 s until it returns (True, ...) or the timeout passes; returns
-    check()'s last answer. Each check asks every server of the walk srvr and mntr; four times a
-    second notices a change soon enough and keeps that traffic small on a large ensemble."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer[0] or time.monotonic() >= deadline:
-            return answer
-        time.sleep(0.25)
 
 
 SERVER_LINE = re.compile(r"^\s*server\.\d+\s*=")
@@ -567,16 +500,6 @@ def bring_up(module: AnsibleModule, params: dict, endpoint: str) -> Tuple[bool, 
     if enable:
         systemctl(module, "enable" if params["enabled"] else "disable", params["service"])
     return enable or start, start
-
-
-def failure(params: dict, endpoint: str, wanted: set, status: dict) -> str:
-    last = status.get("error") or f"mode {status.get('mode')}"
-    return (f"ZooKeeper on {endpoint} did not serve as {' or '.join(sorted(wanted))} within "
-            f"{params['timeout']:g} s; last srvr answer: {last}; unit {params['service']}: "
-            f"{unit_state(params['service'])}. The unit's journal (the JVM's own output):\n"
-            f"{journal(params['service'], params['log_lines'])}\n"
-            f"Last lines of {params['log_file']}:\n"
-            f"{tail(params['log_file'], params['log_lines'])}")
 
 
 # The options; DOCUMENTATION describes each (tests/unit/plugins/test_module_docs.py checks).
@@ -688,25 +611,20 @@ def main() -> None:
     if action == "stop" or ensemble_only:
         status = {"mode": None}
     else:
-        wanted = {"standalone"} if params["members"] == 1 else SERVING
-
-        def serves() -> Tuple[bool, dict]:
-            status = srvr_at(endpoint)
-            return status["mode"] in wanted, status
-
+        wanted = wanted_modes(params["members"])
         after = params["after"]
         if after is not None and endpoint not in after and action in ("start", "restart"):
             # It elects until a later change lets it join: it need only answer.
             wanted = wanted | {None}
 
-            def serves() -> Tuple[bool, dict]:
+            def answers() -> Tuple[bool, dict]:
                 status = srvr_at(endpoint)
-                answers = status["mode"] is not None or status.get("error") == "not serving"
-                return answers, status
+                return (status["mode"] is not None or status.get("error") == "not serving",
+                        status)
 
-            ok, status = poll(serves, params["timeout"])
+            ok, status = poll(answers, params["timeout"])
         else:
-            ok, status = poll(serves, params["timeout"])
+            ok, status = wait_serving(endpoint, params["members"], params["timeout"])
         if not ok:
             module.fail_json(msg=failure(params, endpoint, wanted, status),
                              waited=round(time.monotonic() - started, 2), changed=restarted,

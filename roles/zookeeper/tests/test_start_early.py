@@ -278,3 +278,25 @@ def test_the_short_path_is_taken_only_where_every_member_in_the_play_takes_it(
     said = render(tmp_path, hosts, "--limit", "b1", what="__zookeeper_new_ensemble",
                   groups={"zk_a": ["a1", "a2", "a3"], "zk_b": ["b1", "b2", "b3"]})
     assert said == {"b1": True}
+
+
+def test_the_write_waits_for_its_server_only_where_every_host_of_the_play_runs_it_at_once(
+        tmp_path: Path) -> None:
+    """On the short path the write waits until its server serves (`__zookeeper_serve_in_write`)
+    only where the play's hosts are at most `forks`: with fewer workers than hosts, a waiting
+    write could hold the worker that another member of its ensemble needs to start."""
+    def decided(new_server: bool) -> dict[str, Any]:
+        return {"__zookeeper_decision": {"todo": {}, "new_server": new_server}}
+
+    hosts = {"a1": decided(True), "a2": decided(True), "a3": decided(True),
+             "b1": decided(True), "b2": decided(False), "b3": decided(False)}
+    groups = {"zk_a": ["a1", "a2", "a3"], "zk_b": ["b1", "b2", "b3"]}
+    said = render(tmp_path, hosts, "--forks", "6", what="__zookeeper_serve_in_write",
+                  groups=groups)
+    assert said == {"a1": True, "a2": True, "a3": True, "b1": False, "b2": False, "b3": False}
+    said = render(tmp_path, hosts, "--forks", "5", what="__zookeeper_serve_in_write",
+                  groups=groups)
+    assert not any(said.values()), said
+    said = render(tmp_path, hosts, "--forks", "3", "--limit", "a1,a2,a3",
+                  what="__zookeeper_serve_in_write", groups=groups)
+    assert said == {"a1": True, "a2": True, "a3": True}

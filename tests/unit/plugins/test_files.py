@@ -8,8 +8,11 @@ import grp
 import json
 import os
 import pwd
+import socketserver
 import stat
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -409,3 +412,73 @@ def test_without_start_systemd_is_not_asked(tmp_path: Path) -> None:
     result = run(tmp_path, **layout(root), env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert result["changed"] and result["started"] is False, result
     assert not (bin_dir / "state" / "calls").exists()
+
+
+class Follower(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.recv(4)
+        self.request.sendall(b"Zookeeper version: 3.4.13\nMode: follower\nZxid: 0x100000002\n")
+
+
+@pytest.fixture
+def follower() -> Iterator[int]:
+    """The port of a server that answers srvr as a follower."""
+    srv = socketserver.TCPServer(("127.0.0.1", 0), Follower)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_with_serve_the_write_waits_until_the_server_it_started_serves(
+        tmp_path: Path, follower: int) -> None:
+    """site.yml's short path, where every host of the play runs the write at once: the write
+    waits for its server, and the role's wait step has nothing left to do."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, state = start_run(tmp_path, root, "reload", enabled=True,
+                                     serve={"port": follower, "members": 3, "timeout": 5})
+    assert not result.get("failed"), result
+    assert result["started"] and result["serving"] is True and result["mode"] == "follower"
+    assert calls[-1] == "enable zookeeper" and state == {"active", "enabled"}, calls
+
+
+def test_with_serve_a_server_that_does_not_serve_fails_the_write_and_says_why(
+        tmp_path: Path) -> None:
+    """... with the last srvr answer, the unit's journal and the log's tail, as the wait step
+    would, and what the call wrote."""
+    root = tmp_path / "host"
+    root.mkdir()
+    log = root / "zookeeper.log"
+    log.write_text("2026-12-07 18:00:00,000 - ERROR [main:QuorumPeerMain@89] - Invalid config\n")
+    result, _calls, state = start_run(
+        tmp_path, root, serve={"port": 1, "members": 3, "timeout": 0.5, "log_file": str(log)})
+    assert result.get("failed") and result["serving"] is False, result
+    assert result["msg"].startswith("ZooKeeper on 127.0.0.1:1 did not serve as follower or "
+                                    "leader within 0.5 s; last srvr answer: "), result["msg"]
+    assert "zookeeper.service: Control process exited" in result["msg"]  # the journal
+    assert "Invalid config" in result["msg"], result["msg"]
+    assert str(root / "zoo.cfg") in result["changed_paths"] and result["started"], result
+    assert result["waited"] >= 0.5 and state == {"active"}, result
+
+
+@pytest.mark.parametrize("flags", [("active",), ("broken",)])
+def test_with_serve_a_unit_the_call_did_not_start_is_not_waited_for(
+        tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """An active unit, or one whose start failed (the warning says why): the role's wait step
+    starts it or waits for it."""
+    root = tmp_path / "host"
+    root.mkdir()
+    result, _calls, _state = start_run(tmp_path, root, *flags,
+                                       serve={"port": 1, "timeout": 30})
+    assert not result.get("failed"), result
+    assert result["serving"] is False and result["waited"] == 0.0, result
+
+
+def test_with_serve_check_mode_waits_for_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    root.mkdir()
+    result, calls, _state = start_run(tmp_path, root, check=True, serve={"port": 1,
+                                                                         "timeout": 30})
+    assert result["started"] is True and result["serving"] is False, result
+    assert calls == ["show zookeeper"], calls

@@ -56,6 +56,7 @@ SCRIPT = textwrap.dedent('''
     java = importlib.import_module(plugins + "module_utils.java_runtime")
     assert java.pick_package({"Debian": "default-jre-headless"}, {"os_family": "Debian"})
     server = importlib.import_module(plugins + "modules.zookeeper_server")
+    serving = importlib.import_module(plugins + "module_utils.zookeeper_serving")
 
     REPLIES = {}
 
@@ -101,7 +102,7 @@ SCRIPT = textwrap.dedent('''
     lone = fake("leader", synced=1)
     ok, said, _, _ = server.gate(dict(gated, peers={lone: 3, f1: 3}), f1)
     assert not ok and "needs 2" in said, said
-    assert server.poll(lambda: (True, 1), 1.0) == (True, 1)
+    assert serving.poll(lambda: (True, 1), 1.0) == (True, 1)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "zoo.cfg")
@@ -110,7 +111,7 @@ SCRIPT = textwrap.dedent('''
         described = probe.describe(path)
         assert described["type"] == "file" and len(described["checksum"]) == 40, described
         assert probe.describe(os.path.join(tmp, "none")) == {"exists": False}
-        assert server.tail(path, 2) == "b\\nc\\n"
+        assert serving.tail(path, 2) == "b\\nc\\n"
         assert systemd.stale({"main_pid": 1, "started": time.time() - 60}, [path])
         assert [m["id"] for m in probe.server_lines(
             "server.2=b:2888:3888;2181\\nserver.1=a:2888:3888\\n")] == [1, 2]
@@ -126,8 +127,8 @@ SCRIPT = textwrap.dedent('''
     states = probe.units(["zk-py36-test-no-such-unit", "zk-py36-test-no-such-unit-2"])
     assert [state["active"] for state in states.values()] == [False, False], states
     assert systemd.unit("zk-py36-test-no-such-unit")["main_pid"] == 0
-    assert isinstance(server.unit_state("zk-py36-test-no-such-unit"), str)
-    assert isinstance(server.journal("zk-py36-test-no-such-unit", 5), str)
+    assert isinstance(serving.unit_state("zk-py36-test-no-such-unit"), str)
+    assert isinstance(serving.journal("zk-py36-test-no-such-unit", 5), str)
     print("python 3.6 ok")
 ''')
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 
 import pytest
-from plugins import module
+from plugins import module, module_util
 
 server = module("zookeeper_server")
+serving = module_util("zookeeper_serving")
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -98,11 +99,11 @@ def test_the_log_tail_never_follows_a_link(tmp_path: Path) -> None:
     secret.write_text("root:$6$secret-hash:19000\n")
     log = tmp_path / "zookeeper.log"
     log.symlink_to(secret)
-    said = server.tail(str(log), 30)
+    said = serving.tail(str(log), 30)
     assert "secret-hash" not in said and "symbolic link" in said, said
     log.unlink()
     log.write_text("".join(f"line {i}\n" for i in range(100)))
-    assert server.tail(str(log), 3) == "line 97\nline 98\nline 99\n"
+    assert serving.tail(str(log), 3) == "line 97\nline 98\nline 99\n"
 
 
 POLL = ("2026-12-04 17:25:09,157 [myid:3] - INFO  [NIOServerCxn.Factory:/10.0.0.3:2181:"
@@ -122,7 +123,7 @@ def test_the_log_tail_leaves_out_the_roles_own_polling(tmp_path: Path) -> None:
     client = ("2026-12-04 17:24:41,000 [myid:3] - INFO  [main:ZooKeeperServer@100] - "
               "Closed socket connection for client /10.0.0.9:5000 which had sessionid 0x1\n")
     log.write_text("started\n" + WHY + client + POLL * 120)
-    said = server.tail(str(log), 40)
+    said = serving.tail(str(log), 40)
     assert said == "(360 lines of four-letter-word polling left out)\n" + "started\n" + WHY + client
     log.write_text(WHY + "".join(f"line {i}\n" for i in range(100)))
-    assert server.tail(str(log), 2) == "line 98\nline 99\n"
+    assert serving.tail(str(log), 2) == "line 98\nline 99\n"
