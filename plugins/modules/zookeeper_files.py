@@ -253,7 +253,7 @@ options:
       tls:
         description:
           - Ask over TLS (a C(secureClientPort)), with these files on the host, C(ca),
-            C(cert) and C(key), as zookeeper_server's O(zookeeper_server#module:tls). Empty
+            C(cert) and C(key), as zookeeper_server's C(tls). Empty
             asks plain TCP.
         type: dict
         default: {}

@@ -306,6 +306,7 @@ from ansible_collections.zkops.zookeeper34.plugins.module_utils.zookeeper_system
     unit,
 )
 
+
 def majority(size: int) -> int:
     """Servers a member list of `size` needs for a quorum (ZooKeeper 3.4's QuorumMaj)."""
     return size // 2 + 1
