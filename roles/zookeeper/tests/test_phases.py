@@ -205,7 +205,8 @@ def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
     member of the host's ensemble in the play is a new server whose files' write puts the release
     in place and starts it (the host checks decide __zookeeper_new_server, test_start_early.py
     renders both), tasks/new-server.yml: that write (the config phase's own step), the service
-    phase's start step waiting for a server the write started, and the play ends for the host."""
+    phase's start step waiting for a server the write started (unless the write waited), and
+    the play ends for the host."""
     deploy = yaml.safe_load((TASKS / "deploy.yml").read_text())
     short = deploy[3]
     assert short["ansible.builtin.include_tasks"] == "new-server.yml"
@@ -214,7 +215,11 @@ def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
     assert [task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.meta")
             or next(iter(task.get("zkops.zookeeper34.zookeeper_server", {})), None)
             for task in steps] == ["config-write.yml", "action", "end_host"]
-    assert all("when" not in task for task in steps)
+    # The wait is skipped only where the write started and enabled the server and waited until
+    # it served (zookeeper_files' serve, where every host of the play runs the write at once).
+    assert [task.get("when") for task in steps] == [
+        None, "not (__zookeeper_started_early | bool and __zookeeper_written.serving "
+              "| default(false))", None]
     # The wait is the service phase's start step (the same options), which
     # also waits for a server already active: the one the write just started.
     wait = steps[1]["zkops.zookeeper34.zookeeper_server"]
@@ -224,6 +229,13 @@ def test_a_new_ensemble_takes_the_short_path_the_write_then_the_wait() -> None:
     decide = yaml.safe_load((TASKS / "validate-hosts.yml").read_text())[-1]
     assert decide["zkops.zookeeper34.zookeeper_decide"]["new_server"] == "__zookeeper_new_server"
     variables = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
+    # The write's own wait asks what the wait step asks.
+    serve = variables["__zookeeper_serve_options"]
+    assert serve == {key: wait[key] for key in serve}, serve
+    write = yaml.safe_load((TASKS / "config-write.yml").read_text())[0]
+    assert write["zkops.zookeeper34.zookeeper_files"]["serve"] == (
+        "{{ __zookeeper_serve_options if __zookeeper_serve_in_write else omit }}")
+    assert "__zookeeper_new_ensemble | bool" in variables["__zookeeper_serve_in_write"]
     assert "['__zookeeper_decision', 'new_server']" in variables["__zookeeper_new_ensemble"]
     # What the short path leaves out has nothing to do on such a server: the install phase
     # (__zookeeper_release_with_config), the check-mode preview and the TLS include (no check
