@@ -8,11 +8,8 @@ import grp
 import json
 import os
 import pwd
-import socketserver
 import stat
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -412,22 +409,6 @@ def test_without_start_systemd_is_not_asked(tmp_path: Path) -> None:
     result = run(tmp_path, **layout(root), env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert result["changed"] and result["started"] is False, result
     assert not (bin_dir / "state" / "calls").exists()
-
-
-class Follower(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        self.request.recv(4)
-        self.request.sendall(b"Zookeeper version: 3.4.13\nMode: follower\nZxid: 0x100000002\n")
-
-
-@pytest.fixture
-def follower() -> Iterator[int]:
-    """The port of a server that answers srvr as a follower."""
-    srv = socketserver.TCPServer(("127.0.0.1", 0), Follower)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
 
 
 def test_with_serve_the_write_waits_until_the_server_it_started_serves(

@@ -7,30 +7,10 @@ wait_active, for one already running too), and check mode changes nothing."""
 from __future__ import annotations
 
 import os
-import socketserver
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from plugins import run_module, systemctl_stand_in
-
-
-class Srvr(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        self.request.recv(4)
-        self.request.sendall(b"Zookeeper version: 3.4.13\nMode: follower\nZxid: 0x100000002\n")
-
-
-@pytest.fixture
-def follower() -> Iterator[int]:
-    """The port of a server that answers srvr as a follower."""
-    srv = socketserver.TCPServer(("127.0.0.1", 0), Srvr)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
 
 
 def run(tmp_path: Path, bin_dir: Path, port: int, check: bool = False,
