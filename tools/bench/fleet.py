@@ -15,7 +15,9 @@ measured on the same 30 hosts in the same run. Each repetition, lab re-creations
 
 Steps 1-3 also measure the machine's CPU until quorum (tools/bench/cpu.py); the table puts
 what it allows at least (CPU / cores) for the by-hand floor and every ensemble's converge over
-the first ensemble's converge alone, beside the growth ratio.
+the first ensemble's converge alone, beside the growth ratio, and the same for the by-hand
+floor's CPU with the Ansible floor's controller CPU on top: the least any Ansible converge of
+these hosts needs here (bench.figures.least_cpu_bound).
 
 Ratios, each against the same repetition's floor or run: every ensemble's converge over the
 first's alone (target <= 3x), no-op re-run / Ansible floor (<= 2x, changed=0),

@@ -54,10 +54,11 @@ def test_repetition_ratios_use_the_floors_of_the_same_repetition() -> None:
     # its controller CPU 4.0 / the floor's 1.25
     assert figures.repetition_ratios(rep) == {"converge": 4.0, "noop": 2.0, "noop_cpu": 3.2,
                                               "growth": None, "check": None,
-                                              "floor_cpu_bound": None, "cpu_bound": None}
+                                              "floor_cpu_bound": None, "least_cpu_bound": None,
+                                              "cpu_bound": None}
     assert figures.repetition_ratios({"index": 1, "converge": {"healthy_s": 9.0}}) == {
         "converge": None, "noop": None, "noop_cpu": None, "growth": None, "check": None,
-        "floor_cpu_bound": None, "cpu_bound": None}
+        "floor_cpu_bound": None, "least_cpu_bound": None, "cpu_bound": None}
 
 
 def test_fleet_ratios_compare_with_the_first_ensemble_alone_and_the_ansible_floor() -> None:
@@ -78,6 +79,11 @@ def test_fleet_cpu_bounds_are_the_machines_cpu_over_its_cores_against_the_first_
     ratios = figures.repetition_ratios(rep)
     # 26 s of CPU on 2 cores take 13 s at least: 3.25x the 4 s of the first ensemble alone
     assert (ratios["floor_cpu_bound"], ratios["cpu_bound"]) == (3.25, 8.0)
+    # with the Ansible floor's 2 s of controller CPU (repetition()'s), at least (26 + 2) / 2 =
+    # 14 s: 3.5x the 4 s of the first ensemble alone
+    assert ratios["least_cpu_bound"] == 3.5
+    del rep["floor"]["ansible_cpu_s"]
+    assert figures.repetition_ratios(rep)["least_cpu_bound"] is None
     rep["converge"]["cores"] = 0
     assert figures.repetition_ratios(rep)["cpu_bound"] is None
     rows = {row[0]: row for row in (figures.figure_row(f, figures.figure_values(f, [rep]))
