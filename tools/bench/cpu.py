@@ -126,3 +126,14 @@ def cpu_between(before: CpuSample, after: CpuSample, seconds: float,
             "lab_cpu_s": None if lab is None else round(lab, 3),
             "cores": cores,
             "busy_share": round(machine / (seconds * cores), 3) if seconds > 0 else None}
+
+
+def lab_cpu_above_idle(idle: CpuSample, start: CpuSample, end: CpuSample, idle_s: float,
+                       window_s: float) -> float | None:
+    """The lab containers' CPU from `start` to `end` (`window_s` apart) above what they use
+    idle: less their rate from `idle` to `start` (`idle_s` apart, nothing run on them) over the
+    window; at least 0. None when their cgroups were not read or the idle window is empty."""
+    if idle.lab_s is None or start.lab_s is None or end.lab_s is None or idle_s <= 0:
+        return None
+    rate = (start.lab_s - idle.lab_s) / idle_s
+    return round(max(0.0, end.lab_s - start.lab_s - rate * window_s), 3)

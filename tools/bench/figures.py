@@ -113,6 +113,8 @@ FLEET_FIGURES = (
            "every ensemble's machine CPU / cores, over the first ensemble alone", "x"),
     Figure("converge.cpu_per_host_s", "fresh converge: controller CPU per host", "s"),
     Figure("floor.ansible_s", "Ansible floor: one no-op task", "s"),
+    Figure("floor.ansible_cpu_s", "Ansible floor: controller CPU", "s"),
+    Figure("floor.ansible_hosts_cpu_s", "Ansible floor: the hosts' CPU above idle", "s"),
     Figure("rerun.playbook_s", "no-op re-run: site.yml", "s"),
     Figure("ratios.noop", "no-op re-run / Ansible floor", "x", 2),
     Figure("rerun.changed", "no-op re-run: changed (PLAY RECAP)", "", 0),
@@ -174,12 +176,15 @@ def cpu_bound(measured: dict[str, Any]) -> float | None:
 def least_cpu_bound(floor: dict[str, Any]) -> float | None:
     """The least wall time any Ansible converge of the floor's hosts could take on its machine:
     the by-hand floor's machine CPU (the servers' fetch, unpack and start, and their election)
-    and the Ansible floor's controller CPU (one `ping` per host; its hosts' side left out, so
-    this is an underestimate), over the cores; None when either was not measured."""
-    ansible = floor.get("ansible_cpu_s")
+    and the Ansible floor's, one `ping` per host (its controller CPU, and its hosts' above
+    their idle rate where measured, `ansible_hosts_cpu_s`), over the cores; None without the
+    by-hand floor's CPU or the Ansible floor's controller CPU."""
+    controller = floor.get("ansible_cpu_s")
+    hosts = floor.get("ansible_hosts_cpu_s")
     bound = cpu_bound(floor)
-    if bound is None or not isinstance(ansible, (int, float)):
+    if bound is None or not isinstance(controller, (int, float)):
         return None
+    ansible = controller + (hosts if isinstance(hosts, (int, float)) else 0.0)
     return bound + ansible / floor["cores"]
 
 

@@ -10,14 +10,15 @@ measured on the same 30 hosts in the same run. Each repetition, lab re-creations
    other hosts up and idle: the 3-host converge on the same machine, inventory and load;
 3. fresh lab -> fresh converge of every ensemble (one site.yml run), until all are whole;
 4. Ansible floor (one `ping` task on every host), no-op re-run, `site.yml --check`, Ansible
-   floor: wall time and controller CPU of each (the floor is the median of its two runs);
+   floor: wall time and controller CPU of each (the floor is the median of its two runs), and
+   the hosts' CPU of each floor run above their idle rate, taken over 3 s just before it;
 5. each server's peak memory (VmHWM) and heap setting.
 
 Steps 1-3 also measure the machine's CPU until quorum (tools/bench/cpu.py); the table puts
 what it allows at least (CPU / cores) for the by-hand floor and every ensemble's converge over
 the first ensemble's converge alone, beside the growth ratio, and the same for the by-hand
-floor's CPU with the Ansible floor's controller CPU on top: the least any Ansible converge of
-these hosts needs here (bench.figures.least_cpu_bound).
+floor's CPU with the Ansible floor's (controller and hosts) on top: the least any Ansible
+converge of these hosts needs here (bench.figures.least_cpu_bound).
 
 Ratios, each against the same repetition's floor or run: every ensemble's converge over the
 first's alone (target <= 3x), no-op re-run / Ansible floor (<= 2x, changed=0),
@@ -90,10 +91,10 @@ def run_fleet_repetition(bench: Bench, index: int, repetition: dict[str, Any]) -
     progress(f"{step} fresh converge of {shape.hosts} hosts {converge['playbook_s']:.1f} s, "
              f"every ensemble whole after {converge['healthy_s']:.1f} s, controller CPU "
              f"{converge['controller_cpu_s']:.1f} s")
-    measure_ansible_floor(bench, index, 1, floor)
+    measure_ansible_floor(bench, index, 1, floor, hosts_cpu=True)
     rerun = repetition["rerun"] = measure_rerun(bench, index)
     check = repetition["check"] = measure_rerun(bench, index, ["--check"], "check")
-    measure_ansible_floor(bench, index, 2, floor)
+    measure_ansible_floor(bench, index, 2, floor, hosts_cpu=True)
     progress(f"{step} Ansible floor {floor['ansible_s']:.2f} s (CPU {floor['ansible_cpu_s']:.1f}"
              f" s); no-op re-run {rerun['playbook_s']:.1f} s (CPU "
              f"{rerun['controller_cpu_s']:.1f} s), changed={rerun['changed']}; --check "

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cpu import CpuMeter, cpu_between
+from bench.cpu import CpuMeter, cpu_between, lab_cpu_above_idle
 from bench.figures import (
     FIGURES,
     HISTORY_COLUMNS,
@@ -123,6 +123,7 @@ HEALTHY_GRACE = 30.0  # how long after a converge the ensemble may take to be wh
 FAILOVER_LIMIT = 30.0  # how long to try writing through the survivors after the kill
 TRAFFIC_MARGIN = 2.0  # seconds of writes before and after the config change
 PLAYBOOK_LIMIT = 900.0  # the longest a playbook may run under traffic
+IDLE_WINDOW_S = 3.0  # the converged hosts left alone, to know their idle CPU (fleet mode)
 # The runs whose per-task profile the report prints (section of a repetition, name).
 PROFILES = (("converge", "fresh converge"), ("rerun", "no-op re-run"))
 
@@ -244,15 +245,28 @@ def measure_converge(bench: Bench, index: int, limit: int | None = None,
             "hosts": hosts, "changed": run.changed, "recap": run.recap, "profile": run.profile}
 
 
-def measure_ansible_floor(bench: Bench, index: int, which: int, floor: dict[str, Any]) -> None:
+def measure_ansible_floor(bench: Bench, index: int, which: int, floor: dict[str, Any],
+                          hosts_cpu: bool = False) -> None:
     """One run of the Ansible floor on the converged hosts: its wall and controller CPU time
-    appended to `floor`'s runs, and their medians so far as the floor."""
+    appended to `floor`'s runs, and their medians so far as the floor. With `hosts_cpu`, also
+    the lab containers' CPU during the run above their idle rate (measured over IDLE_WINDOW_S
+    just before): what one `ping` per host costs on the hosts (`ansible_hosts_cpu_s`)."""
+    if hosts_cpu:
+        meter = CpuMeter.of_lab(LAB_NAME)
+        idle, idle_at = meter.sample(), time.monotonic()
+        time.sleep(IDLE_WINDOW_S)
+        start, start_at = meter.sample(), time.monotonic()
     run = run_ansible_floor(bench.inventory, bench.floor_playbook,
                             bench.log(index, f"ansible-floor-{which}"))
-    for key, value in (("ansible", run.seconds), ("ansible_cpu", run.cpu_s)):
+    measured: dict[str, float | None] = {"ansible": run.seconds, "ansible_cpu": run.cpu_s}
+    if hosts_cpu:
+        measured["ansible_hosts_cpu"] = lab_cpu_above_idle(
+            idle, start, meter.sample(), start_at - idle_at, time.monotonic() - start_at)
+    for key, value in measured.items():
         runs = floor.setdefault(f"{key}_runs_s", [])
-        runs.append(round(value, 3))
-        floor[f"{key}_s"] = statistics.median(runs)
+        runs.append(None if value is None else round(value, 3))
+        known = [run for run in runs if run is not None]
+        floor[f"{key}_s"] = statistics.median(known) if len(known) == len(runs) else None
 
 
 def measure_rerun(bench: Bench, index: int, options: Sequence[str] = (),

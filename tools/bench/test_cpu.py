@@ -94,3 +94,14 @@ def test_cpu_between_two_samples() -> None:
     assert window == {"machine_cpu_s": 18.0, "lab_cpu_s": 15.5, "cores": 2, "busy_share": 0.9}
     unknown = bench_cpu.cpu_between(CpuSample(100.0, None), CpuSample(101.0, 3.0), 0.0, cores=2)
     assert unknown == {"machine_cpu_s": 1.0, "lab_cpu_s": None, "cores": 2, "busy_share": None}
+
+
+def test_lab_cpu_above_idle_takes_the_idle_rate_off_the_window() -> None:
+    idle, start = CpuSample(100.0, 10.0), CpuSample(101.0, 10.3)  # 0.3 s in 3 s idle: 0.1/s
+    end = CpuSample(110.0, 15.3)  # 5 s of lab CPU in a window of 5 s
+    # 5 s less 5 s x 0.1/s of idle
+    assert bench_cpu.lab_cpu_above_idle(idle, start, end, idle_s=3.0, window_s=5.0) == 4.5
+    # never below nothing, whatever the idle rate was
+    assert bench_cpu.lab_cpu_above_idle(idle, start, CpuSample(110.0, 10.4), 3.0, 5.0) == 0.0
+    assert bench_cpu.lab_cpu_above_idle(idle, start, CpuSample(110.0, None), 3.0, 5.0) is None
+    assert bench_cpu.lab_cpu_above_idle(idle, start, end, idle_s=0.0, window_s=5.0) is None

@@ -79,9 +79,12 @@ def test_fleet_cpu_bounds_are_the_machines_cpu_over_its_cores_against_the_first_
     ratios = figures.repetition_ratios(rep)
     # 26 s of CPU on 2 cores take 13 s at least: 3.25x the 4 s of the first ensemble alone
     assert (ratios["floor_cpu_bound"], ratios["cpu_bound"]) == (3.25, 8.0)
-    # with the Ansible floor's 2 s of controller CPU (repetition()'s), at least (26 + 2) / 2 =
-    # 14 s: 3.5x the 4 s of the first ensemble alone
+    # with the Ansible floor's 2 s of controller CPU (repetition()'s; its hosts' not measured),
+    # at least (26 + 2) / 2 = 14 s: 3.5x the 4 s of the first ensemble alone
     assert ratios["least_cpu_bound"] == 3.5
+    # and its hosts' 4 s above idle: (26 + 2 + 4) / 2 = 16 s, 4x
+    rep["floor"]["ansible_hosts_cpu_s"] = 4.0
+    assert figures.repetition_ratios(rep)["least_cpu_bound"] == 4.0
     del rep["floor"]["ansible_cpu_s"]
     assert figures.repetition_ratios(rep)["least_cpu_bound"] is None
     rep["converge"]["cores"] = 0
