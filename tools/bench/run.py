@@ -265,7 +265,7 @@ def measure_ansible_floor(bench: Bench, index: int, which: int, floor: dict[str,
     for key, value in measured.items():
         runs = floor.setdefault(f"{key}_runs_s", [])
         runs.append(None if value is None else round(value, 3))
-        known = [run for run in runs if run is not None]
+        known = [seconds for seconds in runs if seconds is not None]
         floor[f"{key}_s"] = statistics.median(known) if len(known) == len(runs) else None
 
 
