@@ -19,7 +19,7 @@ VAGRANT_PACKAGES := vagrant vagrant-libvirt
 # Longest first: tools/ci/molecule-scenarios runs at most ZK_MOLECULE_JOBS (3) at once, in this order.
 # vagrant (short) before the last three, so that no scenario runs long alone at the pool's end.
 SCENARIOS ?= membership default nemesis restore hardening release38 vagrant reconfig38 ensembles \
-	package
+	ubuntu package
 # Scenarios run after those, each alone, so that their write gaps (held to absolute limits)
 # are not those of a loaded machine. (Side by side, upgrade once saw a moment with one of its
 # three servers serving: its limit is two.)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labs import signing as lab_signing
+from labs.distros import DISTROS, DistroError, archive_keyring
 from labs.release import (
     JAVA_DIR,
     MIRROR_COLLECT_SCRIPT,
@@ -44,7 +45,6 @@ from labs.release import (
 REPO = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("ZK_LAB_STATE", REPO / ".lab"))
 TEMPLATES = REPO / "templates"
-DEBIAN_MIRROR = os.environ.get("ZK_LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PODMAN = ["podman", "--runtime", "runc"]
 RUN_LIMITS = ["--ulimit", "nofile=1024:20000", "--ulimit", "nproc=4096:4096"]
 IMAGE_PACKAGES = [
@@ -57,7 +57,6 @@ IMAGE_PACKAGES = [
 IMAGE_REVISION = 2
 MIRROR_PORT = 8080
 MIRROR_HOST_OCTET = 250
-DISTROS = {"bullseye": "11", "bookworm": "12"}
 DEBIAN_ETC_HOSTS = """127.0.0.1\tlocalhost
 127.0.1.1\t{hostname}
 
@@ -252,8 +251,14 @@ def build_base_image(base: Lab) -> None:
         build.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=build) as tmp:
             root = Path(tmp) / "rootfs"
+            distro = DISTROS[base.distro]
+            try:
+                keyring = archive_keyring(distro, STATE / "keyrings")
+            except DistroError as err:
+                raise LabError(f"{distro.title}: {err}") from err
             run(["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
-                 base.distro, str(root), DEBIAN_MIRROR], timeout=1800)
+                 *distro.debootstrap_options(keyring), distro.suite, str(root), distro.mirror],
+                timeout=1800)
             customise_rootfs(root)
             tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
             imp = subprocess.run([*PODMAN, "import", "--change", "CMD=/sbin/init", "-", base.image],
@@ -264,7 +269,7 @@ def build_base_image(base: Lab) -> None:
 
 
 def customise_rootfs(root: Path) -> None:
-    """What a freshly installed Debian server has that debootstrap leaves out."""
+    """What a freshly installed server has that debootstrap leaves out."""
     sshd = root / "etc/ssh/sshd_config.d"
     sshd.mkdir(parents=True, exist_ok=True)
     (sshd / "lab.conf").write_text("PermitRootLogin prohibit-password\nUseDNS no\n")
@@ -280,10 +285,10 @@ def customise_rootfs(root: Path) -> None:
 def build_java_image(base: Lab, image: str) -> None:
     """The base image with the distribution's default JDK, for measurements that
     need Java already present (the benchmark's untimed prepare step)."""
-    package = {"bullseye": "openjdk-11-jre-headless", "bookworm": "openjdk-17-jre-headless"}
-    log(f"building {image} ({package[base.distro]} preinstalled)")
+    package = DISTROS[base.distro].java_package
+    log(f"building {image} ({package} preinstalled)")
     build_derived_image(base, image, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                        f"apt-get install -y -qq {package[base.distro]} >/dev/null")
+                        f"apt-get install -y -qq {package} >/dev/null")
 
 
 def build_derived_image(base: Lab, image: str, script: str) -> None:
@@ -359,8 +364,8 @@ def build_release(lab: Lab, release: Release) -> Path:
         return tarball
     host = Lab(lab.name, lab.subnet, lab.hosts, release.distro, lab.prefix)
     build_base_image(host)
-    log(f"building the offline mirror: {release.tarball} from Debian "
-        f"{DISTROS[release.distro]}'s {', '.join(release.packages)}")
+    log(f"building the offline mirror: {release.tarball} from "
+        f"{DISTROS[release.distro].title}'s {', '.join(release.packages)}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

@@ -431,9 +431,12 @@ ONLY_IN = {"test_bad_inventories.py": "default", "test_startup_failure.py": "def
 # and the client checks (its hosts are the same image, role and release as default's); restore
 # its own and, on Debian 12, the host, client and refusal checks (failover and backup on Java 17
 # are default's suites; the release is the same); package the host, client and refusal checks
-# (its server runs under the same unit, gate and playbooks as default's: failover is default's).
+# (its server runs under the same unit, gate and playbooks as default's: failover is default's);
+# ubuntu the host, client, failover and refusal checks, on Ubuntu 22.04's systemd and OpenJDK.
 SCENARIO_SUITES = {"operations": {"test_hosts.py", "test_partitions.py", "test_operations.py"},
                    "package": {"test_hosts.py", "test_ensemble.py", "test_refusals.py"},
+                   "ubuntu": {"test_hosts.py", "test_ensemble.py", "test_failover.py",
+                              "test_refusals.py"},
                    "vagrant": {"test_vagrant.py", "test_ensemble.py"},
                    "upgrade": {"test_hosts.py", "test_sudo_login.py", "test_upgrade.py"},
                    "ensembles": {"test_ensembles.py"},

@@ -18,17 +18,18 @@ class Case:
     name: str
     extra_vars: dict[str, Any]
     message: str  # a regular expression the failure output must match
-    debian: set[str] = field(default_factory=lambda: {"11", "12"})
+    # the hosts' release (release_of): Debian's major version, or ubuntu-22.04
+    releases: set[str] = field(default_factory=lambda: {"11", "12", "ubuntu-22.04"})
     methods: set[str] = field(default_factory=lambda: {"tarball", "local", "package"})
     lines: set[str] = field(default_factory=lambda: {"3.4", "3.8"})
     # The scenarios to run it in (None: all that match the above): a refusal that does not
     # depend on the distribution, install method or release line runs in `default` only, one
-    # that names the distribution's Java package also in `restore` (Debian 12).
+    # that names the distribution's Java package also in `restore` (Debian 12) and `ubuntu`.
     scenarios: set[str] | None = None
 
 
 CONTROLLER_ONLY = {"default"}
-JAVA_PACKAGE = {"default", "restore"}
+JAVA_PACKAGE = {"default", "restore", "ubuntu"}
 
 
 CASES = [
@@ -36,12 +37,12 @@ CASES = [
          {"zookeeper_install_method": "package"},
          r"zookeeper01 runs ZooKeeper 3\.4\.x \(/opt/zookeeper -> /opt/zookeeper-3\.4\.13\), but "
          r"the inventory asks for 3\.8\.0, so no host was changed\. Moving to 3\.8 is an "
-         r"upgrade: run playbooks/upgrade\.yml", debian={"12"}, methods={"tarball", "local"},
+         r"upgrade: run playbooks/upgrade\.yml", releases={"12"}, methods={"tarball", "local"},
          lines={"3.4"}),
     Case("switch from a tarball to the package", {"zookeeper_install_method": "package"},
          r"zookeeper01 runs ZooKeeper installed by a tarball method \(/opt/zookeeper -> "
          r"/opt/zookeeper-3\.4\.13\), but zookeeper_install_method=package\. Keep the method",
-         debian={"11"}, methods={"tarball", "local"}, scenarios=CONTROLLER_ONLY),
+         releases={"11"}, methods={"tarball", "local"}, scenarios=CONTROLLER_ONLY),
     Case("switch from the package to a tarball", {"zookeeper_install_method": "tarball"},
          r"zookeeper01 runs ZooKeeper installed by the package method .* set "
          r"zookeeper_allow_method_change=true", methods={"package"}),
@@ -73,12 +74,21 @@ CASES = [
 ]
 
 
+def release_of(os_release: str) -> str:
+    """The release a host runs, from its /etc/os-release: Debian's major version (`11`), or
+    the distribution and its version (`ubuntu-22.04`)."""
+    fields = dict(line.split("=", 1) for line in os_release.splitlines() if "=" in line)
+    distribution = fields.get("ID", "").strip('"')
+    version = fields.get("VERSION_ID", "").strip('"')
+    return version.split(".")[0] if distribution == "debian" else f"{distribution}-{version}"
+
+
 def applies(case: Case, ensemble: Ensemble) -> bool:
     member = ensemble.members[0]
-    release = ensemble.host(member).file("/etc/debian_version").content_string.split(".")[0]
+    release = release_of(ensemble.host(member).file("/etc/os-release").content_string)
     method = ensemble.hostvars[member.name].get("zookeeper_install_method", "tarball")
     line = ".".join(str(ensemble.hostvars[member.name].get("zookeeper_version")).split(".")[:2])
-    return (release in case.debian and method in case.methods and line in case.lines
+    return (release in case.releases and method in case.methods and line in case.lines
             and (case.scenarios is None or scenario_name() in case.scenarios))
 
 
