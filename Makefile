@@ -17,7 +17,7 @@ SANITY_PACKAGES := shellcheck
 # libvirt settings).
 VAGRANT_PACKAGES := vagrant vagrant-libvirt
 # Longest first: tools/ci/molecule-scenarios runs at most ZK_MOLECULE_JOBS (3) at once, in this order.
-# vagrant (short) before the last three, so that no scenario runs long alone at the pool's end.
+# vagrant (short) before the last four, so that no scenario runs long alone at the pool's end.
 SCENARIOS ?= membership default nemesis restore hardening release38 vagrant reconfig38 ensembles \
 	ubuntu package
 # Scenarios run after those, each alone, so that their write gaps (held to absolute limits)
