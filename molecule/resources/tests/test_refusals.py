@@ -74,18 +74,17 @@ CASES = [
 ]
 
 
-def release_of(os_release: str) -> str:
-    """The release a host runs, from its /etc/os-release: Debian's major version (`11`), or
-    the distribution and its version (`ubuntu-22.04`)."""
-    fields = dict(line.split("=", 1) for line in os_release.splitlines() if "=" in line)
-    distribution = fields.get("ID", "").strip('"')
-    version = fields.get("VERSION_ID", "").strip('"')
-    return version.split(".")[0] if distribution == "debian" else f"{distribution}-{version}"
+def release_of(info: Any) -> str:
+    """The release a host runs, from testinfra's system_info: Debian's major version (`11`),
+    or the distribution and its version (`ubuntu-22.04`)."""
+    if info.distribution == "debian":
+        return str(info.release).split(".", maxsplit=1)[0]
+    return f"{info.distribution}-{info.release}"
 
 
 def applies(case: Case, ensemble: Ensemble) -> bool:
     member = ensemble.members[0]
-    release = release_of(ensemble.host(member).file("/etc/os-release").content_string)
+    release = release_of(ensemble.host(member).system_info)
     method = ensemble.hostvars[member.name].get("zookeeper_install_method", "tarball")
     line = ".".join(str(ensemble.hostvars[member.name].get("zookeeper_version")).split(".")[:2])
     return (release in case.releases and method in case.methods and line in case.lines
