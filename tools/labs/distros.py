@@ -64,13 +64,13 @@ UBUNTU_KEYRING = Keyring(
     member="usr/share/keyrings/ubuntu-archive-keyring.gpg",
 )
 
-DISTROS = {
-    "bullseye": Distro("bullseye", "Debian 11", DEBIAN_MIRROR, "openjdk-11-jre-headless"),
-    "bookworm": Distro("bookworm", "Debian 12", DEBIAN_MIRROR, "openjdk-17-jre-headless"),
+DISTROS = {distro.suite: distro for distro in (
+    Distro("bullseye", "Debian 11", DEBIAN_MIRROR, "openjdk-11-jre-headless"),
+    Distro("bookworm", "Debian 12", DEBIAN_MIRROR, "openjdk-17-jre-headless"),
     # The seed guides' other platform. Its universe has ZooKeeper 3.4.13 (Debian's package).
-    "jammy": Distro("jammy", "Ubuntu 22.04", UBUNTU_MIRROR, "openjdk-11-jre-headless",
-                    keyring=UBUNTU_KEYRING, components=("main", "universe")),
-}
+    Distro("jammy", "Ubuntu 22.04", UBUNTU_MIRROR, "openjdk-11-jre-headless",
+           keyring=UBUNTU_KEYRING, components=("main", "universe")),
+)}
 
 
 def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> bytes:
